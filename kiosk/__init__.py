@@ -1,0 +1,2 @@
+"""Surveillance Mirror kiosk."""
+__version__ = "0.1.0"

@@ -1,0 +1,117 @@
+"""Immutable values that flow between the kiosk's stages.
+
+capture thread  -> Frame
+inference thread: Frame -> [Detection] -> tracker/gallery -> Snapshot
+main thread     <- Snapshot (read-only; the UI never mutates it)
+
+Conventions: boxes are ``xyxy`` in frame pixels, images are BGR ``uint8`` until the UI, times
+are seconds on the pipeline clock (``*_s``). Embeddings never appear in these types: they stay
+inside the inference thread's tracker and gallery (see ``kiosk.privacy``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One camera image.
+
+    ``image`` is HxWx3 uint8 BGR, C-contiguous and marked read-only, so stages can share it
+    without copying. ``t_s`` is the capture time on the pipeline clock: monotonic seconds for
+    live and paced sources, ``index / fps`` for sources replayed as fast as possible, so that
+    tracking and forgetting behave the same whatever the processing speed.
+    """
+
+    image: np.ndarray
+    index: int
+    t_s: float
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One face found by the detector.
+
+    ``landmarks_px`` is (5, 2) float32 in YuNet's order: subject's right eye (image left),
+    left eye, nose tip, right mouth corner, left mouth corner.
+    """
+
+    box_xyxy: tuple[float, float, float, float]
+    landmarks_px: np.ndarray
+    score: float
+
+    @property
+    def width_px(self) -> float:
+        return self.box_xyxy[2] - self.box_xyxy[0]
+
+    @property
+    def height_px(self) -> float:
+        return self.box_xyxy[3] - self.box_xyxy[1]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceView:
+    """What the UI and the report may know about one face in view.
+
+    ``visitor_id`` is None while the track is still being identified (or when re-identification
+    is off). ``visit_number`` counts this visitor's visits including the current one.
+    """
+
+    track_id: int
+    box_xyxy: tuple[float, float, float, float]
+    landmarks_px: tuple[tuple[float, float], ...]
+    score: float
+    visitor_id: int | None
+    visit_number: int
+    is_return: bool
+    track_age_s: float
+    time_in_view_s: float
+    last_visit_end_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorView:
+    """A remembered visitor as the UI and the report may see it (no embedding)."""
+
+    visitor_id: int
+    first_seen_s: float
+    last_seen_s: float
+    visits: int
+    time_in_view_s: float
+    in_view: bool
+    forget_at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimes:
+    """Milliseconds spent per stage on the most recent processed frame."""
+
+    detect_ms: float = 0.0
+    track_ms: float = 0.0
+    embed_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the inference thread concluded about one frame; published whole, never mutated."""
+
+    frame_index: int
+    t_s: float
+    frame_size: tuple[int, int]  # (width, height)
+    faces: tuple[FaceView, ...] = ()
+    visitors: tuple[VisitorView, ...] = ()
+    times: StageTimes = field(default_factory=StageTimes)
+    inference_fps: float = 0.0
+    frames_processed: int = 0
+    frames_dropped: int = 0
