@@ -73,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from kiosk.pipeline import Pipeline, build_analyzer
 
     started = time.monotonic()
-    analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir))
+    analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
     pipeline = Pipeline(cfg, analyzer, max_frames=args.max_frames)
 
     def _stop(signum: int, _frame: object) -> None:
@@ -101,6 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_report(build_report(
             source=cfg.camera.source, frames=stats.frames, dropped=pipeline.slot.dropped,
             wall_s=wall_s, started_s=started, first_frame_s=stats.first_frame_s,
+            clock_origin_s=stats.first_frame_t_s or 0.0,
             stage_ms=stats.stage_ms, max_faces=stats.max_faces,
             embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
         ), args.report)

@@ -273,9 +273,10 @@ class CameraConfig(_Section):
         ge=0.5,
         le=60.0,
         description=(
-            "Seconds without a new frame after which the source counts as failed and the kiosk exits "
-            "with an error, so systemd restarts it. Short recovers an unplugged or frozen camera "
-            "quickly; too short gives false alarms with slow cameras or long exposures in dim rooms."
+            "Seconds without a new frame after which the source counts as failed: the screen says the "
+            "camera is unavailable and the kiosk reopens it, waiting longer between tries (up to 10 s). "
+            "Short recovers an unplugged or frozen camera quickly; too short gives false alarms with "
+            "slow cameras or long exposures in dim rooms."
         ),
     )
 
@@ -436,12 +437,13 @@ class RecognitionConfig(_Section):
         ),
     )
     visit_gap_s: float = Field(
-        5.0,
+        3.0,
         ge=0.0,
         le=3600.0,
         description=(
             "Someone back within this many seconds continues the same visit (no \"Welcome back\", not "
-            "counted as a new visit). 0: every reappearance is a new visit. Must not exceed "
+            "counted as a new visit): someone who turned away or was hidden for a moment. Longer merges "
+            "real short returns into one visit; 0: every reappearance is a new visit. Must not exceed "
             "`privacy.forget_after_s`."
         ),
     )

@@ -249,8 +249,11 @@ class Gallery:
             v.n_templates = 0
             gone.append(ForgottenVisitor(v.visitor_id, v.visits, v.time_in_view_s,
                                          v.first_seen_s, v.last_seen_s))
-            log.info("visitor %d forgotten after %.0f s out of view; templates erased",
-                     vid, t_s - v.last_seen_s)
+            if t_s == float("inf"):
+                log.info("visitor %d erased at shutdown", vid)
+            else:
+                log.info("visitor %d forgotten after %.0f s out of view; templates erased",
+                         vid, t_s - v.last_seen_s)
         return gone
 
     def clear(self) -> list[ForgottenVisitor]:

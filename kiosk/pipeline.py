@@ -1,0 +1,204 @@
+"""One process, three threads: capture -> inference -> UI, joined by a frame slot and a snapshot.
+
+- The capture thread fills a one-frame slot that overwrites (and counts drops) for live
+  sources, so the inference thread always gets the newest frame and never a backlog.
+- The inference thread owns the analyzer (tracker, gallery, schedules); nothing else mutates
+  them, so the only synchronisation is the slot and the snapshot reference swap (an atomic
+  assignment in CPython).
+- The main thread reads ``snapshot`` whenever it draws and never waits for inference.
+
+One ``threading.Event`` stops everything. A worker that dies records its exception in
+``error``; the CLI turns that into a non-zero exit so systemd restarts the service.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from kiosk.analyzer import FaceAnalyzer
+from kiosk.capture import open_source
+from kiosk.capture.base import CaptureThread, LatestFrame, Source
+from kiosk.config import Config
+from kiosk.models import ModelStore, create_session
+from kiosk.types import Snapshot
+
+log = logging.getLogger(__name__)
+
+# Per-frame timings kept for the report's percentiles: a bounded window, so a kiosk running
+# for weeks does not grow.
+_TIMING_WINDOW = 20_000
+
+
+@dataclass
+class RunStats:
+    """Counters and timing windows filled by the inference thread; read once the run is over."""
+
+    frames: int = 0
+    started_s: float = field(default_factory=time.monotonic)
+    first_frame_s: float | None = None  # wall (monotonic) time the first frame was processed
+    first_frame_t_s: float | None = None  # that frame's pipeline-clock time
+    max_faces: int = 0
+    stage_ms: dict[str, deque] = field(default_factory=lambda: {
+        k: deque(maxlen=_TIMING_WINDOW) for k in ("detect", "track", "embed", "total")})
+
+    def record(self, snap: Snapshot) -> None:
+        self.frames += 1
+        if self.first_frame_s is None:
+            self.first_frame_s = time.monotonic()
+            self.first_frame_t_s = snap.t_s
+        self.max_faces = max(self.max_faces, len(snap.faces))
+        t = snap.times
+        for key, value in (("detect", t.detect_ms), ("track", t.track_ms),
+                           ("embed", t.embed_ms), ("total", t.total_ms)):
+            self.stage_ms[key].append(value)
+
+
+def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
+    """Load and verify the models the configuration needs and wire them into an analyzer."""
+    from kiosk.detect.align import align_face
+    from kiosk.detect.yunet import YuNetDetector
+    from kiosk.infer.embed import SFaceEmbedder
+
+    rt = cfg.runtime
+    det_cfg = cfg.detector
+    detector = YuNetDetector(
+        create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads),
+        input_width=det_cfg.input_width,
+        score_threshold=det_cfg.score_threshold,
+        nms_iou_threshold=det_cfg.nms_iou_threshold,
+        top_k=det_cfg.top_k,
+        min_face_px=det_cfg.min_face_px,
+    )
+    embed = None
+    if cfg.recognition.enabled:
+        embedder = SFaceEmbedder(
+            create_session(store.require("sface"), list(rt.providers), rt.intra_op_threads))
+
+        def embed(image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+            crops = [align_face(image, lm) for lm in landmarks]
+            out = embedder.embed(crops)
+            for crop in crops:  # aligned face crops are erased as soon as they are used
+                crop.fill(0)
+            return out
+
+    return FaceAnalyzer(cfg, detector.detect, embed)
+
+
+class InferenceThread(threading.Thread):
+    """Takes the newest frame, runs the analyzer, publishes an immutable Snapshot."""
+
+    def __init__(self, analyzer: FaceAnalyzer, slot: LatestFrame, stop: threading.Event,
+                 realtime_clock: bool, max_frames: int | None = None,
+                 on_snapshot: Callable[[Snapshot], None] | None = None) -> None:
+        super().__init__(name="inference", daemon=True)
+        self.analyzer = analyzer
+        self.slot = slot
+        self.stop_event = stop
+        self.realtime_clock = realtime_clock
+        self.max_frames = max_frames
+        self.on_snapshot = on_snapshot
+        self.snapshot: Snapshot | None = None
+        self.stats = RunStats()
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._fps = 0.0
+        self._last_wall = 0.0
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # recorded and reported by the owner; never silent
+            log.exception("inference thread failed")
+            self.error = exc
+            self.stop_event.set()
+        finally:
+            self.analyzer.close()
+            self.done.set()
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            frame = self.slot.get(timeout_s=0.1)
+            if frame is None:
+                if self.slot.closed:  # the capture thread ended (end of input or fatal error)
+                    return
+                if self.realtime_clock:
+                    self.analyzer.tick(time.monotonic())
+                continue
+            snap = self.analyzer.process(frame)
+            now = time.perf_counter()
+            if self._last_wall:
+                inst = 1.0 / max(now - self._last_wall, 1e-6)
+                self._fps = inst if self._fps == 0 else 0.9 * self._fps + 0.1 * inst
+            self._last_wall = now
+            self.stats.record(snap)
+            snap = replace(snap, inference_fps=self._fps, frames_processed=self.stats.frames,
+                           frames_dropped=self.slot.dropped)
+            self.snapshot = snap
+            if self.on_snapshot is not None:
+                self.on_snapshot(snap)
+            if self.max_frames is not None and self.stats.frames >= self.max_frames:
+                return
+
+
+class Pipeline:
+    """Owns the threads. ``start()``, read ``snapshot`` / ``slot``, ``stop()``; check ``error``."""
+
+    def __init__(self, cfg: Config, analyzer: FaceAnalyzer,
+                 source_factory: Callable[[], Source] | None = None,
+                 max_frames: int | None = None) -> None:
+        self.cfg = cfg
+        self.stop_event = threading.Event()
+        self.slot = LatestFrame()
+        cam = cfg.camera
+        if source_factory is None:
+            def source_factory() -> Source:
+                return open_source(cam.source, width=cam.width, height=cam.height, fps=cam.fps,
+                                   realtime=cam.realtime, loop=cam.loop,
+                                   demo_dir=cfg.runtime.demo_dir_resolved)
+        probe = source_factory()
+        realtime = bool(probe.realtime)
+        self._first_source: Source | None = probe
+        self.capture = CaptureThread(self._source_once(source_factory), self.slot, self.stop_event,
+                                     stall_timeout_s=cam.stall_timeout_s)
+        self.inference = InferenceThread(analyzer, self.slot, self.stop_event,
+                                         realtime_clock=realtime, max_frames=max_frames)
+
+    def _source_once(self, factory: Callable[[], Source]) -> Callable[[], Source]:
+        """Reuse the probed source for the first open, then build fresh ones on reconnect."""
+        def make() -> Source:
+            if self._first_source is not None:
+                src, self._first_source = self._first_source, None
+                return src
+            return factory()
+        return make
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.inference.snapshot
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.inference.error or self.capture.error
+
+    def start(self) -> None:
+        self.capture.start()
+        self.inference.start()
+
+    def running(self) -> bool:
+        return not self.stop_event.is_set() and not self.inference.done.is_set()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop both workers; returns within ``timeout_s`` (they are daemon threads)."""
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in (self.capture, self.inference):
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("%s thread did not stop within %.1f s", thread.name, timeout_s)
