@@ -59,6 +59,103 @@ class Detection:
         return self.box_xyxy[3] - self.box_xyxy[1]
 
 
+EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+"""The expression model's 7 classes (FER2013), in its output order."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgeEstimate:
+    """Apparent age in years: expected value and a central interval of the predicted distribution."""
+
+    years: float
+    low: float
+    high: float
+    confidence: float  # probability of the most likely class
+
+
+@dataclass(frozen=True, slots=True)
+class GenderEstimate:
+    """The model's binary guess (it knows only 'female' / 'male') and its probability."""
+
+    value: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionEstimate:
+    """Probabilities of the 7 expression classes, in ``EXPRESSIONS`` order. Not an emotion."""
+
+    probabilities: tuple[float, ...]
+
+    @property
+    def top(self) -> str:
+        return EXPRESSIONS[max(range(len(self.probabilities)), key=self.probabilities.__getitem__)]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPose:
+    """Degrees; yaw > 0: the subject turns to their left (image right), pitch > 0: looks up."""
+
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gaze:
+    """Eye direction in degrees (same signs as HeadPose) and whether it meets the screen."""
+
+    yaw_deg: float
+    pitch_deg: float
+    at_screen: bool
+    attention_s: float  # accumulated time this track looked at the screen
+
+
+@dataclass(frozen=True, slots=True)
+class FaceState:
+    """Eyes and mouth from the face mesh."""
+
+    eyes_open: bool
+    eye_openness: float  # 0..1
+    blinks: int
+    blinks_per_min: float
+    smile: float  # 0..1
+    smiling: bool
+    mouth_open: bool
+    mouth_openness: float  # 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """Image quality of the face crop, 0..100 (Rekognition's scale)."""
+
+    brightness: float
+    sharpness: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attributes:
+    """Everything guessed about one tracked face; a field is None when it is off or not yet known."""
+
+    age: AgeEstimate | None = None
+    gender: GenderEstimate | None = None
+    expression: ExpressionEstimate | None = None
+    pose: HeadPose | None = None
+    gaze: Gaze | None = None
+    face: FaceState | None = None
+    quality: Quality | None = None
+    mesh_px: tuple[tuple[float, float], ...] = ()  # face-mesh points in frame pixels (for drawing)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistMatch:
+    """One watchlist portrait close to a visitor: cosine score, and whether it passes the threshold."""
+
+    name: str
+    score: float
+    passes: bool
+
+
 @dataclass(frozen=True, slots=True)
 class FaceView:
     """What the UI and the report may know about one face in view.
@@ -77,6 +174,8 @@ class FaceView:
     track_age_s: float
     time_in_view_s: float
     last_visit_end_s: float | None
+    attributes: Attributes = field(default_factory=Attributes)
+    watchlist: tuple[WatchlistMatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
