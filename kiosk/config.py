@@ -449,6 +449,78 @@ class RecognitionConfig(_Section):
     )
 
 
+class AttributesConfig(_Section):
+    """The guesses shown on each visitor's card: age, gender, expression, head pose, gaze, eyes, mouth."""
+
+    age: bool = Field(
+        True,
+        description=(
+            "Estimate apparent age (age model, about 1 ms per face). false: never computed, not shown."
+        ),
+    )
+    gender: bool = Field(
+        True,
+        description=(
+            "Guess gender as the model's binary female/male output, to show how such systems "
+            "misgender people. false: never computed, not shown."
+        ),
+    )
+    expression: bool = Field(
+        True,
+        description=(
+            "Estimate facial expression (7 classes). An expression is not an emotion; the EU AI Act "
+            "restricts emotion inference in workplaces and schools. false: never computed, not shown."
+        ),
+    )
+    mesh: bool = Field(
+        True,
+        description=(
+            "Run MediaPipe's face mesh for head pose, gaze (looking at the screen), blinks, smile and "
+            "open mouth (about 4 ms per face). false: none of these is computed or shown."
+        ),
+    )
+    quality: bool = Field(
+        True,
+        description="Measure brightness and sharpness of each face (cheap; shown in the record).",
+    )
+    interval_s: float = Field(
+        0.5,
+        ge=0.05,
+        le=30.0,
+        description=(
+            "Seconds between age, gender, expression and quality updates for one face. Shorter follows "
+            "changes sooner and costs CPU; the card shows values averaged over `smoothing_s` anyway."
+        ),
+    )
+    mesh_interval_s: float = Field(
+        0.1,
+        ge=0.0,
+        le=5.0,
+        description=(
+            "Seconds between face-mesh updates for one face (0: every frame). Blinks last 0.1-0.4 s, so "
+            "above about 0.1 s blinks are missed; shorter costs about 4 ms per face per update."
+        ),
+    )
+    smoothing_s: float = Field(
+        2.0,
+        ge=0.0,
+        le=60.0,
+        description=(
+            "Time constant in seconds over which a face's guesses are averaged (0: show the latest raw "
+            "guess). Longer gives calmer cards that react slower when the visitor changes expression."
+        ),
+    )
+    max_faces_per_frame: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description=(
+            "At most this many faces get attribute or mesh updates per frame, most overdue first. "
+            "Bounds the frame time when a group arrives; higher catches up faster but can stutter."
+        ),
+    )
+
+
 class PrivacyConfig(_Section):
     """What the kiosk may keep, and for how long."""
 
@@ -612,6 +684,10 @@ class Config(_Section):
     recognition: RecognitionConfig = Field(
         RecognitionConfig(),
         description="Recognising returning visitors by face embeddings (SFace), kept in RAM only.",
+    )
+    attributes: AttributesConfig = Field(
+        AttributesConfig(),
+        description="The guesses shown on each card (age, gender, expression, pose, gaze, eyes, mouth).",
     )
     privacy: PrivacyConfig = Field(PrivacyConfig(), description="What the kiosk may keep, and for how long.")
     runtime: RuntimeConfig = Field(RuntimeConfig(), description="Where the models are and how they run (onnxruntime).")
