@@ -198,6 +198,9 @@ class StageTimes:
     detect_ms: float = 0.0
     track_ms: float = 0.0
     embed_ms: float = 0.0
+    attributes_ms: float = 0.0  # age, gender, expression, quality
+    mesh_ms: float = 0.0  # face mesh and the signals derived from it
+    watchlist_ms: float = 0.0
     total_ms: float = 0.0
 
 
