@@ -18,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kiosk.attributes import AttributeEngine
 from kiosk.config import Config
 from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification
 from kiosk.track.tracker import Track, Tracker
-from kiosk.types import Detection, FaceView, Frame, Snapshot, StageTimes
+from kiosk.types import (Attributes, Detection, FaceView, Frame, Snapshot, StageTimes,
+                         WatchlistMatch)
+from kiosk.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class _TrackIdentity:
     is_return: bool = False
     next_embed_s: float = 0.0
     last_t_s: float = 0.0
+    watchlist: tuple[WatchlistMatch, ...] = ()
 
 
 class FaceAnalyzer:
@@ -51,11 +55,17 @@ class FaceAnalyzer:
     tested with scripted detections and embeddings.
     """
 
-    def __init__(self, cfg: Config, detect: DetectFn, embed: EmbedFn | None) -> None:
+    def __init__(self, cfg: Config, detect: DetectFn, embed: EmbedFn | None,
+                 attributes: AttributeEngine | None = None,
+                 watchlist: Watchlist | None = None) -> None:
         rec = cfg.recognition
         self.cfg = cfg
         self.detect = detect
-        self.embed = embed if rec.enabled else None
+        self.watchlist = watchlist
+        # Embeddings serve re-identification and the watchlist search; with both off, none is
+        # ever computed.
+        self.embed = embed if (rec.enabled or watchlist is not None) else None
+        self.attributes = attributes
         self.tracker = Tracker(cfg.tracking.iou_threshold, cfg.tracking.max_missing_s)
         self.gallery = Gallery(
             match_threshold=rec.match_threshold,
@@ -77,6 +87,8 @@ class FaceAnalyzer:
             self._end_track(track)
         for track in update.new:
             self._ident[track.track_id] = _TrackIdentity(next_embed_s=frame.t_s, last_t_s=frame.t_s)
+            if self.attributes is not None:
+                self.attributes.start_track(track.track_id, frame.t_s)
         for track in update.active:
             ident = self._ident[track.track_id]
             if ident.visitor_id is not None:
@@ -88,11 +100,18 @@ class FaceAnalyzer:
             self._embed_due(frame, update.active)
         self.forgotten.extend(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()
+        attributes_ms = mesh_ms = 0.0
+        if self.attributes is not None:
+            self.attributes.update(frame.image, update.active, frame.t_s)
+            attributes_ms = self.attributes.last_attributes_ms
+            mesh_ms = self.attributes.last_mesh_ms
         faces = tuple(self._face_view(t, frame.t_s) for t in update.active)
         times = StageTimes(
             detect_ms=(t1 - t0) * 1e3,
             track_ms=(t2 - t1) * 1e3,
             embed_ms=(t3 - t2) * 1e3,
+            attributes_ms=attributes_ms,
+            mesh_ms=mesh_ms,
             total_ms=(time.perf_counter() - t0) * 1e3,
         )
         return Snapshot(
@@ -115,9 +134,15 @@ class FaceAnalyzer:
         for track in self.tracker.end_all():
             self._end_track(track)
         self.forgotten.extend(self.gallery.clear())
+        if self.attributes is not None:
+            self.attributes.close()
+        if self.watchlist is not None:
+            self.watchlist.close()
 
     # -- internals -------------------------------------------------------------------------------
     def _end_track(self, track: Track) -> None:
+        if self.attributes is not None:
+            self.attributes.end_track(track.track_id)
         ident = self._ident.pop(track.track_id, None)
         self.gallery.track_ended(track.track_id, ident.visitor_id if ident else None)
 
@@ -135,9 +160,14 @@ class FaceAnalyzer:
         assert self.embed is not None
         embeddings = self.embed(frame.image, [t.landmarks_px for t in due])
         self.embeddings_computed += len(due)
+        wl = self.cfg.watchlist
         for track, emb in zip(due, embeddings):
             ident = self._ident[track.track_id]
-            if ident.visitor_id is None:
+            if self.watchlist is not None:
+                ident.watchlist = self.watchlist.search(emb, wl.threshold, wl.top_k)
+            if not rec.enabled:
+                ident.next_embed_s = frame.t_s + rec.refresh_interval_s
+            elif ident.visitor_id is None:
                 ident.next_embed_s = frame.t_s + rec.sample_interval_s
                 result = self.gallery.add_pending(track.track_id, emb, frame.t_s)
                 if result is not None:
@@ -175,4 +205,7 @@ class FaceAnalyzer:
             track_age_s=track.age_s(t_s),
             time_in_view_s=visitor.time_in_view_s if visitor else track.age_s(t_s),
             last_visit_end_s=visitor.previous_visit_end_s if visitor else None,
+            attributes=(self.attributes.view(track.track_id) if self.attributes is not None
+                        else Attributes()),
+            watchlist=ident.watchlist,
         )

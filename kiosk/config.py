@@ -510,6 +510,25 @@ class AttributesConfig(_Section):
             "guess). Longer gives calmer cards that react slower when the visitor changes expression."
         ),
     )
+    gaze_threshold_deg: float = Field(
+        20.0,
+        ge=5.0,
+        le=45.0,
+        description=(
+            "Half-angle in degrees around the camera within which a gaze counts as looking at the "
+            "screen (20: a 55-inch screen at 1.5 m plus the error of iris-based gaze). Lower misses "
+            "glances at the screen's edges; higher counts people looking past the kiosk."
+        ),
+    )
+    mesh_smoothing_s: float = Field(
+        0.25,
+        ge=0.0,
+        le=5.0,
+        description=(
+            "Time constant in seconds of the head-pose, gaze, smile and mouth smoothing (0: raw). "
+            "Longer is calmer but lags; the 2 s of `smoothing_s` would be too slow for gaze."
+        ),
+    )
     max_faces_per_frame: int = Field(
         2,
         ge=1,
@@ -542,6 +561,67 @@ class PrivacyConfig(_Section):
             "promise on screen quotes this value."
         ),
     )
+
+
+class WatchlistConfig(_Section):
+    """Searching each visitor against a folder of portraits, to show how watchlists misidentify."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "true: every visitor is compared with the portraits in `dir` and the closest ones are shown "
+            "with their scores, as a police watchlist search would. Needs face embeddings."
+        ),
+    )
+    dir: Path | None = Field(
+        None,
+        strict=False,
+        description=(
+            "Folder of portrait photos (one face each; jpg/png), relative to this config file's folder. "
+            "Optional `metadata.csv` with columns path,name gives display names (else the file name). "
+            "Use public-domain portraits (e.g. official portraits); embeddings are held in RAM only."
+        ),
+        json_schema_extra={"allowed": "folder path, or empty"},
+    )
+    threshold: float = Field(
+        0.363,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Cosine score at or above which a portrait is declared a \"match\". 0.363 (SFace's usual "
+            "threshold) falsely matches about 1 in 1,100 stranger pairs as measured (docs/ACCURACY.md); "
+            "lower is more lenient (more false matches), higher stricter."
+        ),
+    )
+    top_k: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="How many of the closest portraits are shown per visitor.",
+    )
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _check_dir_text(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("empty text; leave the value out to switch the watchlist off")
+        return value
+
+    @field_validator("dir", mode="after")
+    @classmethod
+    def _resolve_watchlist_dir(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _resolve(str(value), _context_base(info)[0])
+        if not path.is_dir():
+            raise ValueError(f"folder not found: {path}; give a folder of portrait photos")
+        return path
+
+    @model_validator(mode="after")
+    def _dir_needed(self) -> WatchlistConfig:
+        if self.enabled and self.dir is None:
+            raise ValueError("enabled is true but no `dir` is given; add `dir: FOLDER` or set enabled: false")
+        return self
 
 
 class RuntimeConfig(_Section):
@@ -690,6 +770,10 @@ class Config(_Section):
         description="The guesses shown on each card (age, gender, expression, pose, gaze, eyes, mouth).",
     )
     privacy: PrivacyConfig = Field(PrivacyConfig(), description="What the kiosk may keep, and for how long.")
+    watchlist: WatchlistConfig = Field(
+        WatchlistConfig(),
+        description="Searching visitors against a folder of portraits (the false-match lesson).",
+    )
     runtime: RuntimeConfig = Field(RuntimeConfig(), description="Where the models are and how they run (onnxruntime).")
     ui: UiConfig = Field(UiConfig(), description="The screen.")
     logging: LoggingConfig = Field(LoggingConfig(), description="Messages written to the system journal.")

@@ -22,17 +22,20 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from kiosk.analyzer import FaceAnalyzer
+from kiosk.attributes import AttributeEngine, Estimators
 from kiosk.capture import open_source
 from kiosk.capture.base import CaptureThread, LatestFrame, Source
 from kiosk.config import Config
 from kiosk.models import ModelStore, create_session
-from kiosk.types import Snapshot
+from kiosk.types import FaceView, Snapshot
+from kiosk.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
 
 # Per-frame timings kept for the report's percentiles: a bounded window, so a kiosk running
 # for weeks does not grow.
 _TIMING_WINDOW = 20_000
+_STAGES = ("detect", "track", "embed", "attributes", "mesh", "total")
 
 
 @dataclass
@@ -45,7 +48,10 @@ class RunStats:
     first_frame_t_s: float | None = None  # that frame's pipeline-clock time
     max_faces: int = 0
     stage_ms: dict[str, deque] = field(default_factory=lambda: {
-        k: deque(maxlen=_TIMING_WINDOW) for k in ("detect", "track", "embed", "total")})
+        k: deque(maxlen=_TIMING_WINDOW) for k in _STAGES})
+    # The newest view of each visitor still remembered, for the report's per-visitor record.
+    # Dropped as soon as the visitor is forgotten: the report never outlives the privacy TTL.
+    last_face: dict[int, FaceView] = field(default_factory=dict)
 
     def record(self, snap: Snapshot) -> None:
         self.frames += 1
@@ -54,9 +60,15 @@ class RunStats:
             self.first_frame_t_s = snap.t_s
         self.max_faces = max(self.max_faces, len(snap.faces))
         t = snap.times
-        for key, value in (("detect", t.detect_ms), ("track", t.track_ms),
-                           ("embed", t.embed_ms), ("total", t.total_ms)):
-            self.stage_ms[key].append(value)
+        for key in _STAGES:
+            self.stage_ms[key].append(getattr(t, f"{key}_ms"))
+        for face in snap.faces:
+            if face.visitor_id is not None:
+                self.last_face[face.visitor_id] = face
+        if len(self.last_face) > len(snap.visitors):
+            remembered = {v.visitor_id for v in snap.visitors}
+            for vid in [v for v in self.last_face if v not in remembered]:
+                del self.last_face[vid]
 
 
 def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
@@ -76,9 +88,12 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
         min_face_px=det_cfg.min_face_px,
     )
     embed = None
-    if cfg.recognition.enabled:
+    watchlist = None
+    if cfg.recognition.enabled or cfg.watchlist.enabled:
         embedder = SFaceEmbedder(
             create_session(store.require("sface"), list(rt.providers), rt.intra_op_threads))
+        if cfg.watchlist.enabled:
+            watchlist = build_watchlist(cfg, store, embedder)
 
         def embed(image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
             crops = [align_face(image, lm) for lm in landmarks]
@@ -87,7 +102,57 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
                 crop.fill(0)
             return out
 
-    return FaceAnalyzer(cfg, detector.detect, embed)
+    return FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store), watchlist)
+
+
+def build_watchlist(cfg: Config, store: ModelStore, embedder: object) -> Watchlist:
+    """Embed the operator's portrait folder at start-up (held in RAM only)."""
+    from kiosk.watchlist import Watchlist, load_calibration, portrait_detector
+
+    rt = cfg.runtime
+    assert cfg.watchlist.dir is not None  # the config refuses enabled without a folder
+    detector = portrait_detector(
+        create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads))
+    watchlist = Watchlist.from_folder(cfg.watchlist.dir, detector, embedder,
+                                      calibration=load_calibration("sface"))
+    log.info("watchlist: %d portraits from %s (%d skipped)", watchlist.size, cfg.watchlist.dir,
+             len(watchlist.skipped))
+    return watchlist
+
+
+def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
+    """Create only the estimators the configuration switches on (what is off is never computed)."""
+    ac = cfg.attributes
+    rt = cfg.runtime
+    est = Estimators()
+    if ac.age or ac.gender:
+        from kiosk.infer.age_gender import AgeGenderEstimator, age_summary, gender_summary
+        ag = AgeGenderEstimator(
+            create_session(store.require("age"), list(rt.providers), rt.intra_op_threads) if ac.age else None,
+            create_session(store.require("gender"), list(rt.providers), rt.intra_op_threads) if ac.gender else None,
+        )
+        if ac.age:
+            est.age, est.age_summary = ag.age_probs, age_summary
+        if ac.gender:
+            est.gender, est.gender_summary = ag.gender_probs, gender_summary
+    if ac.expression:
+        from kiosk.infer.expression import ExpressionEstimator, expression_summary
+        ex = ExpressionEstimator(
+            create_session(store.require("expression"), list(rt.providers), rt.intra_op_threads))
+        est.expression, est.expression_summary = ex.probabilities, expression_summary
+    if ac.quality:
+        from kiosk.infer.quality import face_quality
+        est.quality = face_quality
+    if ac.mesh:
+        from kiosk.infer.face_signals import FaceSignalTracker
+        from kiosk.infer.mesh import FaceMesher
+        mesher = FaceMesher()
+        est.mesh = mesher.run
+        est.closers.append(mesher.close)
+        est.signal_tracker = lambda: FaceSignalTracker(look_threshold_deg=ac.gaze_threshold_deg,
+                                                       smoothing_tau_s=ac.mesh_smoothing_s)
+    engine = AttributeEngine(ac, est)
+    return engine if engine.active else None
 
 
 class InferenceThread(threading.Thread):

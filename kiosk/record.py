@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.types import EXPRESSIONS, FaceView
+from kiosk.types import EXPRESSIONS, Attributes, FaceView
 
 EMOTION_TYPES: dict[str, str] = {
     "angry": "ANGRY",
@@ -129,3 +129,34 @@ def face_detail(face: FaceView, frame_size: tuple[int, int]) -> dict[str, Any]:
 def face_detail_schema() -> dict[str, Any]:
     """The JSON Schema the records are validated against (kiosk/face_detail.schema.json)."""
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def attributes_summary(a: Attributes) -> dict[str, Any]:
+    """The kiosk's own guesses in plain terms (for the run report); absent when unknown.
+
+    Never includes the face-mesh points: they outline the face and could redraw it.
+    """
+    out: dict[str, Any] = {}
+    if a.age is not None:
+        out["age"] = {"years": round(a.age.years, 1), "low": round(a.age.low, 1),
+                      "high": round(a.age.high, 1), "confidence": round(a.age.confidence, 3)}
+    if a.gender is not None:
+        out["gender"] = {"value": a.gender.value, "probability": round(a.gender.probability, 3)}
+    if a.expression is not None:
+        out["expression"] = {"top": a.expression.top,
+                             "probabilities": {n: round(p, 3) for n, p in
+                                               zip(EXPRESSIONS, a.expression.probabilities)}}
+    if a.pose is not None:
+        out["pose_deg"] = {"yaw": round(a.pose.yaw_deg, 1), "pitch": round(a.pose.pitch_deg, 1),
+                           "roll": round(a.pose.roll_deg, 1)}
+    if a.gaze is not None:
+        out["gaze"] = {"yaw_deg": round(a.gaze.yaw_deg, 1), "pitch_deg": round(a.gaze.pitch_deg, 1),
+                       "at_screen": a.gaze.at_screen, "attention_s": round(a.gaze.attention_s, 2)}
+    if a.face is not None:
+        out["face"] = {"eyes_open": a.face.eyes_open, "blinks": a.face.blinks,
+                       "blinks_per_min": round(a.face.blinks_per_min, 1),
+                       "smiling": a.face.smiling, "mouth_open": a.face.mouth_open}
+    if a.quality is not None:
+        out["quality"] = {"brightness": round(a.quality.brightness, 1),
+                          "sharpness": round(a.quality.sharpness, 1)}
+    return out

@@ -322,7 +322,7 @@ def test_with_overrides_revalidates() -> None:
         cfg.with_overrides({"camera.fps": 500, "colour.x": 1})
     assert str(info.value) == (
         "<override>: camera.fps: out of range: got 500, expected 1 to 120\n"
-        "<override>: colour.x: no such section; sections: camera, detector, tracking, recognition, attributes, privacy, "
+        "<override>: colour.x: no such section; sections: camera, detector, tracking, recognition, attributes, privacy, watchlist, "
         "runtime, ui, logging"
     )
 

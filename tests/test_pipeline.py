@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 import time
 from pathlib import Path
 
@@ -122,7 +123,9 @@ def test_cli_demo_headless_report() -> None:
     assert report["visitor_count"] >= 2, report
     assert report["return_visits"] >= 1, report
     assert all(v["dwell_s"] > 0 for v in report["visitors"])
-    assert set(report["stage_ms"]) == {"detect", "track", "embed", "total"}
+    assert set(report["stage_ms"]) == {"detect", "track", "embed", "attributes", "mesh", "total"}
+    # Visitors still remembered at the end carry their guesses and the FaceDetail record.
+    assert any("face_detail" in v and "age" in v["attributes"] for v in report["visitors"])
     # Counters only: no list in the report is long enough to be an embedding or pixel data.
     def lists(x):  # noqa: ANN001, ANN202
         if isinstance(x, dict):
@@ -165,6 +168,11 @@ def test_cli_worker_failure_exits_non_zero(monkeypatch: pytest.MonkeyPatch,
         return FaceAnalyzer(cfg, detect, None)
 
     monkeypatch.setattr(pipeline_mod, "build_analyzer", broken_analyzer)
+    # In-process: an audit hook cannot be removed again, so the privacy guard (tested in its own
+    # subprocesses) must not be installed into the test runner.
+    import kiosk.privacy_guard as guard_mod
+    monkeypatch.setattr(guard_mod, "install_guard",
+                        lambda *a, **k: SimpleNamespace(summary=lambda: "guard not installed in-process"))
     rc = cli.main(["run", "--source", "demo", "--headless", "--max-frames", "50"])
     assert rc == 1
     err = capsys.readouterr().err

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kiosk.errors import ModelError
+from kiosk.models import wrong_model_message
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +31,38 @@ class SFaceEmbedder:
 
     def __init__(self, session: Any) -> None:
         self._session = session
+        # As in YuNetDetector: a file with the manifest's sha256 passes these; they turn a
+        # replaced file into a start-up error naming the fix instead of a crash on the first face.
         inputs = session.get_inputs()
         if len(inputs) != 1:
             # The stock SFace file lists its weights as inputs; kiosk.models strips them.
-            raise ModelError(
-                f"SFace model has {len(inputs)} inputs, expected 1 (initializers not stripped?); "
-                "re-create it with `kiosk models fetch`"
-            )
+            raise ModelError(wrong_model_message(
+                session, f"the SFace model has {len(inputs)} inputs, expected 1 (initializers not stripped?)"))
         inp = inputs[0]
-        if inp.type != "tensor(float)" or len(inp.shape) != 4:
-            raise ModelError(f"SFace input {inp.name!r} is {inp.type} {inp.shape}, expected float32 NCHW")
+        shape = list(inp.shape)
+        layout_ok = (
+            inp.type == "tensor(float)"
+            and len(shape) == 4
+            and (shape[1] == 3 or _symbolic(shape[1]))
+            # a fixed square crop, or symbolic height and width (then 112 is used)
+            and (isinstance(shape[2], int) and shape[2] == shape[3] and shape[2] >= 32
+                 or _symbolic(shape[2]) and _symbolic(shape[3]))
+        )
+        if not layout_ok:
+            hint = " (channels last: an NHWC export)" if len(shape) == 4 and shape[3] == 3 and shape[1] != 3 else ""
+            raise ModelError(wrong_model_message(
+                session, f"SFace input {inp.name!r} is {inp.type} {shape}{hint}, expected float32 [N, 3, 112, 112] (NCHW, RGB)"))
+        outputs = session.get_outputs()
+        output = outputs[0]
+        if len(outputs) != 1 or len(output.shape) != 2:
+            raise ModelError(wrong_model_message(
+                session, f"SFace outputs are {[(o.name, o.shape) for o in outputs]}, expected one [N, 128] embedding"))
         self._input_name: str = inp.name
-        output = session.get_outputs()[0]
         self._output_name: str = output.name
         self.dim: int = output.shape[-1] if isinstance(output.shape[-1], int) else 128
-        self.batched: bool = not isinstance(inp.shape[0], int)
+        self.batched: bool = not isinstance(shape[0], int)
         # 112 unless the file says otherwise; symbolic spatial dims fall back to 112.
-        self.size: int = inp.shape[2] if isinstance(inp.shape[2], int) else 112
+        self.size: int = shape[2] if isinstance(shape[2], int) else 112
         log.debug("SFace input %s, batched=%s", inp.shape, self.batched)
 
     def _blob(self, crops_bgr: Sequence[np.ndarray]) -> np.ndarray:
@@ -86,6 +102,11 @@ class SFaceEmbedder:
         out = np.ascontiguousarray(features / np.maximum(norms, np.float32(1e-12)), dtype=np.float32)
         features.fill(0.0)  # the un-normalised copy is as identifying as the result
         return out
+
+
+def _symbolic(dim: object) -> bool:
+    """True for a symbolic ONNX dimension (a name, or None)."""
+    return dim is None or isinstance(dim, str)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,560 @@
+"""What a face mesh tells: head pose, gaze, eye and mouth openness, smile, blinks, attention.
+
+Pure NumPy on the (478, 3) points of :class:`kiosk.infer.mesh.FaceMesher` (MediaPipe's face mesh
+with iris refinement): x, y in frame pixels, z in the same pixel scale, growing away from the
+camera. That is a right-handed camera frame (x right, y down, z forward into the scene); every
+angle here is in degrees with :class:`kiosk.types.HeadPose`'s signs:
+
+- yaw > 0: the subject turns (or looks) to their left, which is image right in the unmirrored
+  camera image;
+- pitch > 0: the subject looks up;
+- roll > 0: the head tilts towards the subject's left shoulder (their left eye lower: the face
+  turns clockwise in the unmirrored camera image).
+
+A horizontally mirrored image gives (-yaw, pitch, -roll). The pose is the rotation ``R`` that
+carries MediaPipe's canonical face (facing the camera) onto the observed one, decomposed as
+``R = Y(yaw) @ X(pitch) @ Z(roll)`` (turn, then nod, then tilt; see :func:`rotation_matrix`).
+
+The geometry is deliberately a handful of landmark measurements, not a learned model: it is
+cheap (~0.4 ms for everything in :func:`measure`, against ~4 ms or more for the mesh itself),
+explainable on the kiosk's screen, and testable with synthetic rotations. Its thresholds were
+set on the five demo photos and two short evaluation videos (none of which has ground-truth
+labels); they are heuristics, and the kiosk's captions should say so.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.types import FaceState, Gaze, HeadPose
+
+log = logging.getLogger(__name__)
+
+#: Number of points with iris refinement (468 mesh points + 2 x 5 iris points).
+MESH_POINTS = 478
+
+# -- MediaPipe face-mesh indices. "right"/"left" are the subject's own sides (image left/right).
+FOREHEAD = 10
+CHIN = 152
+RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
+LEFT_EYE_OUTER, LEFT_EYE_INNER = 263, 362
+# Eye-aspect-ratio points (Soukupova & Cech 2016) in the mesh: corner, 2 upper lid, corner, 2 lower.
+RIGHT_EYE_EAR = (33, 160, 158, 133, 153, 144)
+LEFT_EYE_EAR = (263, 387, 385, 362, 380, 373)
+RIGHT_IRIS_CENTER = 468  # 469-472: its rim
+LEFT_IRIS_CENTER = 473  # 474-477: its rim
+MOUTH_RIGHT, MOUTH_LEFT = 61, 291  # outer lip corners
+LIP_INNER_UPPER, LIP_INNER_LOWER = 13, 14
+LIP_OUTER_UPPER, LIP_OUTER_LOWER = 0, 17
+
+# The same four points in MediaPipe's canonical face model (canonical_face_model.obj, centimetres,
+# y up, z towards the viewer), converted to the camera frame used here (y down, z away). Their
+# chin-forehead line leans 0.7 degrees: a face exactly like the canonical one reads as pose 0.
+_CANONICAL = {
+    RIGHT_EYE_OUTER: (-4.445859, -2.663991, -3.173422),
+    LEFT_EYE_OUTER: (4.445859, -2.663991, -3.173422),
+    FOREHEAD: (0.0, -8.261778, -4.481535),
+    CHIN: (0.0, 9.403378, -4.264492),
+}
+
+# -- Thresholds (see each function's docstring for how they were set).
+#: Eye aspect ratio of a fully closed / a fully open eye, mapped to openness 0 / 1.
+EAR_CLOSED = 0.10
+EAR_OPEN = 0.30
+#: Eyes open at or above this openness (single measurement; the tracker adds hysteresis).
+EYES_OPEN_THRESHOLD = 0.4
+#: Openness (inner-lip gap / mouth width) above which the mouth counts as open.
+MOUTH_OPEN_THRESHOLD = 0.25
+#: Smile score above which ``FaceState.smiling`` is true.
+SMILE_THRESHOLD = 0.4
+#: Half-angle of the cone of gaze directions that count as "looking at the screen".
+LOOK_THRESHOLD_DEG = 20.0
+#: Eyeball radius as a fraction of the eye's corner-to-corner width (adult eyeball ~12 mm radius,
+#: palpebral fissure ~28-30 mm).
+EYEBALL_RADIUS_RATIO = 0.42
+#: Eye-openness hysteresis: eyes become "closed" below the lower value and "open" again only
+#: above the upper one, so noise around a single threshold cannot count two blinks.
+EYES_CLOSED_BELOW = 0.25
+EYES_OPEN_ABOVE = EYES_OPEN_THRESHOLD
+#: A closed phase up to this long is a blink (spontaneous blinks last 0.1-0.4 s); longer is
+#: eyes closed on purpose, or looking down.
+BLINK_MAX_S = 0.5
+#: Time constant of the pose / gaze / smile / mouth smoothing.
+SMOOTHING_TAU_S = 0.25
+#: A gap between two updates counts for at most this long (attention time): after a stall, a
+#: dropped frame burst or a face lost for a while, the gap is not credited as attention.
+MAX_DT_S = 0.5
+#: Blink rate window, and the shortest time it is computed over.
+BLINK_WINDOW_S = 60.0
+MIN_BLINK_RATE_S = 10.0
+
+
+def _check_points(points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape != (MESH_POINTS, 3):
+        raise ValueError(f"points: expected a ({MESH_POINTS}, 3) array from FaceMesher.run, got shape {pts.shape}")
+    return pts
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    if n < 1e-9:
+        raise ValueError("degenerate face mesh: two reference points coincide")
+    return v / n
+
+
+def _frame(p_right_eye: np.ndarray, p_left_eye: np.ndarray, p_forehead: np.ndarray, p_chin: np.ndarray) -> np.ndarray:
+    """Orthonormal face axes as matrix columns: x eye line (to image right), y down the face, z = x cross y."""
+    ex = _unit(p_left_eye - p_right_eye)
+    down = p_chin - p_forehead
+    ey = _unit(down - (down @ ex) * ex)
+    ez = np.cross(ex, ey)
+    return np.stack([ex, ey, ez], axis=1)
+
+
+_CANONICAL_FRAME = _frame(*(np.array(_CANONICAL[i], np.float64) for i in (RIGHT_EYE_OUTER, LEFT_EYE_OUTER, FOREHEAD, CHIN)))
+
+
+# --------------------------------------------------------------------------------------------
+# Head pose
+# --------------------------------------------------------------------------------------------
+
+
+def rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """The 3x3 rotation ``Y(yaw) @ X(pitch) @ Z(roll)`` in the camera frame (x right, y down, z away).
+
+    Inverse of :func:`pose_from_rotation`. Applied to a face's points (about any centre) it turns
+    the face by that pose: the tests use it to rotate a real mesh by known angles.
+    """
+    a, b, c = (math.radians(v) for v in (yaw_deg, pitch_deg, roll_deg))
+    ca, sa, cb, sb, cc, sc = math.cos(a), math.sin(a), math.cos(b), math.sin(b), math.cos(c), math.sin(c)
+    # Y: the nose (forward = -z) swings to +x for yaw > 0. X: the nose goes to -y (up) for pitch > 0.
+    # Z: the eye line's image-right end goes down (+y) for roll > 0.
+    yaw = np.array([[ca, 0.0, -sa], [0.0, 1.0, 0.0], [sa, 0.0, ca]])
+    pitch = np.array([[1.0, 0.0, 0.0], [0.0, cb, sb], [0.0, -sb, cb]])
+    roll = np.array([[cc, -sc, 0.0], [sc, cc, 0.0], [0.0, 0.0, 1.0]])
+    return yaw @ pitch @ roll
+
+
+def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
+    """Yaw, pitch, roll in degrees of a 3x3 rotation (see :func:`rotation_matrix`).
+
+    Pitch is in [-90, 90]; at exactly +-90 degrees yaw and roll are not separable (a head never
+    gets there in front of a kiosk).
+    """
+    r = np.asarray(rotation, dtype=np.float64)
+    yaw = math.atan2(-r[0, 2], r[2, 2])
+    pitch = math.asin(max(-1.0, min(1.0, float(r[1, 2]))))
+    # Undo yaw and pitch; what is left is the roll about the face's forward axis.
+    rest = rotation_matrix(math.degrees(yaw), math.degrees(pitch), 0.0).T @ r
+    roll = math.atan2(rest[1, 0], rest[0, 0])
+    return HeadPose(yaw_deg=math.degrees(yaw), pitch_deg=math.degrees(pitch), roll_deg=math.degrees(roll))
+
+
+def head_rotation(points: np.ndarray) -> np.ndarray:
+    """Rotation (3x3) carrying the canonical frontal face onto this mesh.
+
+    Built from four rigid points: the outer eye corners (33, 263), the forehead (10) and the
+    chin (152). The chin moves with the jaw, so an open mouth tilts the frame by a few degrees of
+    pitch (measured on the demo photos: see the tests). A PnP fit against a generic 3-D face
+    (``cv2.solvePnP``) was tried first: it showed a ~30 degree pitch bias and a 180 degree roll
+    flip on one photo, and needs a camera matrix the kiosk does not know.
+    """
+    pts = _check_points(points)
+    observed = _frame(pts[RIGHT_EYE_OUTER], pts[LEFT_EYE_OUTER], pts[FOREHEAD], pts[CHIN])
+    return observed @ _CANONICAL_FRAME.T
+
+
+def head_pose(points: np.ndarray) -> HeadPose:
+    """Head yaw, pitch and roll in degrees from the mesh's 3-D points (signs: module docstring).
+
+    The z scale of MediaPipe's points is its own estimate ("roughly the scale of x"), so large
+    angles are less exact than small ones; mirrored images give mirrored angles by construction.
+    """
+    return pose_from_rotation(head_rotation(points))
+
+
+# --------------------------------------------------------------------------------------------
+# Eyes, mouth, smile
+# --------------------------------------------------------------------------------------------
+
+
+def eye_aspect_ratio(points: np.ndarray, indices: tuple[int, int, int, int, int, int]) -> float:
+    """(|p2-p6| + |p3-p5|) / (2 |p1-p4|) of one eye, with 3-D distances (so it survives yaw)."""
+    pts = _check_points(points)
+    p1, p2, p3, p4, p5, p6 = (pts[i] for i in indices)
+    width = float(np.linalg.norm(p1 - p4))
+    if width < 1e-9:
+        return 0.0
+    return float(np.linalg.norm(p2 - p6) + np.linalg.norm(p3 - p5)) / (2.0 * width)
+
+
+def eye_openness_per_eye(points: np.ndarray) -> tuple[float, float]:
+    """(right, left) eye openness 0..1: the eye aspect ratio mapped linearly from ``EAR_CLOSED`` to ``EAR_OPEN``."""
+    values = []
+    for indices in (RIGHT_EYE_EAR, LEFT_EYE_EAR):
+        ear = eye_aspect_ratio(points, indices)
+        values.append(min(1.0, max(0.0, (ear - EAR_CLOSED) / (EAR_OPEN - EAR_CLOSED))))
+    return values[0], values[1]
+
+
+def eye_openness(points: np.ndarray) -> float:
+    """Openness of the more open eye, 0 (closed) .. 1 (open); open if >= ``EYES_OPEN_THRESHOLD``.
+
+    The more open eye rather than the mean: a blink closes both eyes, while a head turned by
+    40-50 degrees squeezes the far eye's lid points until it reads half closed (eye aspect ratio
+    0.07-0.15 on the evaluation videos). A wink therefore does not count as closed eyes.
+
+    The mapping's ends: ``EAR_OPEN`` (0.30) is a relaxed open eye (0.30-0.40 on the evaluation
+    videos, 0.19-0.33 on the demo photos, the low end a broad smile squinting), ``EAR_CLOSED``
+    (0.10) is where MediaPipe's lid points stop on a closed eye (they rarely meet). Looking down
+    lowers the upper lid too (0.13-0.17 on the videos' phone readers): a downward look can read
+    as nearly closed, which the tracker's 0.5 s blink limit keeps from counting as a blink.
+    """
+    return max(eye_openness_per_eye(points))
+
+
+def _face_coords(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Points expressed in the face's own axes (frontal, upright), and the outer-eye-corner distance."""
+    pts = _check_points(points)
+    r = head_rotation(pts) if rotation is None else rotation
+    centre = 0.5 * (pts[RIGHT_EYE_OUTER] + pts[LEFT_EYE_OUTER])
+    local = (pts - centre) @ r  # row-wise R^T (p - c)
+    eye_span = float(np.linalg.norm(pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER]))
+    return local, max(eye_span, 1e-9)
+
+
+def mouth_openness(points: np.ndarray) -> float:
+    """Inner-lip gap divided by the mouth's corner-to-corner width, clipped to 0..1.
+
+    0 for closed lips (0.01-0.04 on the demo photos' closed mouths), 0.17-0.22 for a broad smile
+    showing teeth, 0.4 for the speaking demo photo, 0.2-0.5 for singing in the evaluation video.
+    ``MOUTH_OPEN_THRESHOLD`` (0.25) says "open" for speaking, singing, yawning or surprise and
+    not for a smile whose lips part over the teeth; Rekognition's MouthOpen has no published
+    threshold to match.
+    """
+    pts = _check_points(points)
+    width = float(np.linalg.norm(pts[MOUTH_LEFT] - pts[MOUTH_RIGHT]))
+    if width < 1e-9:
+        return 0.0
+    gap = float(np.linalg.norm(pts[LIP_INNER_LOWER] - pts[LIP_INNER_UPPER]))
+    return min(1.0, gap / width)
+
+
+# Smile score = SMILE_WIDTH_GAIN * (mouth width / eye span - SMILE_WIDTH_NEUTRAL)
+#             + SMILE_LIFT_GAIN * (corner lift / eye span - SMILE_LIFT_NEUTRAL), clipped to 0..1.
+SMILE_WIDTH_NEUTRAL = 0.64
+SMILE_WIDTH_GAIN = 3.5
+SMILE_LIFT_NEUTRAL = 0.0
+SMILE_LIFT_GAIN = 5.0
+
+
+def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
+    """Smile score 0..1 from how wide the mouth is and how far its corners are lifted.
+
+    Both are measured in the face's own upright frame (so roll and yaw do not read as a smile)
+    and relative to the outer-eye-corner distance (so distance to the camera does not matter).
+    A smile widens the mouth (zygomaticus major pulls the corners out and up); speaking opens
+    it without widening it. Neutral constants and gains were set on the demo photos (two broad
+    smiles, one speaking face, two near-neutral faces): a heuristic, and it misreads faces
+    whose resting mouth is wide or whose corners turn up at rest. ``rotation`` may pass a
+    precomputed :func:`head_rotation`.
+    """
+    local, eye_span = _face_coords(points, rotation)
+    width = float(np.linalg.norm(local[MOUTH_LEFT] - local[MOUTH_RIGHT])) / eye_span
+    centre_y = 0.5 * (local[LIP_INNER_UPPER, 1] + local[LIP_INNER_LOWER, 1])
+    corners_y = 0.5 * (local[MOUTH_LEFT, 1] + local[MOUTH_RIGHT, 1])
+    lift = (centre_y - corners_y) / eye_span  # y grows downwards: corners above the centre > 0
+    score = SMILE_WIDTH_GAIN * (width - SMILE_WIDTH_NEUTRAL) + SMILE_LIFT_GAIN * (lift - SMILE_LIFT_NEUTRAL)
+    return min(1.0, max(0.0, float(score)))
+
+
+# --------------------------------------------------------------------------------------------
+# Gaze
+# --------------------------------------------------------------------------------------------
+
+#: Iris centre's vertical offset from the eye-corner line when looking straight ahead, as a
+#: fraction of the eye width (negative: above the line). Measured -0.06 to -0.085 on the two
+#: demo portraits that look into the camera (astronaut.png, obama.jpg, and their mirror images).
+IRIS_NEUTRAL_Y = -0.07
+
+
+def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple[float, float]:
+    """Eye direction relative to the head, (yaw_deg, pitch_deg), averaged over both eyes.
+
+    Each iris centre's offset from the midpoint of its eye corners, in the face's own axes,
+    divided by the eyeball radius (``EYEBALL_RADIUS_RATIO`` x the corner distance) gives the
+    sine of the eye's rotation. Corners are fixed to the skull, unlike the lids, which follow
+    the eye when looking down. Each iris sits ~3 % of the eye width towards its outer corner
+    when looking ahead (demo portraits); the two eyes' biases cancel in the average. The
+    estimate is noisy: the speaking demo photo reads -24 degrees of gaze yaw, its mirror image +38.
+    """
+    local, _ = _face_coords(points, rotation)
+    yaws, pitches = [], []
+    for iris, outer, inner in ((RIGHT_IRIS_CENTER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER), (LEFT_IRIS_CENTER, LEFT_EYE_OUTER, LEFT_EYE_INNER)):
+        width = float(np.linalg.norm(local[outer, :2] - local[inner, :2]))
+        if width < 1e-9:
+            continue
+        radius = EYEBALL_RADIUS_RATIO * width
+        offset = local[iris] - 0.5 * (local[outer] + local[inner])
+        sx = max(-1.0, min(1.0, float(offset[0]) / radius))
+        sy = max(-1.0, min(1.0, (float(offset[1]) - IRIS_NEUTRAL_Y * width) / radius))
+        yaws.append(math.degrees(math.asin(sx)))
+        pitches.append(-math.degrees(math.asin(sy)))
+    if not yaws:
+        return 0.0, 0.0
+    return float(np.mean(yaws)), float(np.mean(pitches))
+
+
+def combine_gaze(pose: HeadPose, eye_yaw_deg: float, eye_pitch_deg: float) -> tuple[float, float]:
+    """Gaze (yaw_deg, pitch_deg) in the camera frame: the eye's direction in the head, turned by the head pose."""
+    r = rotation_matrix(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
+    # Forward of the eye in head axes: the canonical face looks along -z.
+    eye = rotation_matrix(eye_yaw_deg, eye_pitch_deg, 0.0) @ np.array([0.0, 0.0, -1.0])
+    g = r @ eye
+    yaw = math.degrees(math.atan2(g[0], -g[2]))
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, float(-g[1])))))
+    return yaw, pitch
+
+
+def gaze(points: np.ndarray, pose: HeadPose, eyes_open: bool = True) -> tuple[float, float]:
+    """Where the eyes point, (yaw_deg, pitch_deg), in the camera frame (signs as :class:`HeadPose`).
+
+    Eye-in-head direction from the irises (:func:`eye_in_head`) combined with ``pose`` (the
+    head pose of the same points, from :func:`head_pose`). With ``eyes_open`` False the iris
+    points are guesses under the lids, so the head pose alone is returned.
+    """
+    if not eyes_open:
+        return pose.yaw_deg, pose.pitch_deg
+    rotation = rotation_matrix(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
+    eye_yaw, eye_pitch = eye_in_head(points, rotation)
+    return combine_gaze(pose, eye_yaw, eye_pitch)
+
+
+def looks_at_screen(yaw_deg: float, pitch_deg: float, threshold_deg: float = LOOK_THRESHOLD_DEG) -> bool:
+    """Whether a gaze direction falls within ``threshold_deg`` of the camera's axis.
+
+    The camera is assumed to sit at the screen, so "looking at the camera, give or take" means
+    "looking at the screen". The default, 20 degrees, is about the half-angle a 55-inch screen
+    subtends from 1.5 m plus the ~5-10 degrees of error of an iris-based estimate: lower it and
+    glances at the screen's edges are missed, raise it and people looking past the kiosk count
+    as watching. A camera mounted above a tall screen sees attentive visitors looking down by
+    the angle to the screen's centre; pass a pitch with that offset removed.
+    """
+    return math.hypot(yaw_deg, pitch_deg) <= threshold_deg
+
+
+# --------------------------------------------------------------------------------------------
+# One measurement
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSignals:
+    """Everything read off one mesh, unsmoothed (see :func:`measure`)."""
+
+    pose: HeadPose
+    gaze_yaw_deg: float
+    gaze_pitch_deg: float
+    eye_openness: float  # 0..1, the more open eye
+    mouth_openness: float  # 0..1
+    smile: float  # 0..1
+
+
+def measure(points: np.ndarray) -> FaceSignals:
+    """Head pose, gaze, eye and mouth openness and smile of one mesh (the head rotation computed once).
+
+    The irises are ignored (gaze = head direction) when the eyes read closed
+    (openness below ``EYES_CLOSED_BELOW``): MediaPipe then places them under the lids by guess.
+    """
+    pts = _check_points(points)
+    rotation = head_rotation(pts)
+    pose = pose_from_rotation(rotation)
+    openness = eye_openness(pts)
+    if openness >= EYES_CLOSED_BELOW:
+        eye_yaw, eye_pitch = eye_in_head(pts, rotation)
+        gaze_yaw, gaze_pitch = combine_gaze(pose, eye_yaw, eye_pitch)
+    else:
+        gaze_yaw, gaze_pitch = pose.yaw_deg, pose.pitch_deg
+    return FaceSignals(
+        pose=pose,
+        gaze_yaw_deg=gaze_yaw,
+        gaze_pitch_deg=gaze_pitch,
+        eye_openness=openness,
+        mouth_openness=mouth_openness(pts),
+        smile=smile(pts, rotation),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-track state over time
+# --------------------------------------------------------------------------------------------
+
+def _wrap_deg(angle: float) -> float:
+    return (angle + 180.0) % 360.0 - 180.0
+
+
+class FaceSignalTracker:
+    """One track's face signals over time: smoothed pose and gaze, blinks, attention time.
+
+    Call :meth:`update` with each new mesh of the track (at whatever rate the analyzer runs the
+    mesh; blinks need about 10 updates per second to be seen at all, since a blink lasts
+    0.1-0.4 s). Not thread-safe; lives in the inference thread with its track.
+
+    - **Blinks**: eye openness (:func:`eye_openness`) with hysteresis: closed below
+      ``closed_below``, open again above ``open_above``. A closed phase counts as one blink if
+      the eyes reopen within ``blink_max_s`` of the first closed sample. The measured duration
+      is at most one update interval longer than the real one. A track that starts with closed
+      eyes does not count its first reopening.
+    - **Blinks per minute**: blinks in the last ``blink_window_s`` (60 s) divided by the time
+      the track has been observed within that window, but never by less than
+      ``min_rate_window_s`` (10 s), so one blink in the first second reads 6/min, not 60/min.
+      A sliding window follows changes (people blink less while reading the screen) where a
+      lifetime average would not.
+    - **Attention**: the time between two updates is added when the previous update looked at
+      the screen (zero-order hold), capped at ``max_dt_s`` per gap.
+    - **Smoothing**: pose, gaze, smile and mouth openness follow an exponential moving average
+      with ``alpha = 1 - exp(-dt / smoothing_tau_s)``: independent of the update rate, 63 %
+      of a step after one time constant, and a long gap resets to the new value. 0 disables it.
+      ``at_screen`` is decided on the smoothed gaze. The eye openness is reported unsmoothed
+      (a blink must show).
+    """
+
+    def __init__(
+        self,
+        *,
+        look_threshold_deg: float = LOOK_THRESHOLD_DEG,
+        smoothing_tau_s: float = SMOOTHING_TAU_S,
+        closed_below: float = EYES_CLOSED_BELOW,
+        open_above: float = EYES_OPEN_ABOVE,
+        blink_max_s: float = BLINK_MAX_S,
+        max_dt_s: float = MAX_DT_S,
+        blink_window_s: float = BLINK_WINDOW_S,
+        min_rate_window_s: float = MIN_BLINK_RATE_S,
+    ) -> None:
+        if not 0.0 < look_threshold_deg <= 180.0:
+            raise ValueError(f"look_threshold_deg must be in (0, 180], got {look_threshold_deg}")
+        if smoothing_tau_s < 0.0:
+            raise ValueError(f"smoothing_tau_s must be >= 0, got {smoothing_tau_s}")
+        if not 0.0 <= closed_below < open_above <= 1.0:
+            raise ValueError(
+                f"need 0 <= closed_below < open_above <= 1, got closed_below={closed_below}, open_above={open_above}"
+            )
+        for name, value in (("blink_max_s", blink_max_s), ("max_dt_s", max_dt_s), ("blink_window_s", blink_window_s)):
+            if value <= 0.0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if not 0.0 < min_rate_window_s <= blink_window_s:
+            raise ValueError(f"min_rate_window_s must be in (0, blink_window_s={blink_window_s}], got {min_rate_window_s}")
+        self.look_threshold_deg = float(look_threshold_deg)
+        self.smoothing_tau_s = float(smoothing_tau_s)
+        self.closed_below = float(closed_below)
+        self.open_above = float(open_above)
+        self.blink_max_s = float(blink_max_s)
+        self.max_dt_s = float(max_dt_s)
+        self.blink_window_s = float(blink_window_s)
+        self.min_rate_window_s = float(min_rate_window_s)
+
+        self._first_t_s: float | None = None
+        self._last_t_s: float | None = None
+        self._pose: HeadPose | None = None
+        self._gaze = (0.0, 0.0)
+        self._smile = 0.0
+        self._mouth = 0.0
+        self._at_screen = False
+        self._eyes_open = True
+        self._closed_since_s: float | None = None
+        self._blink_times_s: deque[float] = deque()
+        self.blinks = 0
+        self.attention_s = 0.0
+
+    @property
+    def pose(self) -> HeadPose | None:
+        """The smoothed head pose after the last update (None before the first)."""
+        return self._pose
+
+    def update(self, t_s: float, points: np.ndarray) -> tuple[FaceState, Gaze]:
+        """Take one mesh of this track at time ``t_s`` (pipeline seconds, non-decreasing)."""
+        return self.update_signals(t_s, measure(points))
+
+    def update_signals(self, t_s: float, signals: FaceSignals) -> tuple[FaceState, Gaze]:
+        """:meth:`update` from an already computed :func:`measure` (also the tests' entry point)."""
+        t_s = float(t_s)
+        if self._last_t_s is None:
+            self._first_t_s = t_s
+            dt = 0.0
+            alpha = 1.0
+            # Open or closed from the first sample; closed from the start is not a blink.
+            self._eyes_open = signals.eye_openness >= self.closed_below
+        else:
+            dt = t_s - self._last_t_s
+            if dt < 0.0:
+                raise ValueError(f"t_s went backwards: {t_s} after {self._last_t_s}")
+            alpha = 1.0 if self.smoothing_tau_s == 0.0 else 1.0 - math.exp(-dt / self.smoothing_tau_s)
+            if self._at_screen:
+                self.attention_s += min(dt, self.max_dt_s)
+            self._update_blinks(t_s, signals.eye_openness)
+        self._last_t_s = t_s
+        self._smooth(signals, alpha)
+        self._at_screen = looks_at_screen(self._gaze[0], self._gaze[1], self.look_threshold_deg)
+
+        face = FaceState(
+            eyes_open=self._eyes_open,
+            eye_openness=float(signals.eye_openness),
+            blinks=self.blinks,
+            blinks_per_min=self._blinks_per_min(t_s),
+            smile=self._smile,
+            smiling=self._smile >= SMILE_THRESHOLD,
+            mouth_open=self._mouth >= MOUTH_OPEN_THRESHOLD,
+            mouth_openness=self._mouth,
+        )
+        gaze_state = Gaze(
+            yaw_deg=self._gaze[0], pitch_deg=self._gaze[1], at_screen=self._at_screen, attention_s=self.attention_s
+        )
+        return face, gaze_state
+
+    # -- internals -------------------------------------------------------------------------------
+    def _update_blinks(self, t_s: float, openness: float) -> None:
+        if self._eyes_open:
+            if openness < self.closed_below:
+                self._eyes_open = False
+                self._closed_since_s = t_s
+        elif openness > self.open_above:
+            self._eyes_open = True
+            if self._closed_since_s is not None and t_s - self._closed_since_s <= self.blink_max_s:
+                self.blinks += 1
+                self._blink_times_s.append(t_s)
+            self._closed_since_s = None
+
+    def _blinks_per_min(self, t_s: float) -> float:
+        while self._blink_times_s and self._blink_times_s[0] <= t_s - self.blink_window_s:
+            self._blink_times_s.popleft()
+        assert self._first_t_s is not None
+        observed_s = min(self.blink_window_s, t_s - self._first_t_s)
+        return 60.0 * len(self._blink_times_s) / max(observed_s, self.min_rate_window_s)
+
+    def _smooth(self, signals: FaceSignals, alpha: float) -> None:
+        raw = signals.pose
+        old = self._pose
+        if old is None or alpha >= 1.0:
+            self._pose = raw
+            self._gaze = (signals.gaze_yaw_deg, signals.gaze_pitch_deg)
+            self._smile = signals.smile
+            self._mouth = signals.mouth_openness
+            return
+        # Angles move along the short way round (roll near +-180 would otherwise swing through 0).
+        self._pose = HeadPose(
+            yaw_deg=_wrap_deg(old.yaw_deg + alpha * _wrap_deg(raw.yaw_deg - old.yaw_deg)),
+            pitch_deg=old.pitch_deg + alpha * (raw.pitch_deg - old.pitch_deg),
+            roll_deg=_wrap_deg(old.roll_deg + alpha * _wrap_deg(raw.roll_deg - old.roll_deg)),
+        )
+        gy, gp = self._gaze
+        self._gaze = (
+            _wrap_deg(gy + alpha * _wrap_deg(signals.gaze_yaw_deg - gy)),
+            gp + alpha * (signals.gaze_pitch_deg - gp),
+        )
+        self._smile += alpha * (signals.smile - self._smile)
+        self._mouth += alpha * (signals.mouth_openness - self._mouth)

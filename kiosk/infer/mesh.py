@@ -1,0 +1,148 @@
+"""MediaPipe's face mesh (478 points with the irises), run on a crop around a detector box.
+
+The legacy ``mediapipe.solutions.face_mesh`` graph bundles its models inside the mediapipe
+wheel (nothing is downloaded). Its own face detector is short-range: it misses faces smaller
+than ~100 px (0 of 6 faces of 50-100 px in a group photo, docs/MODELS.md). So the mesh is run
+on a square crop around the YuNet box instead -- the box's longer side doubled, centred on the
+box, resampled to 256x256 -- where every face fills about half the image, and the points are
+mapped back to frame pixels.
+
+Side effects of mediapipe, measured here (traced with strace) and not handled in this module:
+- its C++ code logs to stderr: 2 lines per graph created, 3 more on the first graph / first
+  face of the process; none per frame. No environment variable silences them
+  (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL, ABSL_MIN_LOG_LEVEL, GLOG_stderrthreshold tried).
+- any mediapipe import runs ``mediapipe.solutions``, which imports matplotlib: on first import
+  it creates ``~/.config/matplotlib`` (empty) and writes ``~/.cache/matplotlib/fontlist-*.json``
+  (the system's font list, nothing about faces); with ``MPLCONFIGDIR`` set, only that
+  directory is used. mediapipe itself writes no file.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kiosk.infer.face_signals import MESH_POINTS  # 468 mesh points + 5 per iris (refine_landmarks)
+
+log = logging.getLogger(__name__)
+
+#: Side of the square crop given to the mesh graph (its landmark model itself runs at 192x192
+#: on a region it finds in this crop; 256 leaves its detector enough pixels).
+CROP_PX = 256
+#: The crop's side is this times the detector box's longer side: YuNet's box is tight around
+#: the face, MediaPipe's short-range detector expects a face covering about half the image.
+BOX_SCALE = 2.0
+
+
+def _import_face_mesh() -> Any:
+    # Imported lazily: mediapipe (and the matplotlib it drags in) costs ~1 s and writes caches
+    # (see the module docstring), which a kiosk with the mesh switched off should never pay.
+    from mediapipe.python.solutions import face_mesh  # type: ignore[import-untyped]
+
+    return face_mesh
+
+
+class FaceMesher:
+    """Face-mesh points of one face at a time, in frame pixels.
+
+    Thread ownership: the underlying MediaPipe graph keeps per-graph state and its ``process``
+    must not be called concurrently, and the crop buffers are reused. Create one ``FaceMesher``
+    per inference thread, use it only there, and ``close()`` it from the same thread.
+
+    The graph runs in static-image mode (its face detector on every call): each call is
+    independent of the previous one, so one mesher serves all tracks in any order. Video mode
+    would be ~2 ms cheaper per face but carries a face from call to call, which needs one graph
+    per track. ``min_detection_confidence`` is MediaPipe's own detector threshold inside the
+    crop; the crop already holds a face the kiosk's detector found, so its default (0.5) rarely
+    matters.
+    """
+
+    def __init__(self, min_detection_confidence: float = 0.5) -> None:
+        if not 0.0 <= min_detection_confidence <= 1.0:
+            raise ValueError(f"min_detection_confidence must be in [0, 1], got {min_detection_confidence}")
+        face_mesh = _import_face_mesh()
+        self._graph: Any = face_mesh.FaceMesh(
+            static_image_mode=True,
+            max_num_faces=1,
+            refine_landmarks=True,
+            min_detection_confidence=min_detection_confidence,
+        )
+        # Reused between calls; wiped after each (they hold face pixels: see kiosk.privacy).
+        self._crop_bgr = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
+        self._crop_rgb = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
+        self._affine = np.zeros((2, 3), np.float64)
+        self._raw = np.empty((MESH_POINTS, 3), np.float32)
+
+    def crop_transform(self, box_xyxy: tuple[float, float, float, float]) -> tuple[float, float, float]:
+        """(scale, offset_x, offset_y) of the crop for ``box_xyxy``: crop = frame * scale + offset."""
+        x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+        side_px = BOX_SCALE * max(x2 - x1, y2 - y1)
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or side_px < 1.0:
+            raise ValueError(f"box_xyxy must be a finite box at least 1 px wide, got {box_xyxy}")
+        scale = CROP_PX / side_px
+        centre = 0.5 * CROP_PX
+        return scale, centre - scale * 0.5 * (x1 + x2), centre - scale * 0.5 * (y1 + y2)
+
+    def run(self, image_bgr: np.ndarray, box_xyxy: tuple[float, float, float, float]) -> np.ndarray | None:
+        """Mesh of the face in ``box_xyxy`` of ``image_bgr`` (HxWx3 uint8 BGR), or None if the mesh fails.
+
+        Returns a new (478, 3) float32 array: x, y in frame pixels, z in the same pixel scale
+        (MediaPipe's relative depth, growing away from the camera; its zero is near the head's
+        centre, not the camera). Parts of the crop outside the frame are black, so faces at the
+        frame's edge still mesh (less exactly). None when MediaPipe finds no face in the crop.
+        """
+        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or image_bgr.size == 0:
+            raise ValueError(f"image_bgr: expected a non-empty HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
+        if self._graph is None:
+            raise RuntimeError("FaceMesher.run called after close()")
+        scale, offset_x, offset_y = self.crop_transform(box_xyxy)
+        affine = self._affine
+        affine[0, 0] = affine[1, 1] = scale
+        affine[0, 2], affine[1, 2] = offset_x, offset_y
+        # One warp does crop, scale and the zero border for boxes near the frame's edge.
+        # INTER_AREA would alias less when shrinking big faces, but warpAffine does not support
+        # it; linear is what MediaPipe's own ImageToTensor uses.
+        cv2.warpAffine(
+            image_bgr, affine, (CROP_PX, CROP_PX), dst=self._crop_bgr,
+            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+        )
+        cv2.cvtColor(self._crop_bgr, cv2.COLOR_BGR2RGB, dst=self._crop_rgb)
+        try:
+            result = self._graph.process(self._crop_rgb)
+        finally:
+            self._crop_bgr.fill(0)
+            self._crop_rgb.fill(0)
+        faces = result.multi_face_landmarks
+        if not faces:
+            log.debug("no mesh for box %s", box_xyxy)
+            return None
+        landmarks = faces[0].landmark
+        if len(landmarks) != MESH_POINTS:
+            log.warning("mesh returned %d points, expected %d (refine_landmarks off?)", len(landmarks), MESH_POINTS)
+            return None
+        raw = self._raw
+        for i, lm in enumerate(landmarks):
+            raw[i, 0] = lm.x
+            raw[i, 1] = lm.y
+            raw[i, 2] = lm.z
+        # Normalised crop coordinates -> crop pixels -> frame pixels. MediaPipe scales z like x
+        # (by the crop width), so it maps with the same factor and no offset.
+        points = raw * np.float32(CROP_PX / scale)
+        points[:, 0] -= np.float32(offset_x / scale)
+        points[:, 1] -= np.float32(offset_y / scale)
+        return points
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (idempotent)."""
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    def __enter__(self) -> FaceMesher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,180 @@
+"""MediaPipe face mesh on crops around YuNet boxes: points, coordinate mapping, failures.
+
+Needs mediapipe (a runtime dependency) and the files `make setup` fetches (YuNet, demo photos);
+the model tests skip with that hint when those files are absent.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.errors import ModelError
+from kiosk.infer import face_signals as fs
+from kiosk.infer.mesh import BOX_SCALE, CROP_PX, FaceMesher
+
+log = logging.getLogger(__name__)
+
+PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
+
+
+# --------------------------------------------------------------------------- fixtures
+# (kept in this file rather than a shared conftest so the test files stay independent)
+
+def _models() -> Any:
+    return pytest.importorskip("kiosk.models")
+
+
+@functools.lru_cache(maxsize=None)
+def _detector() -> Any:
+    from kiosk.detect.yunet import YuNetDetector
+
+    models = _models()
+    try:
+        path = Path(models.ModelStore(models.default_models_dir()).require("yunet"))
+    except ModelError as exc:
+        pytest.skip(f"model 'yunet' unavailable ({exc}); run `make setup`")
+    session = models.create_session(path, ["CPUExecutionProvider"], 1)
+    return YuNetDetector(session, 640, 0.7, 0.3, 5000, 20)
+
+
+def _photo(name: str) -> np.ndarray:
+    path = Path(_models().default_demo_dir()) / name
+    if not path.is_file():
+        pytest.skip(f"demo photo {path} missing; run `make setup`")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, path
+    return image
+
+
+def _face(name: str) -> tuple[np.ndarray, Any]:
+    image = _photo(name)
+    detections = _detector().detect(image)
+    assert len(detections) == 1, f"{name}: expected one face, YuNet found {len(detections)}"
+    return image, detections[0]
+
+
+@pytest.fixture(scope="module")
+def mesher() -> Any:
+    pytest.importorskip("mediapipe")
+    m = FaceMesher()
+    yield m
+    m.close()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_mesh_points_lie_on_the_detected_face(mesher: FaceMesher, name: str) -> None:
+    image, det = _face(name)
+    points = mesher.run(image, det.box_xyxy)
+    assert points is not None, f"{name}: no mesh"
+    assert points.shape == (fs.MESH_POINTS, 3) and points.dtype == np.float32
+    assert np.isfinite(points).all()
+
+    x1, y1, x2, y2 = det.box_xyxy
+    w, h = x2 - x1, y2 - y1
+    # The mesh spans forehead to chin and cheek to cheek: a little beyond YuNet's tight box at most.
+    margin = 0.25 * max(w, h)
+    assert points[:, 0].min() > x1 - margin and points[:, 0].max() < x2 + margin, name
+    assert points[:, 1].min() > y1 - margin and points[:, 1].max() < y2 + margin, name
+    # The face fills a good part of the box (a mapping error by the crop scale would not).
+    assert np.ptp(points[:, 0]) > 0.6 * w and np.ptp(points[:, 1]) > 0.6 * h, name
+
+    # The mesh agrees with YuNet's own eye and mouth landmarks (an independent model): eye
+    # centres and mouth corners within 10 % of the box width.
+    lm = det.landmarks_px
+    mesh_lm = np.array([
+        points[[fs.RIGHT_EYE_OUTER, fs.RIGHT_EYE_INNER], :2].mean(axis=0),
+        points[[fs.LEFT_EYE_OUTER, fs.LEFT_EYE_INNER], :2].mean(axis=0),
+        points[fs.MOUTH_RIGHT, :2],
+        points[fs.MOUTH_LEFT, :2],
+    ])
+    errors = np.linalg.norm(mesh_lm - lm[[0, 1, 3, 4]], axis=1)
+    assert errors.max() < 0.1 * w, f"{name}: mesh vs YuNet landmark distances {errors.round(1)} px, box width {w:.0f}"
+    # The irises sit between their eye corners.
+    for iris, a, b in ((fs.RIGHT_IRIS_CENTER, fs.RIGHT_EYE_OUTER, fs.RIGHT_EYE_INNER),
+                       (fs.LEFT_IRIS_CENTER, fs.LEFT_EYE_OUTER, fs.LEFT_EYE_INNER)):
+        lo, hi = sorted((points[a, 0], points[b, 0]))
+        assert lo < points[iris, 0] < hi, name
+
+
+def test_points_follow_translation_and_scale_of_the_frame(mesher: FaceMesher) -> None:
+    """Frame pixels in, frame pixels out: padding the frame shifts the points, shrinking it scales them (z too)."""
+    image, det = _face("obama.jpg")
+    base = mesher.run(image, det.box_xyxy)
+    assert base is not None
+    face_w = det.width_px
+
+    dx, dy = 37, 53
+    padded = cv2.copyMakeBorder(image, dy, 0, dx, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    x1, y1, x2, y2 = det.box_xyxy
+    shifted = mesher.run(padded, (x1 + dx, y1 + dy, x2 + dx, y2 + dy))
+    assert shifted is not None
+    # An integer shift gives the same crop pixels: the only change is the offset.
+    np.testing.assert_allclose(shifted - np.array([dx, dy, 0], np.float32), base, atol=0.01 * face_w)
+
+    half = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    small = mesher.run(half, (x1 / 2, y1 / 2, x2 / 2, y2 / 2))
+    assert small is not None
+    err = np.abs(small * 2.0 - base)
+    # Different pixels reach the model (resampled), so a few percent of the face width.
+    assert np.median(err[:, :2]) < 0.02 * face_w and np.median(err[:, 2]) < 0.02 * face_w, err.max(axis=0)
+
+
+def test_face_cut_by_the_frame_edge_still_meshes(mesher: FaceMesher) -> None:
+    """Crops reaching outside the frame are zero-padded and map back to the right place."""
+    image, det = _face("obama.jpg")
+    base = mesher.run(image, det.box_xyxy)
+    assert base is not None
+    x1, y1, x2, y2 = det.box_xyxy
+    # Cut the frame just left of the face: the 2x crop now reaches far beyond the left edge.
+    cut = int(x1) - 5
+    cropped = np.ascontiguousarray(image[:, cut:])
+    points = mesher.run(cropped, (x1 - cut, y1, x2 - cut, y2))
+    assert points is not None
+    np.testing.assert_allclose(points[:, :2] + np.array([cut, 0], np.float32), base[:, :2], atol=0.05 * det.width_px)
+
+
+def test_no_face_gives_none(mesher: FaceMesher) -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=(480, 640, 3), dtype=np.uint8)
+    assert mesher.run(noise, (200.0, 150.0, 300.0, 270.0)) is None
+    blank = np.zeros((480, 640, 3), np.uint8)
+    assert mesher.run(blank, (200.0, 150.0, 300.0, 270.0)) is None
+
+
+def test_crop_transform_centres_the_box(mesher: FaceMesher) -> None:
+    scale, ox, oy = mesher.crop_transform((100.0, 50.0, 200.0, 170.0))
+    assert scale == pytest.approx(CROP_PX / (BOX_SCALE * 120.0))
+    assert 150.0 * scale + ox == pytest.approx(CROP_PX / 2)
+    assert 110.0 * scale + oy == pytest.approx(CROP_PX / 2)
+
+
+def test_bad_arguments_are_refused(mesher: FaceMesher) -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    with pytest.raises(ValueError, match="box_xyxy"):
+        mesher.run(image, (10.0, 10.0, 10.0, 10.0))
+    with pytest.raises(ValueError, match="box_xyxy"):
+        mesher.run(image, (10.0, 10.0, float("nan"), 40.0))
+    with pytest.raises(ValueError, match="box_xyxy"):
+        mesher.run(image, (10.0, 10.0, 40.0, float("inf")))
+    with pytest.raises(ValueError, match="uint8 BGR"):
+        mesher.run(np.zeros((100, 100), np.uint8), (10.0, 10.0, 40.0, 40.0))
+    with pytest.raises(ValueError, match="uint8 BGR"):
+        mesher.run(np.zeros((100, 100, 3), np.float32), (10.0, 10.0, 40.0, 40.0))
+
+
+def test_close_is_idempotent_and_final() -> None:
+    pytest.importorskip("mediapipe")
+    m = FaceMesher()
+    m.close()
+    m.close()
+    with pytest.raises(RuntimeError, match="after close"):
+        m.run(np.zeros((100, 100, 3), np.uint8), (10.0, 10.0, 40.0, 40.0))
