@@ -12,6 +12,7 @@ when a group walks in at once.
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class _TrackIdentity:
     next_embed_s: float = 0.0
     last_t_s: float = 0.0
     watchlist: tuple[WatchlistMatch, ...] = ()
+    consented: bool = True
 
 
 class FaceAnalyzer:
@@ -77,6 +79,17 @@ class FaceAnalyzer:
         self._ident: dict[int, _TrackIdentity] = {}
         self.forgotten: list[ForgottenVisitor] = []
         self.embeddings_computed = 0
+        self.consent_required = cfg.privacy.consent == "required"
+        # Consent requests arrive from the UI thread; the inference thread applies them to the
+        # faces in view at the next frame.
+        self._consent_requests: queue.SimpleQueue[float] = queue.SimpleQueue()
+
+    def request_consent(self) -> None:
+        """A visitor touched "analyse me": the faces in view at the next frame are analysed.
+
+        Safe to call from any thread. Consent belongs to a track and ends with it.
+        """
+        self._consent_requests.put(time.monotonic())
 
     def process(self, frame: Frame) -> Snapshot:
         t0 = time.perf_counter()
@@ -86,9 +99,25 @@ class FaceAnalyzer:
         for track in update.ended:
             self._end_track(track)
         for track in update.new:
-            self._ident[track.track_id] = _TrackIdentity(next_embed_s=frame.t_s, last_t_s=frame.t_s)
-            if self.attributes is not None:
-                self.attributes.start_track(track.track_id, frame.t_s)
+            self._ident[track.track_id] = _TrackIdentity(
+                next_embed_s=frame.t_s, last_t_s=frame.t_s, consented=not self.consent_required)
+        granted = False
+        while not self._consent_requests.empty():
+            self._consent_requests.get_nowait()
+            granted = True
+        if granted:
+            for track in update.active:
+                ident = self._ident[track.track_id]
+                if not ident.consented:
+                    ident.consented = True
+                    ident.next_embed_s = frame.t_s
+                    log.info("consent given for track %d", track.track_id)
+        # Only consented faces are analysed: the rest are anonymous boxes, nothing computed.
+        analysed = [t for t in update.active if self._ident[t.track_id].consented]
+        if self.attributes is not None:
+            for track in analysed:
+                if not self.attributes.has_track(track.track_id):
+                    self.attributes.start_track(track.track_id, frame.t_s)
         for track in update.active:
             ident = self._ident[track.track_id]
             if ident.visitor_id is not None:
@@ -97,12 +126,12 @@ class FaceAnalyzer:
             ident.last_t_s = frame.t_s
         t2 = time.perf_counter()
         if self.embed is not None:
-            self._embed_due(frame, update.active)
+            self._embed_due(frame, analysed)
         self.forgotten.extend(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()
         attributes_ms = mesh_ms = 0.0
         if self.attributes is not None:
-            self.attributes.update(frame.image, update.active, frame.t_s)
+            self.attributes.update(frame.image, analysed, frame.t_s)
             attributes_ms = self.attributes.last_attributes_ms
             mesh_ms = self.attributes.last_mesh_ms
         faces = tuple(self._face_view(t, frame.t_s) for t in update.active)
@@ -208,4 +237,5 @@ class FaceAnalyzer:
             attributes=(self.attributes.view(track.track_id) if self.attributes is not None
                         else Attributes()),
             watchlist=ident.watchlist,
+            consented=ident.consented,
         )

@@ -117,6 +117,9 @@ class AttributeEngine:
             next_attr_s=t_s, next_mesh_s=t_s,
         )
 
+    def has_track(self, track_id: int) -> bool:
+        return track_id in self._tracks
+
     def end_track(self, track_id: int) -> None:
         self._tracks.pop(track_id, None)
 

@@ -550,6 +550,16 @@ class PrivacyConfig(_Section):
             "anywhere. The only mode so far."
         ),
     )
+    consent: Literal["implied", "required"] = Field(
+        "implied",
+        description=(
+            "`implied`: everyone in view is analysed (put up the signage from docs/LEGAL.md). "
+            "`required`: until a visitor touches \"analyse me\" (or presses A), only an anonymous box "
+            "is drawn around their face: no embedding, no guess, no memory of them. Consent covers the "
+            "faces in view at that moment and ends when they leave. Use `required` where the law asks "
+            "for explicit consent to biometric processing (e.g. the EU's GDPR Art. 9)."
+        ),
+    )
     forget_after_s: float = Field(
         300.0,
         ge=10.0,

@@ -243,6 +243,10 @@ class Pipeline:
             return factory()
         return make
 
+    def request_consent(self) -> None:
+        """The visitor in view agreed to be analysed (touch or key in the UI); any thread."""
+        self.inference.analyzer.request_consent()
+
     @property
     def snapshot(self) -> Snapshot | None:
         return self.inference.snapshot

@@ -176,6 +176,7 @@ class FaceView:
     last_visit_end_s: float | None
     attributes: Attributes = field(default_factory=Attributes)
     watchlist: tuple[WatchlistMatch, ...] = ()
+    consented: bool = True  # False: privacy.consent is "required" and this visitor has not agreed
 
 
 @dataclass(frozen=True, slots=True)

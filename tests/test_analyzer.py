@@ -132,3 +132,35 @@ def test_close_erases_everything() -> None:
     buffers = [v.templates for v in analyzer.gallery.visitors]
     analyzer.close()
     assert len(analyzer.gallery) == 0 and all(not b.any() for b in buffers)
+
+
+def test_consent_required_computes_nothing_until_given_and_ends_with_the_track() -> None:
+    from kiosk.attributes import AttributeEngine, Estimators
+
+    calls = {"age": 0}
+
+    def age(image: np.ndarray, landmarks: list) -> np.ndarray:
+        calls["age"] += 1
+        return np.full((len(landmarks), 81), 1 / 81)
+
+    script = Script({"alice": [(0.0, 4.0, 100.0), (8.0, 10.0, 100.0)]})
+    cfg = config_from_mapping({**BASE, "privacy": {"forget_after_s": 30.0, "consent": "required"}})
+    engine = AttributeEngine(cfg.attributes, Estimators(age=age, age_summary=lambda p: None))
+    analyzer = FaceAnalyzer(cfg, script.detect, script.embed, engine)
+
+    def step(i: int):
+        script.t_s = i / FPS
+        return analyzer.process(Frame(IMAGE, i, script.t_s))
+
+    before = [step(i) for i in range(20)]  # 2 s in view without consent
+    assert script.embed_calls == 0 and calls["age"] == 0 and len(analyzer.gallery) == 0
+    assert all(not f.consented and f.visitor_id is None for s in before for f in s.faces)
+    analyzer.request_consent()  # e.g. from the UI thread
+    after = [step(i) for i in range(20, 40)]
+    assert script.embed_calls > 0 and calls["age"] > 0 and len(analyzer.gallery) == 1
+    assert after[-1].faces[0].consented and after[-1].faces[0].visitor_id is not None
+    embeds = script.embed_calls
+    # She leaves (track ends) and comes back: consent ended with the track.
+    back = [step(i) for i in range(40, 100)]
+    assert script.embed_calls == embeds
+    assert all(not f.consented for s in back for f in s.faces)
