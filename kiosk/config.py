@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ class CameraConfig(_Section):
         le=60.0,
         description=(
             "Seconds without a new frame after which the source counts as failed: the screen says the "
-            "camera is unavailable and the kiosk reopens it, waiting longer between tries (up to 10 s). "
+            "camera is unavailable and the kiosk reopens it (after 0.5 s, then every second). "
             "Short recovers an unplugged or frozen camera quickly; too short gives false alarms with "
             "slow cameras or long exposures in dim rooms."
         ),
@@ -687,7 +688,16 @@ class RuntimeConfig(_Section):
     @field_validator("models_dir", "demo_dir", mode="after")
     @classmethod
     def _resolve_dir(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else _resolve(str(value), _context_base(info)[0])
+        if value is None:
+            return None
+        base_dir, base_label = _context_base(info)
+        path = _resolve(str(value), base_dir)
+        if info.field_name == "models_dir" and not path.is_dir():
+            given = str(value)
+            shown = f"'{given}'" if given == str(path) else f"'{given}' (looked for {path})"
+            relative = "" if Path(given).expanduser().is_absolute() else f"; relative paths start at {base_label}"
+            raise ValueError(f"models folder {shown} not found{relative}. To fill it: kiosk models fetch --models-dir {path}")
+        return path
 
     @property
     def models_dir_resolved(self) -> Path:
@@ -738,6 +748,10 @@ class UiConfig(_Section):
     show_landmarks: bool = Field(
         False,
         description="Draw the five face points the system measures (eyes, nose tip, mouth corners). Instructive but busier.",
+    )
+    language: Literal["en", "de", "es"] = Field(
+        "en",
+        description="Language of all text on screen: `en` (English), `de` (Deutsch), `es` (Español).",
     )
     max_fps: int = Field(
         60,
@@ -942,6 +956,10 @@ def _summary(cfg: Config) -> str:
     )
 
 
+_MAX_BYTES = 1_000_000
+_MAX_PROBLEMS = 20
+
+
 def _read_text(file_path: Path, origin: str) -> str:
     try:
         raw = file_path.read_bytes()
@@ -955,6 +973,9 @@ def _read_text(file_path: Path, origin: str) -> str:
                           "make it readable by the user the kiosk runs as") from None
     except OSError as exc:
         raise ConfigError(f"{origin}: cannot read the config file: {exc.strerror or exc}") from None
+    if len(raw) > _MAX_BYTES:
+        raise ConfigError(f"{origin}: the file is {len(raw) / 1e6:.1f} MB, too big for a kiosk configuration "
+                          f"(at most {_MAX_BYTES / 1e6:.0f} MB); is this the right file?")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -965,14 +986,23 @@ def _read_text(file_path: Path, origin: str) -> str:
 
 def _syntax_message(origin: str, exc: yaml.MarkedYAMLError) -> str:
     mark = exc.problem_mark or exc.context_mark
+    quoted = exc.context == "while scanning a quoted scalar" and exc.context_mark is not None
+    if quoted:
+        mark = exc.context_mark  # the end of the file is where YAML noticed, not where the quote is
     line = mark.line + 1 if mark is not None else None
     problem = exc.problem or exc.context or "invalid YAML"
     message = f"YAML syntax error: {problem}"
-    if exc.context and exc.problem and exc.context_mark is not None:
+    if exc.context and exc.problem and exc.context_mark is not None and not quoted:
         message += f" ({exc.context} on line {exc.context_mark.line + 1})"
     elif exc.context and exc.problem:
         message += f" ({exc.context})"
-    if "'\\t'" in problem:
+    flow = {"while parsing a flow sequence": "[]", "while parsing a flow mapping": "{}"}.get(exc.context or "")
+    if quoted:
+        hint = "the quote opened on this line is never closed: add the closing quote"
+    elif flow and exc.context_mark is not None:
+        hint = (f"the '{flow[0]}' on line {exc.context_mark.line + 1} needs a closing '{flow[1]}', "
+                "and the items in it are separated by ','")
+    elif "'\\t'" in problem:
         hint = "indent with spaces, never tabs"
     elif "another document" in problem:
         hint = "keep a single document: remove the extra '---'"
@@ -1073,7 +1103,10 @@ def _validate(
                     continue
                 problems.append(_Problem(_locate(lines, loc, anchor), _dotted(loc), message))
     if problems:
-        unique = dict.fromkeys(_format(origin, p.line, p.path, p.message) for p in sorted(problems, key=_sort_key))
+        unique = list(dict.fromkeys(_format(origin, p.line, p.path, p.message) for p in sorted(problems, key=_sort_key)))
+        if len(unique) > _MAX_PROBLEMS:
+            rest = len(unique) - _MAX_PROBLEMS
+            unique = unique[:_MAX_PROBLEMS] + [f"{origin}: and {rest} more problems (not shown); fix the ones above and check again"]
         raise ConfigError("\n".join(unique))
     assert cfg is not None
     return cfg
@@ -1117,13 +1150,19 @@ def _translate(error: Mapping[str, Any]) -> list[tuple[Loc, Anchor, str]]:
         name = _dotted(loc)
         if value is None:
             return [(loc, "value", f"the section is empty; put keys under '{name}:' or delete that line to use the defaults")]
-        return [(loc, "value", f"expected a section (keys indented under '{name}:'), got {_show(value)}")]
+        hint = ""
+        if isinstance(value, str) and (m := re.match(r"^(\w+):(\S.*)$", value.strip())):
+            hint = f"; put a space after the colon: '{m[1]}: {m[2]}'"
+        return [(loc, "value", f"expected a section (keys indented under '{name}:'), got {_show(value)}{hint}")]
     if kind == "literal_error":
         choices = _literal_choices(field.annotation if field else None)
         hint = _did_you_mean(value, choices) if isinstance(value, str) else None
         suggestion = f"; did you mean '{hint}'?" if hint else ""
         expected = choices[0] if len(choices) == 1 else "one of " + ", ".join(choices)
-        return [(loc, "value", f"expected {expected}, got {_show(value)}{suggestion}")]
+        shown = _show(value)
+        if isinstance(value, bool):
+            shown = shown[:-1] + "; YAML reads yes, no, on and off as true/false, so quote them where text is meant)"
+        return [(loc, "value", f"expected {expected}, got {shown}{suggestion}")]
     if kind in ("tuple_type", "list_type"):
         example = _yaml_value(field.default) if field else "[...]"
         return [(loc, "value", f"expected a list such as {example}, got {_show(value)}")]
@@ -1261,6 +1300,8 @@ def _number_hint(value: object) -> str:
         text = value.strip()
         if text.endswith("%"):
             return "; write a fraction, e.g. 0.75 for 75%"
+        if re.match(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$", text):
+            return f"; YAML reads {text} as text: write the number out in digits"
         if text[:1].isdigit() or text[:1] in "-+.":
             return "; write the number alone, without units or quotes"
     return ""
@@ -1313,6 +1354,7 @@ def _dotted(loc: Loc) -> str:
 
 
 def _format(origin: str, line: int | None, path: str, message: str) -> str:
+    message = message.replace("\r", "\\r").replace("\n", "\\n")  # one line per problem, always
     head = f"{origin}:{line}" if line is not None else origin
     return f"{head}: {path}: {message}" if path else f"{head}: {message}"
 

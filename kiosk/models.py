@@ -253,6 +253,35 @@ def fix_command(group: str, directory: Path) -> str:
     return f"`{cmd}` (or `make setup`)"
 
 
+def session_model_path(session: Any) -> Path | None:
+    """The file an onnxruntime session was loaded from, or None (a stub, or a model from bytes).
+
+    Reads ``InferenceSession._model_path``, which onnxruntime sets for sessions made from a path.
+    It is not public API: if a release drops it, messages only lose the file name and the exact
+    ``--models-dir`` (hence the fallbacks), nothing breaks.
+    """
+    value = getattr(session, "_model_path", None)
+    return Path(value) if isinstance(value, (str, os.PathLike)) else None
+
+
+def wrong_model_message(session: Any, problem: str) -> str:
+    """An operator message for a model file that loads but is not what the kiosk expects.
+
+    ``problem`` says what is wrong (e.g. the input layout found and the one expected). The
+    message names the file and the command that re-creates it. A file with the manifest's sha256
+    cannot have the wrong layout, so this only fires when the file or the manifest was replaced;
+    either way fetching again (and restoring the manifest) is the fix.
+    """
+    path = session_model_path(session)
+    if path is None:
+        return f"{problem}; this is not the model file the kiosk expects. Fix: run `kiosk models fetch`, then `kiosk models verify`"
+    return (
+        f"{path}: {problem}; this is not the model file the kiosk expects. Fix: run "
+        f"{fix_command('models', path.parent)}, then `kiosk models verify` (if it says the file is fine, "
+        "restore models/manifest.yaml with git)"
+    )
+
+
 def check_file(path: Path, expected_sha256: str, fix: str) -> str | None:
     """None if ``path`` exists with ``expected_sha256``, else a one-line problem description."""
     try:
@@ -419,7 +448,8 @@ def create_session(path: Path, providers: list[str], intra_op_threads: int) -> o
     except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, NoSuchFile, ...)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
-            f"{path}: onnxruntime cannot load it: {first_line}. Check it with `kiosk models verify`"
+            f"{path}: onnxruntime cannot load it: {first_line}. Check it with `kiosk models verify`; "
+            f"re-create it with {fix_command('models', path.parent)}"
         ) from None
     logger.info("loaded %s with %s, %d intra-op threads", path.name, session.get_providers(), intra_op_threads)
     return session

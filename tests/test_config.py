@@ -208,6 +208,7 @@ def test_resolved_dirs_fall_back_to_the_fetch_locations(tmp_path: Path) -> None:
     runtime = load_config(None).runtime
     assert runtime.models_dir_resolved == default_models_dir()
     assert runtime.demo_dir_resolved == default_demo_dir()
+    (tmp_path / "m").mkdir()  # a models folder must exist (kiosk models fetch --models-dir fills it)
     set_dirs = config_from_mapping({"runtime": {"models_dir": "m", "demo_dir": "d"}}, base_dir=tmp_path).runtime
     assert (set_dirs.models_dir_resolved, set_dirs.demo_dir_resolved) == (tmp_path / "m", tmp_path / "d")
 
@@ -224,6 +225,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path, monkey
     (site / "clips" / "visit.mp4").write_bytes(b"")
     (site / "photos").mkdir()
     (site / "photos" / "a.PNG").write_bytes(b"")
+    (tmp_path / "models").mkdir()
     (site / "kiosk.yaml").write_text(
         "camera:\n  source: file:clips/visit.mp4\nruntime:\n  models_dir: ../models\n  demo_dir: photos\n",
         encoding="utf-8",
@@ -290,11 +292,12 @@ def test_config_from_mapping_reports_without_lines() -> None:
     assert str(info.value) == (
         "<mapping>: camera.width: out of range: got 5, expected 160 to 3840\n"
         "<mapping>: ui.colour: unknown key 'colour'. Allowed keys in ui: fullscreen, width, height, mirror, "
-        "show_landmarks, max_fps"
+        "show_landmarks, language, max_fps"
     )
 
 
 def test_config_from_mapping_resolves_against_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
     cfg = config_from_mapping({"runtime": {"models_dir": "m"}}, base_dir=tmp_path)
     assert cfg.runtime.models_dir == tmp_path / "m"
 

@@ -40,6 +40,7 @@ __all__ = [
     "CaptureThread",
     "LatestFrame",
     "Pacer",
+    "normalise_image",
     "Source",
     "SourceStatus",
 ]
@@ -47,7 +48,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BACKOFF_INITIAL_S = 0.5
-BACKOFF_MAX_S = 10.0
+# The longest wait between reopen attempts. Short on purpose: the kiosk promises to resume
+# within 2 s of the camera coming back (issue 6), and the worst case is this wait plus the open
+# and the first frame (0.1-0.5 s for a USB camera). A failed attempt is cheap (CameraSource
+# first checks that /dev/videoN exists); what would cost is the log line per attempt, so those
+# are throttled (see _LOG_EVERY_S) instead of the attempts.
+BACKOFF_MAX_S = 1.0
+# While a source keeps failing, the reopen warning is logged for the first _LOG_FIRST attempts,
+# then once per _LOG_EVERY_S: a camera unplugged for a weekend must not fill the journal.
+_LOG_FIRST = 3
+_LOG_EVERY_S = 60.0
 # Upper bound on any single blocking wait, so that the stop event is honoured well within 0.5 s
 # even where the thing we wait on cannot be woken by it (a Condition, a Queue).
 _POLL_S = 0.1
@@ -243,41 +253,61 @@ class Pacer:
 
 # --- frame normalisation -----------------------------------------------------------------------
 
-def _normalise(image: object) -> tuple[np.ndarray | None, str]:
-    """Make ``image`` HxWx3 uint8 BGR, C-contiguous and read-only.
+def normalise_image(image: object) -> tuple[np.ndarray | None, str]:
+    """Make ``image`` HxWx3 uint8 BGR, C-contiguous and read-only: the contract of ``Frame.image``.
+
+    This is where the pipeline's frame contract is enforced: every image a ``Source`` returns
+    passes through here (in :class:`CaptureThread`) before it becomes a ``Frame``, so the
+    detector, the analyzer and the UI may rely on it. (The detector still checks its input and
+    raises ``ValueError`` on a violation: that is a programming error, not a camera fault.)
 
     Returns ``(image, "")`` when it was already fine, ``(image, what)`` when converted and
     ``(None, why)`` when unusable. Never raises for odd input: a driver that occasionally hands
     back a gray or BGRA frame should cost a conversion, not the exhibition.
+
+    Conversions (the conventions of OpenCV and the common drivers; anything else is skipped):
+
+    * big-endian data is read in native byte order first.
+    * ``uint16``: full-range 16-bit (16-bit PNG/TIFF, Y16 cameras): the high byte is kept.
+    * floats: 0..1 when the largest finite value is at most 1, else 0..255; NaN becomes 0,
+      +inf 255, -inf 0, everything is clipped to 0..255. (A float frame darker than 1/255
+      everywhere is therefore brightened: no camera delivers that.)
+    * other integers and bool: clipped to 0..255 (8-bit values in a wider type).
+    * HxW and HxWx1: gray; HxWx4: BGRA (alpha dropped). 2 or 5+ channels, 1-D, 4-D, zero-size,
+      complex, text, object and structured arrays are skipped.
+    * non-contiguous views (slices, negative strides, Fortran order) are copied to C order.
     """
     if not isinstance(image, np.ndarray):
         return None, f"not an array ({type(image).__name__})"
     if image.size == 0 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         return None, f"empty or malformed shape {image.shape}"
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels not in (1, 3, 4):
+        # Checked before any dtype conversion: a wrongly shaped 8K float frame must not cost
+        # three full-size temporaries only to be thrown away.
+        return None, f"unsupported channel count {channels} (shape {image.shape})"
     converted: list[str] = []
     img = image
     if img.dtype != np.uint8:
+        if not img.dtype.isnative and img.dtype.kind in "uif":
+            # Big-endian data (some network cameras, TIFF): same values in native order first,
+            # so that the dtype rules below apply (>u2 is not np.uint16).
+            img = img.astype(img.dtype.newbyteorder("="))
         if img.dtype == np.uint16:
             img = (img >> 8).astype(np.uint8)
         elif np.issubdtype(img.dtype, np.floating):
-            finite = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-            # Floats in 0..1 are the common convention; anything larger is taken as 0..255.
-            scale = 255.0 if float(finite.max(initial=0.0)) <= 1.0 else 1.0
-            img = np.clip(finite * scale, 0, 255).astype(np.uint8)
+            img = _float_to_uint8(img)
         elif np.issubdtype(img.dtype, np.integer) or img.dtype == np.bool_:
             img = np.clip(img, 0, 255).astype(np.uint8)
         else:
             return None, f"unsupported dtype {image.dtype}"
         converted.append(f"{image.dtype}->uint8")
-    channels = 1 if img.ndim == 2 else img.shape[2]
     if channels == 1:
         img = cv2.cvtColor(np.ascontiguousarray(img.reshape(img.shape[:2])), cv2.COLOR_GRAY2BGR)
         converted.append("gray->BGR")
     elif channels == 4:
         img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2BGR)
         converted.append("BGRA->BGR")
-    elif channels != 3:
-        return None, f"unsupported channel count {channels} (shape {image.shape})"
     if img is image:
         # Still the source's own array: copy it, because drivers and decoders may reuse their
         # buffers (and the source may still write to it), while the Frame we hand on is shared
@@ -287,6 +317,27 @@ def _normalise(image: object) -> tuple[np.ndarray | None, str]:
         img = np.ascontiguousarray(img)
     img.setflags(write=False)
     return img, ", ".join(converted)
+
+
+def _float_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Floats (0..1 or 0..255, possibly NaN/inf or beyond float32) to uint8; see normalise_image.
+
+    One float32 temporary, converted in place: an 8K float64 frame is 800 MB already, and three
+    more full-size temporaries would take a Raspberry Pi's memory with it.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 -> inf in float32 is intended
+        tmp = image.astype(np.float32)
+    finite = np.isfinite(tmp)
+    peak = float(np.max(tmp, where=finite, initial=0.0))
+    if peak <= 1.0:
+        np.multiply(tmp, np.float32(255.0), out=tmp)
+    np.nan_to_num(tmp, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
+    np.clip(tmp, 0.0, 255.0, out=tmp)
+    return tmp.astype(np.uint8)
+
+
+# Kept for callers of the old private name.
+_normalise = normalise_image
 
 
 # --- the capture thread ------------------------------------------------------------------------
@@ -354,6 +405,12 @@ class _Reader(threading.Thread):
                     log.debug("closing %s failed", getattr(source, "name", "source"), exc_info=True)
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending in a full stop, so that a following sentence reads as one."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 class CaptureThread(threading.Thread):
     """Keeps frames flowing from a Source into a LatestFrame, through faults and reconnects.
 
@@ -362,9 +419,12 @@ class CaptureThread(threading.Thread):
       ``index / fps`` otherwise (and then handed over losslessly with ``put_wait``).
     * Images are normalised to C-contiguous, read-only HxWx3 uint8 BGR; gray/BGRA/16-bit frames
       are converted (``converted``), empty or unusable ones skipped (``skipped``).
-    * ``OSError``/``RuntimeError`` from the source, or no frame for ``stall_timeout_s``: the
-      slot status turns not-ok with an operator message, the source is closed and reopened after
-      a backoff of 0.5 s doubling to 10 s, and the status turns ok again at the next frame.
+    * ``OSError``/``RuntimeError`` from the source, or no usable frame for ``stall_timeout_s``
+      (nothing at all, or only frames that had to be skipped): the slot status turns not-ok with
+      an operator message, the source is closed and reopened after a backoff of 0.5 s, then
+      every 1 s (``BACKOFF_MAX_S``), and the status turns ok again at the next frame: the kiosk
+      resumes within about 1.5 s of the camera coming back. The warning is logged for the first
+      few attempts, then once a minute; the recovery is logged with the outage's length.
     * ``SourceError`` (any ``KioskError``): recorded in ``error``, the thread ends (exit 2).
     * End of stream, or ``max_frames`` delivered: ``finished`` is set and the thread ends.
     * Anything else is a bug: recorded in ``error``, logged once with context, thread ends.
@@ -400,6 +460,12 @@ class CaptureThread(threading.Thread):
         self._index = 0
         self._reader: _Reader | None = None
         self._warned: set[str] = set()
+        self._last_skip = ""  # why the last skipped frame was unusable
+        # Outage bookkeeping, for throttled logging: when the current run of faults began (None
+        # while frames flow), how many reopen attempts it has taken, when it was last logged.
+        self._outage_since_s: float | None = None
+        self._outage_attempts = 0
+        self._outage_logged_s = 0.0
 
     # The pipeline reads these; the names say what they are.
     @property
@@ -415,13 +481,18 @@ class CaptureThread(threading.Thread):
                 outcome, detail = self._run_reader(attempt)
                 if outcome in ("stop", "done"):
                     return
+                now = time.monotonic()
                 if outcome == "ok-then-fault":
                     backoff_s = BACKOFF_INITIAL_S  # it worked for a while: start the backoff afresh
+                    self._outage_since_s, self._outage_attempts = now, 0
+                elif self._outage_since_s is None:  # never worked since start
+                    self._outage_since_s, self._outage_attempts = now, 0
                 # outcome is a fault: tell the operator, wait, reopen.
                 self.reconnects += 1
-                message = f"{detail} Reopening in {backoff_s:.1f} s (attempt {self.reconnects})."
+                self._outage_attempts += 1
+                message = f"{_sentence(detail)} Reopening in {backoff_s:.1f} s (attempt {self.reconnects})."
                 self.slot.set_status(False, message, reconnects=self.reconnects)
-                log.warning("%s", message)
+                self._log_fault(message, now)
                 if self._stop_event.wait(backoff_s):
                     return
                 backoff_s = min(BACKOFF_MAX_S, backoff_s * 2.0)
@@ -448,6 +519,7 @@ class CaptureThread(threading.Thread):
         created: Source | None = None  # made by the factory, maybe not open yet
         source: Source | None = None  # open
         got_frame = False
+        skipped_waiting, last_skip = 0, ""  # unusable frames since the last good one
         try:
             waiting_since = time.monotonic()
             while True:
@@ -458,11 +530,8 @@ class CaptureThread(threading.Thread):
                 except queue.Empty:
                     waited_s = time.monotonic() - waiting_since
                     if waited_s >= self.stall_timeout_s:
-                        what = "opening" if source is None else "reading from"
-                        return self._fault_outcome(got_frame), (
-                            f"No frame from {self.source_name} for {waited_s:.1f} s (stalled while {what} it). "
-                            f"Check that the camera is connected and powered, and that no other program uses it."
-                        )
+                        return self._fault_outcome(got_frame), self._stall_message(
+                            waited_s, opened=source is not None, skipped=skipped_waiting, last_skip=last_skip)
                     continue
                 if kind == "created":
                     assert isinstance(payload, Source)
@@ -477,6 +546,10 @@ class CaptureThread(threading.Thread):
                     waiting_since = time.monotonic()
                 elif kind == "frame":
                     assert source is not None
+                    if (not_usable_s := time.monotonic() - waiting_since) >= self.stall_timeout_s:
+                        # Frames keep coming but none was usable (or the last one is too old).
+                        return self._fault_outcome(got_frame), self._stall_message(
+                            not_usable_s, opened=True, skipped=skipped_waiting, last_skip=last_skip)
                     delivered = self._deliver(source, payload)
                     if delivered is None:
                         return "stop", ""
@@ -485,11 +558,15 @@ class CaptureThread(threading.Thread):
                             got_frame = True
                             self.slot.set_status(True, f"Receiving frames from {self.source_name}.",
                                                  reconnects=self.reconnects)
+                            self._log_recovery()
                         waiting_since = time.monotonic()
+                        skipped_waiting, last_skip = 0, ""
                         if self.max_frames is not None and self._index >= self.max_frames:
                             self.finished = True
                             self.slot.set_status(True, f"Stopped after {self._index} frames.")
                             return "done", ""
+                    else:
+                        skipped_waiting, last_skip = skipped_waiting + 1, self._last_skip
                 elif kind == "eos":
                     self.finished = True
                     self.slot.set_status(True, f"End of {self.source_name}.")
@@ -511,15 +588,49 @@ class CaptureThread(threading.Thread):
         finally:
             reader.abandon()
 
+    def _log_fault(self, message: str, now: float) -> None:
+        """Warn about a fault: every attempt at first, then once per _LOG_EVERY_S while it lasts."""
+        if self._outage_attempts <= _LOG_FIRST:
+            suffix = " Further attempts are logged once a minute." if self._outage_attempts == _LOG_FIRST else ""
+            log.warning("%s%s", message, suffix)
+            self._outage_logged_s = now
+        elif now - self._outage_logged_s >= _LOG_EVERY_S:
+            assert self._outage_since_s is not None
+            log.warning("still failing after %.0f s and %d attempts: %s", now - self._outage_since_s,
+                        self._outage_attempts, message)
+            self._outage_logged_s = now
+        else:
+            log.debug("%s", message)
+
+    def _log_recovery(self) -> None:
+        if self._outage_since_s is not None:
+            log.info("%s delivers frames again after %.1f s and %d reopen attempt(s)", self.source_name,
+                     time.monotonic() - self._outage_since_s, self._outage_attempts)
+            self._outage_since_s, self._outage_attempts = None, 0
+
     @staticmethod
     def _fault_outcome(got_frame: bool) -> str:
         return "ok-then-fault" if got_frame else "fault"
 
+    def _stall_message(self, waited_s: float, *, opened: bool, skipped: int, last_skip: str) -> str:
+        """The operator message for "no usable frame for stall_timeout_s"."""
+        if skipped:
+            return (
+                f"{self.source_name} delivered only unusable pictures for {waited_s:.1f} s ({skipped} skipped; "
+                f"last: {last_skip}). Check the camera's picture format settings, or try another camera."
+            )
+        what = "reading from" if opened else "opening"
+        return (
+            f"No frame from {self.source_name} for {waited_s:.1f} s (stalled while {what} it). "
+            "Check that the camera is connected and powered, and that no other program uses it."
+        )
+
     def _deliver(self, source: Source, raw: object) -> bool | None:
         """Normalise, stamp and hand over one image: True delivered, False skipped, None stopped."""
-        image, note = _normalise(raw)
+        image, note = normalise_image(raw)
         if image is None:
             self.skipped += 1
+            self._last_skip = note
             self._warn_once(f"skip:{note}", "skipping unusable frame from %s: %s", self.source_name, note)
             return False
         if note:

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from kiosk.errors import ModelError
+from kiosk.models import wrong_model_message
 from kiosk.types import Detection
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,11 @@ class InputGeometry:
         return self.frame_h / self.resized_h
 
 
+def _symbolic(dim: object) -> tuple[object, ...]:
+    """``(dim,)`` when an ONNX dimension is symbolic (a name or None), else ``()``: for ``in`` tests."""
+    return (dim,) if dim is None or isinstance(dim, str) else ()
+
+
 def _round_up(value: int, divisor: int) -> int:
     return -(-value // divisor) * divisor
 
@@ -164,23 +170,34 @@ class YuNetDetector:
         self.top_k = int(top_k)
         self.min_face_px = int(min_face_px)
 
+        # The file's sha256 was checked when it was loaded, so these checks only fire for a file
+        # (or manifest) that was replaced; they turn what would be an onnxruntime error on the
+        # first frame (exit 1, restart loop) into a start-up error naming the fix (exit 2).
         inputs = session.get_inputs()
         if len(inputs) != 1:
-            raise ModelError(f"YuNet model should have 1 input, has {len(inputs)}; check it with `kiosk models verify`")
+            raise ModelError(wrong_model_message(session, f"the YuNet model should have 1 input, it has {len(inputs)}"))
         inp = inputs[0]
-        if inp.type != "tensor(float)" or len(inp.shape) != 4:
-            raise ModelError(f"YuNet input {inp.name!r} is {inp.type} {inp.shape}, expected float32 NCHW; check it with `kiosk models verify`")
+        shape = list(inp.shape)
+        expected = f"expected float32 [1, 3, H, W] (NCHW, BGR, H and W multiples of {DIVISOR})"
+        layout_ok = (
+            inp.type == "tensor(float)"
+            and len(shape) == 4
+            and shape[0] in (1,) + _symbolic(shape[0])
+            and shape[1] in (3,) + _symbolic(shape[1])
+            and all(isinstance(d, int) and d >= DIVISOR and d % DIVISOR == 0 or _symbolic(d) for d in shape[2:])
+        )
+        if not layout_ok:
+            hint = " (channels last: an NHWC export)" if len(shape) == 4 and shape[3] == 3 and shape[1] != 3 else ""
+            raise ModelError(wrong_model_message(
+                session, f"YuNet input {inp.name!r} is {inp.type} {shape}{hint}, {expected}"))
         self._input_name: str = inp.name
         # Integer dims are fixed; strings / None are symbolic.
-        self.fixed_h: int | None = inp.shape[2] if isinstance(inp.shape[2], int) else None
-        self.fixed_w: int | None = inp.shape[3] if isinstance(inp.shape[3], int) else None
-        for dim in (self.fixed_h, self.fixed_w):
-            if dim is not None and dim % DIVISOR:
-                raise ModelError(f"YuNet input {inp.shape} has a fixed size not divisible by {DIVISOR}")
+        self.fixed_h: int | None = shape[2] if isinstance(shape[2], int) else None
+        self.fixed_w: int | None = shape[3] if isinstance(shape[3], int) else None
         available = {o.name for o in session.get_outputs()}
         missing = [name for name in OUTPUT_NAMES if name not in available]
         if missing:
-            raise ModelError(f"YuNet model lacks outputs {missing}; check it with `kiosk models verify`")
+            raise ModelError(wrong_model_message(session, f"the YuNet model lacks outputs {missing}"))
         self._output_names: list[str] = list(OUTPUT_NAMES)
         # Per-frame-size buffers, reallocated only when the frame size changes.
         self._geometry: InputGeometry | None = None
@@ -212,7 +229,11 @@ class YuNetDetector:
         """Resize and pad ``image_bgr`` into the reused ``[1,3,H,W]`` float32 network input.
 
         The returned array is the detector's own buffer: it is overwritten by the next call.
+        Any HxWx3 uint8 array works, whatever its strides (slices, negative strides, Fortran
+        order, read-only); anything else raises ``ValueError`` (see :meth:`detect`).
         """
+        if not isinstance(image_bgr, np.ndarray):
+            raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {type(image_bgr).__name__}")
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or image_bgr.size == 0:
             raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
         frame_h, frame_w = image_bgr.shape[:2]
@@ -250,6 +271,13 @@ class YuNetDetector:
 
         Boxes are clipped to the frame and faces narrower than ``min_face_px`` (after clipping)
         are dropped; landmarks are not clipped (alignment copes with points slightly outside).
+
+        Input contract: ``Frame.image`` (HxWx3 uint8 BGR, any size from 1x1 to 8K and beyond,
+        any strides). It is *enforced* upstream, where frames enter the pipeline
+        (``kiosk.capture.base.normalise_image``, which converts gray, BGRA, 16-bit and float
+        images and skips unusable ones); here it is only *checked*: anything else raises
+        ``ValueError`` naming the shape and dtype received, because reaching this point with it
+        is a programming error that converting silently would hide.
         """
         blob, geo = self.preprocess(image_bgr)
         raw = self._session.run(self._output_names, {self._input_name: blob})
