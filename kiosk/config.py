@@ -753,6 +753,69 @@ class UiConfig(_Section):
         "en",
         description="Language of all text on screen: `en` (English), `de` (Deutsch), `es` (Español).",
     )
+    languages: tuple[Literal["en", "de", "es"], ...] = Field(
+        ("en", "de", "es"),
+        strict=False,
+        min_length=1,
+        description=(
+            "Languages offered by the on-screen language button, in button order; must include "
+            "`language`. One entry hides the button."
+        ),
+    )
+    theme: Literal["default", "high_contrast"] = Field(
+        "default",
+        description="`default`, or `high_contrast` (white on black, thicker lines) for low vision and bright rooms.",
+    )
+    blur_faces: bool = Field(
+        False,
+        description=(
+            "true: every detected face is pixelated on screen (for crowded venues); the analysis still "
+            "runs and the cards still show. A face the detector misses is not blurred."
+        ),
+    )
+    text_scale: float = Field(
+        1.0,
+        ge=0.75,
+        le=2.5,
+        description=(
+            "Multiplies all type sizes (body text is 1/30 of the screen height at 1.0, readable from 2 m on "
+            "a 55-inch screen). Larger for big rooms or low vision; smaller fits more on small screens."
+        ),
+    )
+    attract_after_s: float = Field(
+        5.0,
+        ge=1.0,
+        le=3600.0,
+        description="Seconds with nobody in view before the attract screen (invitation, privacy promise, today's counts).",
+    )
+    lesson_after_s: float = Field(
+        12.0,
+        ge=2.0,
+        le=3600.0,
+        description="Seconds of plain mirror before a lesson opens by itself.",
+    )
+    lesson_rotate_s: float = Field(
+        20.0,
+        ge=4.0,
+        le=600.0,
+        description="Seconds a lesson stays open by itself (also the threshold slider's sweep period).",
+    )
+    interaction_hold_s: float = Field(
+        45.0,
+        ge=5.0,
+        le=3600.0,
+        description="After a touch or key press, seconds before the screen changes by itself.",
+    )
+    welcome_s: float = Field(6.0, ge=0.0, le=60.0,
+                             description="Seconds \"Welcome back!\" stays on a returning visitor's card.")
+    leave_hold_s: float = Field(3.0, ge=0.0, le=60.0,
+                                description="Seconds a leaving visitor's countdown stays where their card was.")
+    erased_hold_s: float = Field(4.0, ge=0.0, le=60.0,
+                                 description="Seconds \"erased\" shows after a visitor is forgotten.")
+    debug_overlay: bool = Field(
+        False,
+        description="Start with the operator overlay on (frame rates, stage times, dropped frames); F1 toggles it.",
+    )
     max_fps: int = Field(
         60,
         ge=10,
@@ -762,6 +825,15 @@ class UiConfig(_Section):
             "plenty there); higher makes movement smoother on fast screens."
         ),
     )
+
+    @model_validator(mode="after")
+    def _language_offered(self) -> UiConfig:
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages lists a language twice; list each once")
+        if self.language not in self.languages:
+            raise ValueError(f"language {self.language!r} is not in languages {list(self.languages)}; "
+                             "add it to languages or choose one of them")
+        return self
 
 
 class LoggingConfig(_Section):

@@ -1,0 +1,15 @@
+"""The kiosk screen (pygame): mirror, dossier cards, forgetting, attract screen, lessons.
+
+Entry point: ``kiosk.ui.window.run_window(cfg, pipeline)``. See ``kiosk/ui/README.md`` for the
+screens, the keys, the accessibility rules and how to render screenshots or measure draw time.
+
+Layout of the package: ``app`` (loop, events, composition), ``state`` (state machine and
+timers), ``mirror`` / ``lessons`` / ``screens`` / ``widgets`` (draw functions), ``layout``
+(card placement solver), ``dossier`` (card words), ``memory`` (who left, countdowns),
+``aggregate`` (today's counters), ``image`` (camera frame to surface, blurring), ``text``
+(fonts, text cache, record of what was drawn), ``theme``, ``i18n``, ``caveats``, ``settings``.
+"""
+import os as _os
+
+# pygame prints a greeting on import unless told not to; the kiosk's output is its log.
+_os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")

@@ -1,0 +1,401 @@
+"""The kiosk screen: event handling, timing and composition of one display frame.
+
+``KioskApp`` is driven from outside with explicit times, so tests render any screen offscreen
+(``SDL_VIDEODRIVER=dummy``) without a window or a pipeline:
+
+    app = KioskApp((1280, 720), UiSettings(), UiDeps())
+    app.update(now_s, frame, status, snapshot)   # newest inputs; never waits
+    record = app.render(surface, now_s)          # draws; returns what was drawn
+
+``run_window`` is the real loop: events → update → render → flip at the display rate, reading
+the pipeline's newest frame and snapshot without ever waiting for inference.
+
+Keys (visitors; a venue may map a keypad to them; every action also has a touch target):
+
+    Space, Enter, Right, N, Page Down   open the lessons / next lesson
+    Left, P, Page Up                    previous lesson
+    Backspace, M, Home                  close the lesson, back to the mirror
+    Up, +  /  Down, -                   threshold lesson: stricter / more lenient
+    L                                   next language
+
+Operator keys (not shown on screen): Esc or Q quit, F1 debug overlay (capture / inference / UI
+fps, per-stage ms, dropped frames), F2 cycle lessons (also from the attract screen).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pygame
+
+from kiosk.capture.base import SourceStatus
+from kiosk.types import FaceView, Frame, Snapshot
+from kiosk.ui.aggregate import DailyAggregate
+from kiosk.ui.caveats import Caveat, load_caveats
+from kiosk.ui.i18n import Strings, language_names, load_strings
+from kiosk.ui.image import CameraImage
+from kiosk.ui.layout import Rect, ease_rect, fit_rect
+from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
+from kiosk.ui.memory import ForgetTracker, PipelineClock
+from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
+from kiosk.ui.screens import DebugInfo, draw_attract, draw_camera_unavailable, draw_debug
+from kiosk.ui.settings import UiDeps, UiSettings, default_deps
+from kiosk.ui.state import SLIDER_STEP, UiState
+from kiosk.ui.text import FrameRecord, TextRenderer
+from kiosk.ui.theme import TypeScale, get_theme
+from kiosk.ui.widgets import DrawContext, banner_height, button_size, draw_banner, draw_button
+
+log = logging.getLogger(__name__)
+
+STARTING_GRACE_S = 10.0  # before the first frame, "starting" rather than "not available"
+IMAGE_TAU_S = 0.2
+
+_NEXT_KEYS = {pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_RIGHT, pygame.K_n, pygame.K_PAGEDOWN}
+_PREV_KEYS = {pygame.K_LEFT, pygame.K_p, pygame.K_PAGEUP}
+_CLOSE_KEYS = {pygame.K_BACKSPACE, pygame.K_m, pygame.K_HOME}
+_STRICTER_KEYS = {pygame.K_UP, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_EQUALS}
+_LENIENT_KEYS = {pygame.K_DOWN, pygame.K_MINUS, pygame.K_KP_MINUS}
+_QUIT_KEYS = {pygame.K_ESCAPE, pygame.K_q}
+
+
+def main_face(snap: Snapshot | None) -> FaceView | None:
+    """The visitor a lesson is about: the largest (nearest) face, identified ones first."""
+    if snap is None or not snap.faces:
+        return None
+
+    def area(f: FaceView) -> float:
+        return (f.box_xyxy[2] - f.box_xyxy[0]) * (f.box_xyxy[3] - f.box_xyxy[1])
+
+    return max(snap.faces, key=lambda f: (f.visitor_id is not None, area(f)))
+
+
+class KioskApp:
+    """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread)."""
+
+    def __init__(self, size: tuple[int, int], settings: UiSettings | None = None, deps: UiDeps | None = None,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.size = (int(size[0]), int(size[1]))
+        self.settings = (settings or UiSettings()).check()
+        self.deps = deps or UiDeps()
+        self.state = UiState(self.settings)
+        self.theme = get_theme(self.settings.theme)
+        self.scale = TypeScale.for_screen(self.size[1], self.settings.text_scale, self.theme)
+        self.text = TextRenderer(self.scale)
+        self.image = CameraImage()
+        self.overlay = MirrorOverlay()
+        self.clock = PipelineClock()
+        self.forget = ForgetTracker(self.settings.erased_hold_s)
+        self.aggregate = DailyAggregate(self.deps.recognition_enabled, today=today)
+        self.language_names = language_names(self.settings.languages)
+        self.record = FrameRecord()
+        self.quit_requested = False
+        self._frame: Frame | None = None
+        self._snap: Snapshot | None = None
+        self._status: SourceStatus | None = None
+        self._had_frame = False
+        self._image_rect: Rect | None = None
+        self._caveats: dict[str, tuple[Caveat, ...]] = {}
+        self._dragging = False
+        self._frame_marks: deque[tuple[float, int]] = deque(maxlen=90)
+        self._render_marks: deque[float] = deque(maxlen=90)
+        self._draw_ms = 0.0
+        self._start_s: float | None = None
+        self._lesson_face: tuple[FaceView, float] | None = None
+
+    # --- inputs ----------------------------------------------------------------------------------
+
+    @property
+    def strings(self) -> Strings:
+        return load_strings(self.state.language)
+
+    def caveats(self) -> tuple[Caveat, ...]:
+        lang = self.state.language
+        if lang not in self._caveats:
+            self._caveats[lang] = load_caveats(lang, self.deps.measured)
+        return self._caveats[lang]
+
+    def camera_problem(self, now_s: float) -> tuple[bool, bool]:
+        """(camera screen?, still starting?) from the source status and whether a frame came."""
+        status = self._status
+        if status is None:
+            return (self._frame is None, True)
+        if status.ok:
+            return (False, False)
+        starting = not self._had_frame and now_s - status.since_s < STARTING_GRACE_S
+        return (True, starting)
+
+    def update(self, now_s: float, frame: Frame | None, status: SourceStatus | None, snap: Snapshot | None) -> str:
+        """Take the newest frame, source status and snapshot; advance the state; returns the mode."""
+        if self._start_s is None:
+            self._start_s = now_s
+        if frame is not None:
+            self._had_frame = True
+            if not self._frame_marks or self._frame_marks[-1][1] != frame.index:
+                self._frame_marks.append((now_s, frame.index))
+        self._frame, self._status, self._snap = frame, status, snap
+        if snap is not None:
+            self.clock.observe(snap, now_s)
+            self.forget.observe(snap, now_s)
+            self.aggregate.observe(snap)
+        problem, _ = self.camera_problem(now_s)
+        faces = len(snap.faces) if snap is not None else 0
+        return self.state.tick(now_s, faces, camera_ok=not problem)
+
+    # --- events ------------------------------------------------------------------------------------
+
+    def handle_event(self, event: Any, now_s: float) -> None:
+        st = self.state
+        if event.type == pygame.QUIT:
+            self.quit_requested = True
+        elif event.type == pygame.KEYDOWN:
+            key = event.key
+            if key in _QUIT_KEYS:
+                self.quit_requested = True
+            elif key == pygame.K_F1:
+                st.toggle_debug()
+            elif key == pygame.K_F2 or key in _NEXT_KEYS:
+                st.next_lesson(now_s)
+            elif key in _PREV_KEYS:
+                st.previous_lesson(now_s)
+            elif key in _CLOSE_KEYS:
+                st.close_lesson(now_s)
+            elif key in _STRICTER_KEYS and st.mode == "lesson" and st.lesson == "threshold":
+                st.move_slider(now_s, SLIDER_STEP)
+            elif key in _LENIENT_KEYS and st.mode == "lesson" and st.lesson == "threshold":
+                st.move_slider(now_s, -SLIDER_STEP)
+            elif key == pygame.K_l:
+                st.next_language(now_s)
+        elif event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
+            self.tap(event.pos, now_s)
+        elif event.type == pygame.MOUSEMOTION and self._dragging:
+            self._slide_to(event.pos[0], now_s)
+        elif event.type == pygame.MOUSEBUTTONUP:
+            self._dragging = False
+
+    def tap(self, pos: tuple[int, int], now_s: float) -> str | None:
+        """A touch or click at ``pos``: hit-test the last frame's buttons and slider."""
+        st = self.state
+        x, y = pos
+        for key, (bx, by, bw, bh) in self.record.buttons.items():
+            if bx <= x < bx + bw and by <= y < by + bh:
+                if key == "language":
+                    st.next_language(now_s)
+                elif key in ("lessons", "next"):
+                    st.next_lesson(now_s)
+                elif key == "previous":
+                    st.previous_lesson(now_s)
+                elif key == "close":
+                    st.close_lesson(now_s)
+                return key
+        slider = self.record.slider
+        if slider is not None and st.mode == "lesson" and st.lesson == "threshold":
+            sx, sy, sw, sh = slider
+            if sx - sh <= x <= sx + sw + sh and sy - sh <= y <= sy + 2 * sh:
+                self._dragging = True
+                self._slide_to(x, now_s)
+                return "slider"
+        if st.mode == "attract":
+            st.next_lesson(now_s)  # on the attract screen, a touch anywhere opens the lessons
+            return "attract"
+        return None
+
+    def _slide_to(self, x: int, now_s: float) -> None:
+        slider = self.record.slider
+        if slider is None:
+            return
+        sx, _, sw, _ = slider
+        self.state.set_slider(now_s, (x - sx) / max(1, sw))
+
+    # --- drawing -------------------------------------------------------------------------------------
+
+    def render(self, surface: pygame.Surface, now_s: float, settle: bool = False) -> FrameRecord:
+        """Draw one frame for ``now_s``. ``settle``: no animation (for single-frame renders)."""
+        t0 = time.perf_counter()
+        record = FrameRecord()
+        self.text.record = record
+        strings = self.strings
+        ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size)
+        surface.fill(self.theme.background)
+        mode = self.state.mode
+        if mode == "camera":
+            status = self._status
+            _, starting = self.camera_problem(now_s)
+            draw_camera_unavailable(surface, ctx, status.message if status else "", status.reconnects if status else 0,
+                                    now_s - status.since_s if status else 0.0, starting)
+            self._draw_language_button(surface, ctx, self._language_button(ctx))
+        else:
+            self._draw_live(surface, ctx, now_s, mode, settle)
+        draw_banner(surface, ctx)
+        if self.state.debug:
+            draw_debug(surface, ctx, self._debug_info(now_s))
+        if not record.screen:
+            record.screen = mode
+        self.record = record
+        ms = (time.perf_counter() - t0) * 1e3
+        self._draw_ms = 0.9 * self._draw_ms + 0.1 * ms if self._draw_ms else ms
+        self._render_marks.append(now_s)
+        return record
+
+    def _language_button(self, ctx: DrawContext) -> tuple[Rect, str] | None:
+        """Bottom left: the name of the language a touch switches to, in that language."""
+        langs = self.settings.languages
+        if len(langs) < 2:
+            return None
+        nxt = langs[(langs.index(self.state.language) + 1) % len(langs)] if self.state.language in langs else langs[0]
+        label = self.language_names.get(nxt, nxt)
+        bw, bh = button_size(ctx, label)
+        bw += bh // 2
+        return (ctx.scale.pad, self.size[1] - ctx.scale.pad - bh, bw, bh), label
+
+    @staticmethod
+    def _draw_language_button(surface: pygame.Surface, ctx: DrawContext, button: tuple[Rect, str] | None) -> None:
+        if button is not None:
+            draw_button(surface, ctx, "language", button[1], button[0], icon="globe")
+
+    def _draw_live(self, surface: pygame.Surface, ctx: DrawContext, now_s: float, mode: str, settle: bool) -> None:
+        w, h = self.size
+        sc = self.scale
+        bh = banner_height(sc)
+        lesson_open = mode == "lesson"
+        panel = panel_rect(self.size, bh) if lesson_open else None
+        image_area: Rect = (0, bh, (panel[0] if panel else w), h - bh)
+        frame, snap = self._frame, self._snap
+        image_rect: Rect | None = None
+        if frame is not None:
+            target = fit_rect(frame.width, frame.height, image_area)
+            if self._image_rect is None or settle:
+                self._image_rect = target
+            else:
+                dt_s = 1.0 / 60 if not self._render_marks else max(0.0, min(0.25, now_s - self._render_marks[-1]))
+                self._image_rect = ease_rect(self._image_rect, target, dt_s, IMAGE_TAU_S)
+            image_rect = self._image_rect
+            ctx.record.image = image_rect
+
+        # Buttons first: cards and chips must keep clear of them.
+        strings = ctx.strings
+        lang_button = self._language_button(ctx)
+        lang_rect = lang_button[0] if lang_button else None
+        obstacles: list[Rect] = [lang_rect] if lang_rect else []
+        lessons_rect = None
+        if not lesson_open:
+            label = strings.get("buttons.lessons")
+            bw, bh2 = button_size(ctx, label)
+            bw += bh2 // 3
+            lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, h - sc.pad - bh2, bw, bh2)
+            obstacles.append(lessons_rect)
+        left = (lang_rect[0] + lang_rect[2] + sc.pad) if lang_rect else sc.pad
+        right = (lessons_rect[0] - sc.pad) if lessons_rect else image_area[0] + image_area[2] - sc.pad
+        strip = strip_rect(ctx, left, right)
+        area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, h - bh - 2 * sc.pad)
+        departures = self.forget.departures(now_s)
+        pipeline_now = self.clock.now(now_s)
+        live_snap = snap if (mode != "attract" and image_rect is not None) else None
+        mframe = self.overlay.update(ctx, now_s, live_snap, image_rect or image_area, area, obstacles,
+                                     departures, strip, settle=settle)
+
+        if frame is not None and image_rect is not None:
+            blur = []
+            if self.settings.blur_faces:
+                blur = [(bx - image_rect[0], by - image_rect[1], bw_, bh_) for (bx, by, bw_, bh_), _, _ in mframe.boxes.values()]
+            points = self._mesh_points(snap, image_rect) if (self.settings.show_landmarks and live_snap) else None
+            surf = self.image.surface(frame, image_rect[2:], self.settings.mirror, blur, points, self.theme.accent)
+            surface.blit(surf, image_rect[:2])
+        if mode == "attract":
+            bottom = min([r[1] for r in obstacles] + [strip[1] if mframe.chips else h]) - sc.pad
+            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom)
+        self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
+        if panel is not None:
+            face = main_face(snap)
+            # A face the detector misses for a moment keeps its lesson (as its card is kept).
+            if face is not None:
+                self._lesson_face = (face, now_s)
+            elif self._lesson_face is not None and now_s - self._lesson_face[1] <= HOLD_MISSING_S:
+                face = self._lesson_face[0]
+            you = None
+            if face is not None and frame is not None:
+                you = self.image.crop(frame, face.box_xyxy, round(h * 0.12), self.settings.mirror, self.settings.blur_faces)
+            view = LessonView(self.state.lesson, face, snap.frame_size if snap else (1, 1), you,
+                              self.state.slider_value(now_s), self.deps, self.caveats(),
+                              now_s - self.state.mode_since_s, self.state.lesson_index)
+            draw_lesson(surface, ctx, panel, view)
+        else:
+            ctx.record.screen = mode
+        if lessons_rect is not None:
+            draw_button(surface, ctx, "lessons", strings.get("buttons.lessons"), lessons_rect, primary=True, icon="next")
+        self._draw_language_button(surface, ctx, lang_button)
+
+    def _mesh_points(self, snap: Snapshot | None, image_rect: Rect) -> np.ndarray | None:
+        if snap is None:
+            return None
+        fw, fh = snap.frame_size
+        pts = [p for f in snap.faces for p in f.attributes.mesh_px]
+        if not pts:
+            return None
+        arr = np.asarray(pts, dtype=np.float32)
+        if self.settings.mirror:
+            arr[:, 0] = fw - arr[:, 0]
+        arr[:, 0] *= image_rect[2] / fw
+        arr[:, 1] *= image_rect[3] / fh
+        return arr
+
+    def _debug_info(self, now_s: float) -> DebugInfo:
+        snap, status = self._snap, self._status
+        marks = self._frame_marks
+        cap = 0.0
+        if len(marks) >= 2 and marks[-1][0] > marks[0][0]:
+            cap = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+        rm = self._render_marks
+        ui = (len(rm) - 1) / (rm[-1] - rm[0]) if len(rm) >= 2 and rm[-1] > rm[0] else 0.0
+        stage_ms = ({f.name: float(getattr(snap.times, f.name)) for f in dataclasses.fields(snap.times)}
+                    if snap is not None else {})
+        return DebugInfo(
+            capture_fps=cap, inference_fps=snap.inference_fps if snap else 0.0, ui_fps=ui, draw_ms=self._draw_ms,
+            stage_ms=stage_ms,
+            frames_processed=snap.frames_processed if snap else 0, frames_dropped=snap.frames_dropped if snap else 0,
+            reconnects=status.reconnects if status else 0, faces=len(snap.faces) if snap else 0,
+            visitors=len(snap.visitors) if snap else 0, mode=self.state.mode, text_renders=self.text.renders,
+        )
+
+
+def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps: UiDeps | None = None,
+               max_frames: int | None = None) -> None:
+    """Run the kiosk screen until the operator quits or the pipeline stops.
+
+    ``cfg`` is the kiosk ``Config`` (screen options are read with ``UiSettings.from_config``);
+    ``pipeline`` needs ``running()``, ``slot.peek()``, ``slot.status()`` and ``snapshot``.
+    """
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    settings = settings or UiSettings.from_config(cfg)
+    deps = deps or default_deps(cfg)
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        flags = pygame.FULLSCREEN if settings.fullscreen else 0
+        size = (0, 0) if settings.fullscreen else (settings.width, settings.height)
+        screen = pygame.display.set_mode(size, flags)
+        pygame.display.set_caption("Surveillance Mirror")
+        pygame.mouse.set_visible(not settings.fullscreen)
+        app = KioskApp(screen.get_size(), settings, deps)
+        log.info("screen %dx%d, language %s, theme %s", *screen.get_size(), settings.language, settings.theme)
+        clock = pygame.time.Clock()
+        frames = 0
+        while pipeline.running() and not app.quit_requested:
+            now_s = time.monotonic()
+            for event in pygame.event.get():
+                app.handle_event(event, now_s)
+            app.update(now_s, pipeline.slot.peek(), pipeline.slot.status(), pipeline.snapshot)
+            app.render(screen, now_s)
+            pygame.display.flip()
+            clock.tick(settings.max_fps)
+            frames += 1
+            if max_frames is not None and frames >= max_frames:
+                break
+    finally:
+        pygame.quit()

@@ -1,0 +1,109 @@
+"""The words on a dossier card, built from one ``FaceView`` (no drawing here).
+
+A card has a title ("Visitor 0042") and lines; every line that is a guess carries the marker
+number of its caveat (``kiosk.ui.caveats``). Three detail levels let the layout shrink cards
+when the screen is crowded: full (every line), compact (the headline guesses), name only.
+A guess that is not available yet says so ("estimating…") rather than disappearing, so the
+card does not jump in height while the estimators warm up; a guess the kiosk does not make at
+all (watchlist off) is simply absent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.types import FaceView
+from kiosk.ui.caveats import marker
+from kiosk.ui.i18n import Strings
+
+LEVELS = 3  # full, compact, name only
+WATCHLIST_LINES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CardLine:
+    text: str
+    marker: int | None = None  # caveat number, None for facts (time in view)
+    style: str = "body"  # body | welcome | alert | muted
+    compact: bool = False  # kept on the compact card
+
+
+@dataclass(frozen=True, slots=True)
+class CardContent:
+    key: str
+    title: str
+    lines: tuple[CardLine, ...]
+    identified: bool
+
+    def lines_at(self, level: int) -> tuple[CardLine, ...]:
+        if level <= 0:
+            return self.lines
+        if level == 1:
+            return tuple(line for line in self.lines if line.compact)
+        return ()
+
+
+def card_key(face: FaceView) -> str:
+    """Cards follow visitors when identified, tracks before (see ``CardAnimator`` for the hand-over)."""
+    return f"v{face.visitor_id}" if face.visitor_id is not None else f"t{face.track_id}"
+
+
+def visitor_label(strings: Strings, visitor_id: int) -> str:
+    return strings.get("card.visitor", id=f"{visitor_id:04d}")
+
+
+def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: float = 6.0) -> CardContent:
+    """Title and lines for one face at pipeline time ``snap_t_s``."""
+    s = strings
+    a = face.attributes
+    identified = face.visitor_id is not None
+    title = visitor_label(s, face.visitor_id) if identified else s.get("card.identifying")
+    lines: list[CardLine] = []
+    if identified and face.is_return and face.track_age_s < welcome_s:
+        lines.append(CardLine(s.get("card.welcome_back"), None, "welcome", True))
+
+    if a.age is not None:
+        lines.append(CardLine(s.get("card.age", years=int(round(a.age.years)), low=int(round(a.age.low)),
+                                    high=int(round(a.age.high))), marker("age"), compact=True))
+    else:
+        lines.append(CardLine(s.get("card.age_pending"), marker("age"), "muted", True))
+    if a.gender is not None:
+        value = s.get(f"gender.{a.gender.value.lower()}") if a.gender.value.lower() in ("female", "male") else a.gender.value
+        lines.append(CardLine(s.get("card.gender", value=value, confidence=s.percent(a.gender.probability)),
+                              marker("gender"), compact=True))
+    else:
+        lines.append(CardLine(s.get("card.gender_pending"), marker("gender"), "muted", True))
+    if a.expression is not None and a.expression.probabilities:
+        top = a.expression.top
+        lines.append(CardLine(s.get("card.expression", value=s.get(f"expression.{top}"),
+                                    confidence=s.percent(max(a.expression.probabilities))),
+                              marker("expression"), compact=True))
+    else:
+        lines.append(CardLine(s.get("card.expression_pending"), marker("expression"), "muted", True))
+    if a.gaze is not None:
+        lines.append(CardLine(s.get("card.looking_yes" if a.gaze.at_screen else "card.looking_no"),
+                              marker("attention")))
+    else:
+        lines.append(CardLine(s.get("card.looking_pending"), marker("attention"), "muted"))
+    if a.face is not None:
+        lines.append(CardLine(s.get("card.blinks", count=a.face.blinks, rate=int(round(a.face.blinks_per_min))),
+                              marker("attention")))
+    else:
+        lines.append(CardLine(s.get("card.blinks_pending"), marker("attention"), "muted"))
+    lines.append(CardLine(s.get("card.in_view", time=Strings.clock(face.time_in_view_s))))
+    if identified:
+        before = max(0, face.visit_number - 1)
+        if before == 0:
+            lines.append(CardLine(s.get("card.first_visit"), marker("reidentification"), compact=True))
+        else:
+            ago = (s.duration(snap_t_s - face.last_visit_end_s) if face.last_visit_end_s is not None else "—")
+            lines.append(CardLine(s.plural("card.seen_before", before, ago=ago),
+                                  marker("reidentification"), compact=True))
+    for match in sorted(face.watchlist, key=lambda m: -m.score)[:WATCHLIST_LINES]:
+        score = s.percent(max(0.0, match.score))
+        if match.passes:
+            lines.append(CardLine(s.get("card.watchlist_match", name=match.name, score=score),
+                                  marker("watchlist"), "alert", True))
+        else:
+            lines.append(CardLine(s.get("card.watchlist", name=match.name, score=score),
+                                  marker("watchlist")))
+    return CardContent(card_key(face), title, tuple(lines), identified)

@@ -1,0 +1,152 @@
+"""What the screen needs to know: settings (from the config) and injected collaborators.
+
+``UiSettings`` holds every screen option. Some come from the existing config (``ui.*``,
+``privacy.forget_after_s``); the rest have defaults here until the config grows the matching
+fields (``from_config`` picks them up by name as soon as they exist, so no code changes are
+needed then). ``UiDeps`` carries the functions the screen calls but does not own: the
+FaceDetail record builder, the watchlist's false-match-rate curve, portrait thumbnails and the
+kiosk's measured accuracy figures. Passing them in keeps the UI testable with stubs and keeps
+the UI free of model code.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from kiosk.types import FaceView
+
+log = logging.getLogger(__name__)
+
+THEMES: tuple[str, ...] = ("default", "high_contrast")
+
+RecordFn = Callable[[FaceView, tuple[int, int]], dict[str, Any]]
+FmrFn = Callable[[float], float]
+PortraitFn = Callable[[str], np.ndarray | None]
+
+
+@dataclass(frozen=True, slots=True)
+class UiSettings:
+    """Screen options. Times in seconds, sizes in pixels; see ``check()`` for the bounds."""
+
+    fullscreen: bool = True
+    width: int = 1280
+    height: int = 720
+    mirror: bool = True
+    show_landmarks: bool = False
+    max_fps: int = 60
+    forget_after_s: float = 300.0
+    language: str = "en"
+    languages: tuple[str, ...] = ("en", "de", "es")
+    theme: str = "default"
+    blur_faces: bool = False
+    attract_after_s: float = 5.0
+    lesson_after_s: float = 12.0
+    lesson_rotate_s: float = 20.0
+    interaction_hold_s: float = 45.0
+    text_scale: float = 1.0
+    welcome_s: float = 6.0
+    leave_hold_s: float = 3.0
+    erased_hold_s: float = 4.0
+    debug_overlay: bool = False
+
+    def check(self) -> UiSettings:
+        """Raise ValueError naming the field, its bounds and the value; return self when valid."""
+        bounds: dict[str, tuple[float, float]] = {
+            "forget_after_s": (1.0, 86_400.0),
+            "attract_after_s": (1.0, 3_600.0),
+            "lesson_after_s": (2.0, 3_600.0),
+            "lesson_rotate_s": (4.0, 600.0),
+            "interaction_hold_s": (5.0, 3_600.0),
+            "text_scale": (0.75, 2.5),
+            "welcome_s": (0.0, 60.0),
+            "leave_hold_s": (0.0, 60.0),
+            "erased_hold_s": (0.0, 60.0),
+            "max_fps": (10, 240),
+        }
+        for name, (lo, hi) in bounds.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"ui setting {name}: expected {lo:g} to {hi:g}, got {value!r}")
+        if self.theme not in THEMES:
+            raise ValueError(f"ui setting theme: expected one of {', '.join(THEMES)}, got {self.theme!r}")
+        if not self.languages:
+            raise ValueError("ui setting languages: expected at least one language code, got none")
+        if self.language not in self.languages:
+            raise ValueError(f"ui setting language: {self.language!r} is not in languages {list(self.languages)}")
+        return self
+
+    @classmethod
+    def from_config(cls, cfg: Any, **overrides: Any) -> UiSettings:
+        """Settings from a ``kiosk.config.Config``: every ``cfg.ui`` field whose name matches, plus
+        ``privacy.forget_after_s``; fields the config does not have yet keep their defaults."""
+        values: dict[str, Any] = {}
+        ui = getattr(cfg, "ui", None)
+        for f in fields(cls):
+            if ui is not None and hasattr(ui, f.name):
+                value = getattr(ui, f.name)
+                values[f.name] = tuple(value) if isinstance(value, list) else value
+        privacy = getattr(cfg, "privacy", None)
+        if privacy is not None and hasattr(privacy, "forget_after_s"):
+            values["forget_after_s"] = float(privacy.forget_after_s)
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.language not in settings.languages:
+            settings = replace(settings, languages=(settings.language, *settings.languages))
+        return settings.check()
+
+
+@dataclass(frozen=True, slots=True)
+class UiDeps:
+    """Collaborators the screen calls; every one optional, the screen degrades without it.
+
+    - ``record(face, frame_size)``: the FaceDetail-shaped dict for "your record"
+      (``kiosk.record.face_detail``); None hides the record's fields.
+    - ``fmr(threshold)``: false-match rate per comparison at a watchlist score threshold (same
+      units as ``WatchlistMatch.score``). None: the threshold lesson shows the formula but no
+      figures. ``fmr_calibrated`` False labels the figures "illustrative".
+    - ``watchlist_size``: number of portraits searched; ``watchlist_threshold``: the threshold
+      the kiosk itself uses (a mark on the slider), None if unknown.
+    - ``portrait(name)``: a BGR thumbnail of a watchlist portrait, or None (a silhouette is drawn).
+    - ``measured``: the kiosk's measured accuracy figures for the caveats, keyed by slot name
+      (``age_mae_years``, ``gender_accuracy_pct``, ``lfw_accuracy_pct``), already formatted.
+    - ``recognition_enabled``: False counts unidentified tracks as visitors in the aggregates.
+    """
+
+    record: RecordFn | None = None
+    fmr: FmrFn | None = None
+    fmr_calibrated: bool = False
+    watchlist_size: int = 0
+    watchlist_threshold: float | None = None
+    portrait: PortraitFn | None = None
+    measured: Mapping[str, str] = field(default_factory=dict)
+    recognition_enabled: bool = True
+
+
+def default_deps(cfg: Any | None = None) -> UiDeps:
+    """The collaborators available in this tree: the FaceDetail record from ``kiosk.record`` and
+    the measured false-match-rate curve from ``kiosk.watchlist.load_calibration()`` (None when the
+    manifest has no calibration). Watchlist size, threshold and portraits are the caller's to add
+    (they exist only once the watchlist is loaded)."""
+    record: RecordFn | None
+    try:
+        from kiosk.record import face_detail
+        record = face_detail
+    except ImportError:  # the record module is optional for the screen
+        record = None
+    fmr: FmrFn | None = None
+    try:
+        from kiosk.watchlist import load_calibration
+
+        calibration = load_calibration()
+        fmr = calibration.false_match_rate if calibration is not None else None
+    except Exception as exc:  # noqa: BLE001 - a broken calibration must not keep the screen dark
+        log.warning("no false-match calibration for the threshold lesson: %s", exc)
+        fmr = None
+    recognition = True
+    if cfg is not None and hasattr(cfg, "recognition"):
+        recognition = bool(getattr(cfg.recognition, "enabled", True))
+    return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, recognition_enabled=recognition)

@@ -1,0 +1,174 @@
+"""The screen's state machine: camera trouble, attract, mirror, lesson; timers and interactions.
+
+Pure logic on explicit times (no pygame, no clock of its own), so every transition is tested
+with made-up times.
+
+Screens:
+
+* ``camera``: the camera delivers nothing (or is still starting): explained, with what staff
+  can check. Takes precedence over everything.
+* ``attract``: nobody in view for ``attract_after_s``: an invitation, the privacy promise and
+  today's counters.
+* ``mirror``: the mirrored camera image with a dossier card per face.
+* ``lesson``: the mirror shrinks to the left and a lesson panel opens on the right. Without
+  interaction, lessons alternate with the plain mirror: ``lesson_after_s`` of mirror, then one
+  lesson for ``lesson_rotate_s``, then mirror again, then the next lesson. Any touch or key
+  (next, previous, slider) makes the visitor the driver: nothing changes by itself until
+  ``interaction_hold_s`` passes without input.
+
+When the screen returns to ``attract`` the language goes back to the configured one, so the next
+visitor is not greeted in the previous visitor's choice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from kiosk.ui.settings import UiSettings
+
+CAVEAT_PAGES = 3
+LESSONS: tuple[str, ...] = ("threshold", *(f"caveats:{i}" for i in range(CAVEAT_PAGES)), "record")
+"""Lesson panels in rotation order; the caveats lesson has one panel per two caveats."""
+
+SLIDER_RANGE: tuple[float, float] = (0.0, 1.0)
+SWEEP_RANGE: tuple[float, float] = (0.15, 0.99)
+SLIDER_STEP = 0.05
+
+MODES: tuple[str, ...] = ("camera", "attract", "mirror", "lesson")
+
+
+@dataclass
+class UiState:
+    """Mutable screen state; owned by the UI thread."""
+
+    settings: UiSettings
+    mode: str = "attract"
+    language: str = ""
+    lesson_index: int = 0
+    mode_since_s: float = 0.0
+    last_face_s: float = -math.inf
+    last_interaction_s: float = -math.inf
+    slider: float = SWEEP_RANGE[0]
+    slider_manual_s: float = -math.inf
+    debug: bool = False
+    camera_ok: bool = True
+    history: list[str] = field(default_factory=list)  # transitions, newest last (for tests and the log)
+
+    def __post_init__(self) -> None:
+        if not self.language:
+            self.language = self.settings.language
+        self.debug = self.debug or self.settings.debug_overlay
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def lesson(self) -> str:
+        return LESSONS[self.lesson_index % len(LESSONS)]
+
+    def interacting(self, now_s: float) -> bool:
+        return now_s - self.last_interaction_s < self.settings.interaction_hold_s
+
+    def slider_value(self, now_s: float) -> float:
+        """The threshold shown: the visitor's setting while they use it, else a slow sweep from
+        lenient to strict and back over one lesson period."""
+        if now_s - self.slider_manual_s < self.settings.interaction_hold_s:
+            return self.slider
+        period = self.settings.lesson_rotate_s
+        phase = ((now_s - self.mode_since_s) % period) / period
+        lo, hi = SWEEP_RANGE
+        return lo + (hi - lo) * (0.5 - 0.5 * math.cos(2 * math.pi * phase))
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    def _enter(self, mode: str, now_s: float) -> None:
+        if mode == self.mode:
+            return
+        if mode == "attract":
+            self.language = self.settings.language
+        self.history.append(f"{self.mode}->{mode}")
+        del self.history[:-50]
+        self.mode = mode
+        self.mode_since_s = now_s
+
+    def tick(self, now_s: float, faces_in_view: int, camera_ok: bool) -> str:
+        """Advance the timers; returns the mode to draw."""
+        s = self.settings
+        self.camera_ok = camera_ok
+        if faces_in_view:
+            self.last_face_s = now_s
+        if not camera_ok:
+            self._enter("camera", now_s)
+            return self.mode
+        nobody_for_s = now_s - self.last_face_s
+        interacting = self.interacting(now_s)
+        if self.mode == "camera":
+            self._enter("mirror" if faces_in_view else "attract", now_s)
+        if self.mode == "attract":
+            if faces_in_view:
+                self._enter("mirror", now_s)
+        elif self.mode == "mirror":
+            if nobody_for_s >= s.attract_after_s and not interacting:
+                self._enter("attract", now_s)
+            elif faces_in_view and now_s - self.mode_since_s >= s.lesson_after_s and not interacting:
+                self._enter("lesson", now_s)
+        elif self.mode == "lesson":
+            if not interacting:
+                if nobody_for_s >= s.attract_after_s:
+                    self.lesson_index += 1
+                    self._enter("attract", now_s)
+                elif now_s - max(self.mode_since_s, self.last_interaction_s + s.interaction_hold_s) >= s.lesson_rotate_s:
+                    self.lesson_index += 1  # the next lesson comes after the next mirror interval
+                    self._enter("mirror", now_s)
+        return self.mode
+
+    # --- interactions (touch and keys) ---------------------------------------------------------
+
+    def _touch(self, now_s: float) -> None:
+        self.last_interaction_s = now_s
+
+    def next_lesson(self, now_s: float) -> None:
+        """Open the lesson panel, or go to the next lesson if it is open."""
+        self._touch(now_s)
+        if self.mode == "camera":
+            return
+        if self.mode == "lesson":
+            self.lesson_index = (self.lesson_index + 1) % len(LESSONS)
+            self.mode_since_s = now_s
+        else:
+            self._enter("lesson", now_s)
+
+    def previous_lesson(self, now_s: float) -> None:
+        self._touch(now_s)
+        if self.mode == "camera":
+            return
+        if self.mode == "lesson":
+            self.lesson_index = (self.lesson_index - 1) % len(LESSONS)
+            self.mode_since_s = now_s
+        else:
+            self._enter("lesson", now_s)
+
+    def close_lesson(self, now_s: float) -> None:
+        self._touch(now_s)
+        if self.mode == "lesson":
+            self.lesson_index += 1
+            self._enter("mirror", now_s)
+
+    def next_language(self, now_s: float) -> str:
+        self._touch(now_s)
+        langs = self.settings.languages
+        i = langs.index(self.language) if self.language in langs else -1
+        self.language = langs[(i + 1) % len(langs)]
+        return self.language
+
+    def move_slider(self, now_s: float, delta: float) -> None:
+        self.set_slider(now_s, self.slider_value(now_s) + delta)
+
+    def set_slider(self, now_s: float, value: float) -> None:
+        self._touch(now_s)
+        self.slider_manual_s = now_s
+        lo, hi = SLIDER_RANGE
+        self.slider = min(hi, max(lo, value))
+
+    def toggle_debug(self) -> bool:
+        self.debug = not self.debug
+        return self.debug

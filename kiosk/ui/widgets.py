@@ -1,0 +1,192 @@
+"""Small drawing pieces shared by the screens: panels, buttons, caveat markers, face boxes, the
+privacy banner. Each takes the target surface and a ``DrawContext`` and records what it drew."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+from kiosk.ui.i18n import Strings
+from kiosk.ui.settings import UiSettings
+from kiosk.ui.text import FrameRecord, Layer, Rect, TextRenderer
+from kiosk.ui.theme import Colour, ColourA, Theme, TypeScale
+
+
+@dataclass
+class DrawContext:
+    """Everything a draw function needs besides the surface and its own view data."""
+
+    theme: Theme
+    scale: TypeScale
+    text: TextRenderer
+    strings: Strings
+    record: FrameRecord
+    settings: UiSettings
+    size: tuple[int, int]
+
+
+_panel_cache: dict[tuple[int, int, ColourA, int, Colour | None, int], pygame.Surface] = {}
+
+
+def panel_surface(w: int, h: int, fill: ColourA, radius: int, border: Colour | None = None,
+                  border_px: int = 0) -> pygame.Surface:
+    """A rounded, possibly translucent rectangle (cached: panels are redrawn every frame)."""
+    key = (w, h, tuple(fill), radius, tuple(border) if border else None, border_px)  # type: ignore[arg-type]
+    surf = _panel_cache.get(key)
+    if surf is None:
+        if radius == 0:
+            # Square panels: a plain surface with one alpha value blits several times faster
+            # than per-pixel alpha (the lesson panel and the banner are large).
+            surf = pygame.Surface((max(1, w), max(1, h)))
+            surf.fill(fill[:3])
+            if len(fill) > 3 and fill[3] < 255:
+                surf.set_alpha(fill[3])
+        else:
+            surf = pygame.Surface((max(1, w), max(1, h)), pygame.SRCALPHA)
+            pygame.draw.rect(surf, fill, surf.get_rect(), border_radius=radius)
+        if border and border_px:
+            pygame.draw.rect(surf, border, surf.get_rect(), width=border_px, border_radius=radius)
+        if len(_panel_cache) > 256:
+            _panel_cache.clear()
+        _panel_cache[key] = surf
+    return surf
+
+
+def draw_panel(target: pygame.Surface, ctx: DrawContext, rect: Rect, fill: ColourA | None = None,
+               radius: int | None = None, border: bool = True) -> None:
+    theme = ctx.theme
+    r = ctx.scale.pad // 2 if radius is None else radius
+    surf = panel_surface(rect[2], rect[3], fill or theme.panel, r,
+                         theme.panel_border if border else None, theme.panel_border_px if border else 0)
+    target.blit(surf, rect[:2])
+
+
+def draw_marker(target: pygame.Surface, text: TextRenderer, number: int, center: tuple[int, int],
+                colour: Colour, radius: int, layer: Layer | None = None) -> None:
+    """A caveat marker: the caveat's number in a ring (a shape and a number, not a colour)."""
+    width = max(1, radius // 6)
+    pygame.draw.circle(target, colour, center, radius, width=width)
+    text.draw(target, str(number), "small_bold", colour, center, anchor="center", layer=layer)
+
+
+def marker_radius(scale: TypeScale) -> int:
+    return max(7, round(scale.small * 0.62))
+
+
+def draw_face_box(target: pygame.Surface, rect: Rect, colour: Colour, width: int, identified: bool) -> None:
+    """Identified faces get solid corner brackets; faces still being identified a dashed box
+    (the difference is in the shape, so it does not rely on colour)."""
+    x, y, w, h = rect
+    if w < 4 or h < 4:
+        return
+    if identified:
+        arm = max(6, min(w, h) // 4)
+        for cx, cy, dx, dy in ((x, y, 1, 1), (x + w, y, -1, 1), (x, y + h, 1, -1), (x + w, y + h, -1, -1)):
+            pygame.draw.line(target, colour, (cx, cy), (cx + dx * arm, cy), width)
+            pygame.draw.line(target, colour, (cx, cy), (cx, cy + dy * arm), width)
+    else:
+        dash = max(6, min(w, h) // 8)
+        for x0, y0, x1, y1 in ((x, y, x + w, y), (x, y + h, x + w, y + h), (x, y, x, y + h), (x + w, y, x + w, y + h)):
+            length = max(abs(x1 - x0), abs(y1 - y0))
+            for start in range(0, length, 2 * dash):
+                end = min(length, start + dash)
+                if x0 == x1:
+                    pygame.draw.line(target, colour, (x0, y0 + start), (x0, y0 + end), width)
+                else:
+                    pygame.draw.line(target, colour, (x0 + start, y0), (x0 + end, y0), width)
+
+
+def draw_lock(target: pygame.Surface, center: tuple[int, int], size: int, colour: Colour) -> None:
+    """A padlock icon drawn from shapes (the font has no lock glyph)."""
+    cx, cy = center
+    body_w, body_h = round(size * 0.8), round(size * 0.55)
+    body = pygame.Rect(0, 0, body_w, body_h)
+    body.midbottom = (cx, cy + size // 2)
+    pygame.draw.rect(target, colour, body, border_radius=max(1, size // 10))
+    shackle = pygame.Rect(0, 0, round(size * 0.56), round(size * 0.7))
+    shackle.midtop = (cx, cy - size // 2)
+    pygame.draw.arc(target, colour, shackle, 0, 3.1416, max(2, size // 7))
+    pygame.draw.line(target, colour, (shackle.left + max(1, size // 14), shackle.centery),
+                     (shackle.left + max(1, size // 14), body.top), max(2, size // 7))
+    pygame.draw.line(target, colour, (shackle.right - max(1, size // 14) - 1, shackle.centery),
+                     (shackle.right - max(1, size // 14) - 1, body.top), max(2, size // 7))
+
+
+def banner_height(scale: TypeScale) -> int:
+    return round(scale.body * 1.9)
+
+
+def draw_banner(target: pygame.Surface, ctx: DrawContext) -> Rect:
+    """The privacy promise across the top of every screen; shrinks its text to fit, never hides it."""
+    w, _ = ctx.size
+    h = banner_height(ctx.scale)
+    rect = (0, 0, w, h)
+    draw_panel(target, ctx, rect, fill=ctx.theme.banner, radius=0, border=False)
+    pygame.draw.line(target, ctx.theme.accent, (0, h - 1), (w, h - 1), max(1, ctx.scale.line_px // 2))
+    message = ctx.strings.get("banner.text", duration=ctx.strings.duration(ctx.settings.forget_after_s))
+    icon = round(ctx.scale.body * 0.9)
+    room = w - 3 * ctx.scale.pad - icon
+    role = "body_bold"
+    if ctx.text.size(message, role)[0] > room:
+        role = "body"
+    if ctx.text.size(message, role)[0] > room:
+        role = "small_bold"
+    message = ctx.text.ellipsize(message, role, room)
+    tw = ctx.text.size(message, role)[0]
+    x = (w - tw - icon - ctx.scale.pad) // 2
+    draw_lock(target, (x + icon // 2, h // 2), icon, ctx.theme.accent)
+    ctx.text.draw(target, message, role, ctx.theme.text, (x + icon + ctx.scale.pad, h // 2), anchor="midleft")
+    ctx.record.banner = rect
+    return rect
+
+
+def button_size(ctx: DrawContext, label: str) -> tuple[int, int]:
+    """Touch targets at least 1/13 of the screen height: about 4 cm on a 43-inch screen, far
+    above the usual 9 mm minimum for touch targets, and easy to hit while standing."""
+    h = max(round(ctx.size[1] / 13), ctx.text.line_height("body_bold") + ctx.scale.pad)
+    return max(h * 2, ctx.text.size(label, "body_bold")[0] + 2 * ctx.scale.pad + h // 2), h
+
+
+def draw_button(target: pygame.Surface, ctx: DrawContext, key: str, label: str, rect: Rect,
+                primary: bool = False, icon: str | None = None) -> Rect:
+    """A touch button; its rectangle is recorded for hit-testing and tests."""
+    theme = ctx.theme
+    fill: ColourA = (*theme.accent, 255) if primary else theme.button
+    draw_panel(target, ctx, rect, fill=fill, radius=rect[3] // 2, border=not primary)
+    colour = theme.accent_text if primary else theme.text
+    x, y, w, h = rect
+    if icon == "next":
+        _chevron(target, (x + w - h // 2, y + h // 2), h // 6, colour, 1)
+        ctx.text.draw(target, label, "body_bold", colour, (x + (w - h // 3) // 2, y + h // 2), anchor="center")
+    elif icon == "previous":
+        _chevron(target, (x + h // 2, y + h // 2), h // 6, colour, -1)
+        ctx.text.draw(target, label, "body_bold", colour, (x + (w + h // 3) // 2, y + h // 2), anchor="center")
+    elif icon == "globe":
+        _globe(target, (x + h // 2, y + h // 2), h // 4, colour)
+        ctx.text.draw(target, label, "body_bold", colour, (x + (w + h // 2) // 2, y + h // 2), anchor="center")
+    else:
+        ctx.text.draw(target, label, "body_bold", colour, (x + w // 2, y + h // 2), anchor="center")
+    ctx.record.buttons[key] = rect
+    return rect
+
+
+def _chevron(target: pygame.Surface, center: tuple[int, int], size: int, colour: Colour, direction: int) -> None:
+    cx, cy = center
+    pts = [(cx - direction * size // 2, cy - size), (cx + direction * size // 2, cy), (cx - direction * size // 2, cy + size)]
+    pygame.draw.lines(target, colour, False, pts, max(2, size // 3))
+
+
+def _globe(target: pygame.Surface, center: tuple[int, int], r: int, colour: Colour) -> None:
+    w = max(2, r // 5)
+    pygame.draw.circle(target, colour, center, r, w)
+    pygame.draw.ellipse(target, colour, pygame.Rect(center[0] - r // 2, center[1] - r, r, 2 * r), w)
+    pygame.draw.line(target, colour, (center[0] - r, center[1]), (center[0] + r, center[1]), w)
+
+
+def draw_progress(target: pygame.Surface, rect: Rect, fraction: float, colour: Colour, back: Colour) -> None:
+    """A thin bar: the full width is the whole time, the filled part what remains."""
+    x, y, w, h = rect
+    pygame.draw.rect(target, back, rect, border_radius=h // 2)
+    fill = int(round(w * min(1.0, max(0.0, fraction))))
+    if fill > 0:
+        pygame.draw.rect(target, colour, (x, y, fill, h), border_radius=h // 2)
