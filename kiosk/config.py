@@ -274,7 +274,8 @@ class CameraConfig(_Section):
         ge=0.5,
         le=60.0,
         description=(
-            "Seconds without a new frame after which the source counts as failed: the screen says the "
+            "Seconds without a new frame (twice that while the source is being opened) after which "
+            "the source counts as failed: the screen says the "
             "camera is unavailable and the kiosk reopens it (after 0.5 s, then every second). "
             "Short recovers an unplugged or frozen camera quickly; too short gives false alarms with "
             "slow cameras or long exposures in dim rooms."

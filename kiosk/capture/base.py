@@ -106,6 +106,10 @@ class SourceStatus:
     reconnects: int
 
 
+#: Opening a source may take this many times ``stall_timeout_s`` before it counts as failed.
+OPEN_TIMEOUT_FACTOR = 2.0
+
+
 class LatestFrame:
     """The one-frame hand-off between the capture thread and the inference thread.
 
@@ -529,7 +533,12 @@ class CaptureThread(threading.Thread):
                     kind, payload = inbox.get(timeout=_POLL_S)
                 except queue.Empty:
                     waited_s = time.monotonic() - waiting_since
-                    if waited_s >= self.stall_timeout_s:
+                    # Opening may legitimately take longer than a frame interval (libcamera, a
+                    # USB camera's first exposure, the demo scene preparing its cut-outs on a
+                    # loaded Pi), so it gets its own, longer allowance.
+                    limit_s = (self.stall_timeout_s if source is not None
+                               else self.stall_timeout_s * OPEN_TIMEOUT_FACTOR)
+                    if waited_s >= limit_s:
                         return self._fault_outcome(got_frame), self._stall_message(
                             waited_s, opened=source is not None, skipped=skipped_waiting, last_skip=last_skip)
                     continue
