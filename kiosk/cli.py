@@ -118,7 +118,7 @@ def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
                 time.sleep(0.05)
         else:
             from kiosk.ui.window import run_window
-            run_window(cfg, pipeline)
+            run_window(cfg, pipeline, heartbeat=notifier.tick)
     finally:
         notifier.stopping()
         pipeline.stop()

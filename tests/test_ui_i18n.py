@@ -13,11 +13,29 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from kiosk.ui.caveats import CAVEAT_KINDS, CAVEATS_DIR, MEASURED_SLOTS, load_caveats, load_sources, marker  # noqa: E402
+import re  # noqa: E402
+
+from kiosk.ui.caveats import (  # noqa: E402
+    CAVEAT_KINDS,
+    CAVEATS_DIR,
+    MEASURED_FILE,
+    MEASURED_SLOTS,
+    MeasuredFigure,
+    load_caveats,
+    load_measured,
+    load_sources,
+    marker,
+)
 from kiosk.ui.i18n import I18N_DIR, available_languages, load_language_file, load_strings, placeholders  # noqa: E402
 from kiosk.ui.text import FONT_FILES, FONTS_DIR  # noqa: E402
 
 LANGUAGES = available_languages()
+ACCURACY_MD = Path(__file__).resolve().parents[1] / "docs" / "ACCURACY.md"
+
+
+def measured_sentences(entry: dict) -> list[str]:
+    raw = entry.get("measured") or []
+    return [raw] if isinstance(raw, str) else list(raw)
 
 
 def all_texts(lang: str) -> list[str]:
@@ -25,7 +43,7 @@ def all_texts(lang: str) -> list[str]:
     data = yaml.safe_load((CAVEATS_DIR / f"{lang}.yaml").read_text(encoding="utf-8"))
     texts.append(data["measured_missing"])
     for kind in data["kinds"].values():
-        texts += [kind["title"], kind["text"], kind.get("measured") or ""]
+        texts += [kind["title"], kind["text"], *measured_sentences(kind)]
     return texts
 
 
@@ -108,7 +126,14 @@ def test_caveats_versioned_complete_and_sourced() -> None:
         assert set(data["kinds"]) == set(CAVEAT_KINDS)
         for kind, entry in data["kinds"].items():
             assert entry["sources"] and set(entry["sources"]) <= set(sources), f"{lang}/{kind}"
-            assert placeholders(entry.get("measured") or "") <= set(MEASURED_SLOTS)
+            for sentence in measured_sentences(entry):
+                assert placeholders(sentence) <= set(MEASURED_SLOTS), f"{lang}/{kind}: {sentence}"
+        # Every language uses the same slots for each kind (no figure missing in a translation).
+        en = yaml.safe_load((CAVEATS_DIR / "en.yaml").read_text(encoding="utf-8"))
+        for kind, entry in data["kinds"].items():
+            ours = [placeholders(x) for x in measured_sentences(entry)]
+            theirs = [placeholders(x) for x in measured_sentences(en["kinds"][kind])]
+            assert ours == theirs, f"{lang}/{kind}: measured slots {ours} differ from English {theirs}"
         # The published figures are in every language (as the language writes them).
         texts = {k: v["text"] for k, v in data["kinds"].items()}
         assert "34" in texts["gender"] and "0" in texts["gender"]
@@ -119,8 +144,11 @@ def test_caveats_never_invent_measurements() -> None:
     plain = load_caveats("en")
     age = next(c for c in plain if c.kind == "age")
     assert "docs/ACCURACY.md" in age.measured and "{" not in age.measured
+    # A sentence is shown only when all its slots have values; the others are left out.
     filled = load_caveats("en", {"age_mae_years": "6.1"})
-    assert "6.1 years" in next(c for c in filled if c.kind == "age").measured
+    age_filled = next(c for c in filled if c.kind == "age").measured
+    assert "6.1 years" in age_filled and "{" not in age_filled and "brackets" not in age_filled
+    assert "docs/ACCURACY.md" in next(c for c in filled if c.kind == "gender").measured
     assert [c.number for c in plain] == [1, 2, 3, 4, 5, 6] and marker("watchlist") == 6
     expression = next(c for c in plain if c.kind == "expression")
     assert "emotional state" in expression.text and "Microsoft" in expression.text
@@ -129,3 +157,43 @@ def test_caveats_never_invent_measurements() -> None:
 
 def test_i18n_dir_is_the_assets_folder() -> None:
     assert I18N_DIR == Path(__file__).resolve().parents[1] / "assets" / "i18n"
+
+
+def test_measured_figures_are_the_documented_ones() -> None:
+    """Each figure in measured.yaml quotes docs/ACCURACY.md; the quote is still there and gives
+    the value (rounded to its decimals), and names the command that measured it."""
+    figures = load_measured()
+    assert set(figures) == set(MEASURED_SLOTS)
+    doc = ACCURACY_MD.read_text(encoding="utf-8")
+    for slot, fig in figures.items():
+        assert fig.doc and fig.doc in doc, f"{slot}: {fig.doc!r} is no longer in docs/ACCURACY.md"
+        assert fig.command.startswith("kiosk eval ") and fig.command in doc, f"{slot}: command {fig.command!r}"
+        numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", fig.doc)]
+        assert any(round(n, fig.decimals) == fig.value for n in numbers), (slot, fig.value, numbers)
+    data = yaml.safe_load(MEASURED_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data["version"], int)
+
+
+def test_measured_figures_fill_the_caveats_in_each_language() -> None:
+    figures = load_measured()
+    en = {c.kind: c.measured for c in load_caveats("en", figures)}
+    assert "7.9 years" in en["age"] and "34%" in en["age"]
+    assert "87.5%" in en["gender"] and "92.5%" in en["gender"] and "74%" in en["gender"] and "73.5%" in en["gender"]
+    assert "99.39%" in en["reidentification"]
+    de = {c.kind: c.measured for c in load_caveats("de", figures)}
+    assert "7,9 Jahre" in de["age"] and "87,5 %" in de["gender"] and "99,39 %" in de["reidentification"]
+    es = {c.kind: c.measured for c in load_caveats("es", figures)}
+    assert "7,9 años" in es["age"] and "73,5 %" in es["gender"]
+    for caveats in (en, de, es):
+        assert all("{" not in line for line in caveats.values())
+
+
+def test_measured_file_errors_name_the_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "measured.yaml"
+    bad.write_text("version: 1\nfigures:\n  age_mae_yeers: {value: 7.9, decimals: 1}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="age_mae_yeers"):
+        load_measured(bad)
+    bad.write_text("version: 1\nfigures:\n  age_mae_years: {value: many}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="age_mae_years"):
+        load_measured(bad)
+    assert isinstance(load_measured()["lfw_accuracy_pct"], MeasuredFigure)

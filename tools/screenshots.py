@@ -8,7 +8,8 @@ Camera pictures are real frames of the built-in demo scene (``kiosk.capture.demo
 the demo photos must have been fetched: ``make setup`` or ``kiosk models fetch``). Faces,
 identities and visits come from the scene's ground truth; the guesses on the cards are the
 made-up but plausible values of ``kiosk.ui.synthetic.PERSONAS`` (the estimators are not in the
-pipeline yet). The false-match-rate curve is ``kiosk.watchlist.false_match_rate`` when that
+pipeline yet). ``consent_<lang>.png`` shows ``privacy.consent: required`` before anyone touched
+"Analyse me"; the caveats lessons show the measured figures of ``assets/caveats/measured.yaml``. The false-match-rate curve is ``kiosk.watchlist.false_match_rate`` when that
 exists, else the illustrative placeholder (and the screen then says "illustrative figures").
 
 Each screen is driven through the real ``KioskApp`` by replaying the scene's timeline (cards
@@ -89,6 +90,14 @@ def shoot_language(sh: Shooter, lang: str, level: int) -> None:
         sh.play(app, story, 10.7, 18.5)
         sh.save(f"forgetting_{lang}")
 
+    if level >= 1:
+        # Consent required (privacy.consent: required): nobody has touched "Analyse me" yet, so
+        # the faces are anonymous boxes and nothing about them is shown.
+        nobody = DemoStory(scene, forget_after_s=forget_s, consented=frozenset())
+        app = sh.app(language=lang, lesson_after_s=3600.0, consent_required=True)
+        sh.play(app, nobody, 6.0, 10.6)
+        sh.save(f"consent_{lang}")
+
     # Lessons, about the visitor in front (Biden steps up to the screen at ~26 s).
     app = sh.app(language=lang, lesson_after_s=3600.0)
     sh.play(app, story, 22.0, 26.5)
@@ -156,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     scene.open()
     found = default_deps()
     fmr, calibrated = (found.fmr, True) if found.fmr is not None else (placeholder_fmr, False)
+    # The demo has no portrait folder: a made-up gallery size and the usual threshold; the
+    # caveats show the kiosk's measured figures (assets/caveats/measured.yaml).
     deps = UiDeps(record=found.record, fmr=fmr, fmr_calibrated=calibrated, watchlist_size=40,
-                  watchlist_threshold=WATCHLIST_THRESHOLD)
+                  watchlist_threshold=WATCHLIST_THRESHOLD, measured=found.measured)
     sh = Shooter(args.out, (w, h), scene, deps)
     for i, lang in enumerate(args.languages.split(",")):
         shoot_language(sh, lang.strip(), level=max(0, 2 - i))

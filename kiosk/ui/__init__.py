@@ -7,7 +7,9 @@ Layout of the package: ``app`` (loop, events, composition), ``state`` (state mac
 timers), ``mirror`` / ``lessons`` / ``screens`` / ``widgets`` (draw functions), ``layout``
 (card placement solver), ``dossier`` (card words), ``memory`` (who left, countdowns),
 ``aggregate`` (today's counters), ``image`` (camera frame to surface, blurring), ``text``
-(fonts, text cache, record of what was drawn), ``theme``, ``i18n``, ``caveats``, ``settings``.
+(fonts, text cache, record of what was drawn), ``consent`` ("Analyse me"), ``portraits``
+(watchlist thumbnails), ``theme``, ``i18n``, ``caveats`` (with the measured figures),
+``settings``.
 """
 import os as _os
 

@@ -8,6 +8,9 @@ that refers to a person. Everything resets at local midnight and lives in RAM on
 
 The median comes from the histogram (10-second bins up to an hour, then one overflow bin), so it
 is exact to the bin; that is precise enough for a headline figure and keeps memory constant.
+
+Faces without consent (``privacy.consent: required``) are not counted: the kiosk promises that
+nothing about them is computed, and a dwell time is something about them.
 """
 from __future__ import annotations
 
@@ -70,6 +73,8 @@ class DailyAggregate:
             self._last_frame = snap.frame_index
         seen: set[str] = set()
         for face in snap.faces:
+            if not face.consented:
+                continue
             if face.visitor_id is not None:
                 key = f"v{face.visitor_id}"
                 # The track counted before identification becomes this visitor.

@@ -8,7 +8,11 @@
     record = app.render(surface, now_s)          # draws; returns what was drawn
 
 ``run_window`` is the real loop: events → update → render → flip at the display rate, reading
-the pipeline's newest frame and snapshot without ever waiting for inference.
+the pipeline's newest frame and snapshot without ever waiting for inference. It follows the
+display: a resized window (or a display that changed resolution) is laid out anew, and a lost
+display (HDMI unplugged, X server restarted: pygame raises ``pygame.error``) is re-created every
+``DISPLAY_RETRY_S`` while the analysis keeps running. A ``heartbeat`` (the systemd watchdog ping)
+is called once per loop iteration, so a loop that hangs stops the pings.
 
 Keys (visitors; a venue may map a keypad to them; every action also has a touch target):
 
@@ -17,6 +21,7 @@ Keys (visitors; a venue may map a keypad to them; every action also has a touch 
     Backspace, M, Home                  close the lesson, back to the mirror
     Up, +  /  Down, -                   threshold lesson: stricter / more lenient
     L                                   next language
+    A                                   "Analyse me" (consent, with privacy.consent: required)
 
 Operator keys (not shown on screen): Esc or Q quit, F1 debug overlay (capture / inference / UI
 fps, per-stage ms, dropped frames), F2 cycle lessons (also from the attract screen).
@@ -39,6 +44,7 @@ from kiosk.capture.base import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
 from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.caveats import Caveat, load_caveats
+from kiosk.ui.consent import FEEDBACK_S, draw_consent, layout_consent, needs_consent
 from kiosk.ui.i18n import Strings, language_names, load_strings
 from kiosk.ui.image import CameraImage
 from kiosk.ui.layout import Rect, ease_rect, fit_rect
@@ -46,7 +52,7 @@ from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_camera_unavailable, draw_debug
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps
+from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist
 from kiosk.ui.state import SLIDER_STEP, UiState
 from kiosk.ui.text import FrameRecord, TextRenderer
 from kiosk.ui.theme import TypeScale, get_theme
@@ -56,6 +62,8 @@ log = logging.getLogger(__name__)
 
 STARTING_GRACE_S = 10.0  # before the first frame, "starting" rather than "not available"
 IMAGE_TAU_S = 0.2
+DISPLAY_RETRY_S = 1.5  # a lost display is re-created this often (the first try is immediate)
+LOST_IDLE_S = 0.05  # loop period while there is no display (the heartbeat keeps going)
 
 _NEXT_KEYS = {pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_RIGHT, pygame.K_n, pygame.K_PAGEDOWN}
 _PREV_KEYS = {pygame.K_LEFT, pygame.K_p, pygame.K_PAGEUP}
@@ -63,51 +71,79 @@ _CLOSE_KEYS = {pygame.K_BACKSPACE, pygame.K_m, pygame.K_HOME}
 _STRICTER_KEYS = {pygame.K_UP, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_EQUALS}
 _LENIENT_KEYS = {pygame.K_DOWN, pygame.K_MINUS, pygame.K_KP_MINUS}
 _QUIT_KEYS = {pygame.K_ESCAPE, pygame.K_q}
+_CONSENT_KEYS = {pygame.K_a}
 
 
 def main_face(snap: Snapshot | None) -> FaceView | None:
-    """The visitor a lesson is about: the largest (nearest) face, identified ones first."""
-    if snap is None or not snap.faces:
+    """The visitor a lesson is about: the largest (nearest) face, identified ones first. Faces
+    without consent are never the subject of a lesson (nothing about them may be shown)."""
+    faces = [f for f in snap.faces if f.consented] if snap is not None else []
+    if not faces:
         return None
 
     def area(f: FaceView) -> float:
         return (f.box_xyxy[2] - f.box_xyxy[0]) * (f.box_xyxy[3] - f.box_xyxy[1])
 
-    return max(snap.faces, key=lambda f: (f.visitor_id is not None, area(f)))
+    return max(faces, key=lambda f: (f.visitor_id is not None, area(f)))
 
 
 class KioskApp:
-    """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread)."""
+    """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread).
+
+    ``on_consent``: called when a visitor touches "Analyse me" or presses A while a face in view
+    has not consented (the pipeline's ``request_consent``); None: the button does nothing.
+    """
 
     def __init__(self, size: tuple[int, int], settings: UiSettings | None = None, deps: UiDeps | None = None,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
-        self.size = (int(size[0]), int(size[1]))
+                 today: Callable[[], dt.date] = dt.date.today,
+                 on_consent: Callable[[], None] | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
+        self.on_consent = on_consent
         self.state = UiState(self.settings)
         self.theme = get_theme(self.settings.theme)
-        self.scale = TypeScale.for_screen(self.size[1], self.settings.text_scale, self.theme)
-        self.text = TextRenderer(self.scale)
-        self.image = CameraImage()
-        self.overlay = MirrorOverlay()
+        self._lay_out(size)
         self.clock = PipelineClock()
         self.forget = ForgetTracker(self.settings.erased_hold_s)
         self.aggregate = DailyAggregate(self.deps.recognition_enabled, today=today)
         self.language_names = language_names(self.settings.languages)
-        self.record = FrameRecord()
         self.quit_requested = False
         self._frame: Frame | None = None
         self._snap: Snapshot | None = None
         self._status: SourceStatus | None = None
         self._had_frame = False
-        self._image_rect: Rect | None = None
         self._caveats: dict[str, tuple[Caveat, ...]] = {}
-        self._dragging = False
         self._frame_marks: deque[tuple[float, int]] = deque(maxlen=90)
         self._render_marks: deque[float] = deque(maxlen=90)
         self._draw_ms = 0.0
         self._start_s: float | None = None
         self._lesson_face: tuple[FaceView, float] | None = None
+        self._consent_asked_s: float | None = None
+        self.consent_requests = 0
+
+    def _lay_out(self, size: tuple[int, int]) -> None:
+        """Everything derived from the screen size: type scale, fonts, picture and card layout."""
+        self.size = (int(size[0]), int(size[1]))
+        self.scale = TypeScale.for_screen(self.size[1], self.settings.text_scale, self.theme)
+        self.text = TextRenderer(self.scale)
+        self.image = CameraImage()
+        self.overlay = MirrorOverlay()
+        self._image_rect: Rect | None = None
+        self.record = FrameRecord()  # the old hit-test rectangles belong to the old size
+        self._dragging = False
+
+    def resize(self, size: tuple[int, int], force: bool = False) -> bool:
+        """Lay the screen out for a new display size (window resized, display changed or
+        re-created). State, language, lesson, timers, counters and countdowns are kept; cards
+        are placed anew. Returns False (and does nothing) when the size did not change, unless
+        ``force`` (a re-created display: the converted camera picture belongs to the old one)."""
+        new = (int(size[0]), int(size[1]))
+        if new == self.size and not force:
+            return False
+        if new != self.size:
+            log.info("screen resized from %dx%d to %dx%d", *self.size, *new)
+        self._lay_out(new)
+        return True
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -172,6 +208,8 @@ class KioskApp:
                 st.move_slider(now_s, -SLIDER_STEP)
             elif key == pygame.K_l:
                 st.next_language(now_s)
+            elif key in _CONSENT_KEYS:
+                self.request_consent(now_s)
         elif event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
             self.tap(event.pos, now_s)
         elif event.type == pygame.MOUSEMOTION and self._dragging:
@@ -193,6 +231,8 @@ class KioskApp:
                     st.previous_lesson(now_s)
                 elif key == "close":
                     st.close_lesson(now_s)
+                elif key == "consent":
+                    self.request_consent(now_s)
                 return key
         slider = self.record.slider
         if slider is not None and st.mode == "lesson" and st.lesson == "threshold":
@@ -205,6 +245,23 @@ class KioskApp:
             st.next_lesson(now_s)  # on the attract screen, a touch anywhere opens the lessons
             return "attract"
         return None
+
+    def request_consent(self, now_s: float) -> bool:
+        """A visitor asked to be analysed: call ``on_consent`` if a face in view has not
+        consented (a stray A with nobody waiting grants nothing to whoever comes next)."""
+        if self.on_consent is None or not needs_consent(self._snap):
+            return False
+        self._consent_asked_s = now_s
+        self.consent_requests += 1
+        log.info("consent requested at the screen")
+        self.on_consent()
+        return True
+
+    def _consent_label(self, strings: Strings, now_s: float) -> str:
+        asked = self._consent_asked_s
+        if asked is not None and 0.0 <= now_s - asked < FEEDBACK_S:
+            return strings.get("consent.wait")
+        return strings.get("consent.button")
 
     def _slide_to(self, x: int, now_s: float) -> None:
         slider = self.record.slider
@@ -297,6 +354,15 @@ class KioskApp:
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
+        consent = None
+        consent_label = ""
+        if live_snap is not None and needs_consent(live_snap):
+            consent_label = self._consent_label(strings, now_s)
+            # Just above the buttons (and above the memory strip while it shows visitors who left);
+            # cards keep clear of it as of the buttons.
+            bottom = min([h] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
+            consent = layout_consent(ctx, image_area, bottom, strings.get("consent.button"))
+            obstacles.append(consent.panel)
         mframe = self.overlay.update(ctx, now_s, live_snap, image_rect or image_area, area, obstacles,
                                      departures, strip, settle=settle)
 
@@ -311,6 +377,8 @@ class KioskApp:
             bottom = min([r[1] for r in obstacles] + [strip[1] if mframe.chips else h]) - sc.pad
             draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom)
         self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
+        if consent is not None:
+            draw_consent(surface, ctx, consent, consent_label)
         if panel is not None:
             face = main_face(snap)
             # A face the detector misses for a moment keeps its lesson (as its card is kept).
@@ -335,7 +403,7 @@ class KioskApp:
         if snap is None:
             return None
         fw, fh = snap.frame_size
-        pts = [p for f in snap.faces for p in f.attributes.mesh_px]
+        pts = [p for f in snap.faces if f.consented for p in f.attributes.mesh_px]
         if not pts:
             return None
         arr = np.asarray(pts, dtype=np.float32)
@@ -364,36 +432,120 @@ class KioskApp:
         )
 
 
+class _Display:
+    """The kiosk's window or fullscreen display, and getting it back when it is lost.
+
+    Windowed mode is resizable (the screen is laid out anew for any size); fullscreen takes the
+    display's own resolution. A lost display is logged once as a warning; re-creating it is
+    tried at once and then every ``DISPLAY_RETRY_S`` (failures at debug level), and its return
+    is logged. Meanwhile the pipeline runs on: visitors are still forgotten on time.
+    """
+
+    def __init__(self, settings: UiSettings) -> None:
+        self.settings = settings
+        self.flags = pygame.FULLSCREEN if settings.fullscreen else pygame.RESIZABLE
+        self.request = (0, 0) if settings.fullscreen else (settings.width, settings.height)
+        self.screen: pygame.Surface | None = None
+        self.lost_since_s: float | None = None
+        self.next_try_s = 0.0
+        self.losses = 0
+
+    def open(self) -> pygame.Surface:
+        pygame.display.init()
+        screen = pygame.display.set_mode(self.request, self.flags)
+        pygame.display.set_caption("Surveillance Mirror")
+        pygame.mouse.set_visible(not self.settings.fullscreen)
+        self.screen = screen
+        return screen
+
+    def surface(self) -> pygame.Surface:
+        """The current display surface (pygame replaces it when the window is resized)."""
+        screen = pygame.display.get_surface()
+        if screen is None:
+            raise pygame.error("the display surface is gone")
+        self.screen = screen
+        return screen
+
+    def lost(self, exc: BaseException, now_s: float) -> None:
+        if self.lost_since_s is None:
+            self.losses += 1
+            self.lost_since_s = now_s
+            self.next_try_s = now_s  # the first attempt right away
+            log.warning("display lost (%s); the analysis keeps running; re-creating the display every %.1f s",
+                        exc, DISPLAY_RETRY_S)
+        self.screen = None
+
+    def try_reopen(self, now_s: float) -> pygame.Surface | None:
+        if now_s < self.next_try_s:
+            return None
+        self.next_try_s = now_s + DISPLAY_RETRY_S
+        try:
+            pygame.display.quit()  # whatever is left of the old display
+            screen = self.open()
+        except pygame.error as exc:
+            log.debug("display still unavailable: %s", exc)
+            self.screen = None
+            return None
+        log.info("display back after %.1f s: %dx%d", now_s - (self.lost_since_s or now_s), *screen.get_size())
+        self.lost_since_s = None
+        return screen
+
+
 def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps: UiDeps | None = None,
-               max_frames: int | None = None) -> None:
+               max_frames: int | None = None, heartbeat: Callable[[], object] | None = None) -> None:
     """Run the kiosk screen until the operator quits or the pipeline stops.
 
-    ``cfg`` is the kiosk ``Config`` (screen options are read with ``UiSettings.from_config``);
-    ``pipeline`` needs ``running()``, ``slot.peek()``, ``slot.status()`` and ``snapshot``.
+    ``cfg`` is the kiosk ``Config`` (screen options are read with ``UiSettings.from_config``; None
+    gives the defaults); ``pipeline`` needs ``running()``, ``slot.peek()``, ``slot.status()`` and
+    ``snapshot``; its ``request_consent()`` (if any) is what "Analyse me" calls, and its watchlist
+    (``inference.analyzer.watchlist``, if any) feeds the threshold lesson through ``default_deps``.
+    ``heartbeat`` (e.g. ``Notifier.tick``) is called once per loop iteration, after the flip,
+    also while the display is lost. ``max_frames``: stop after that many iterations (tests).
+
+    A resized window or a display that changed resolution is laid out anew; a ``pygame.error``
+    from the display (lost display) does not end the loop: see ``_Display``.
     """
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     settings = settings or UiSettings.from_config(cfg)
-    deps = deps or default_deps(cfg)
-    pygame.display.init()
+    deps = deps or default_deps(cfg, pipeline_watchlist(pipeline))
+    on_consent = getattr(pipeline, "request_consent", None)
+    display = _Display(settings)
     pygame.font.init()
     try:
-        flags = pygame.FULLSCREEN if settings.fullscreen else 0
-        size = (0, 0) if settings.fullscreen else (settings.width, settings.height)
-        screen = pygame.display.set_mode(size, flags)
-        pygame.display.set_caption("Surveillance Mirror")
-        pygame.mouse.set_visible(not settings.fullscreen)
-        app = KioskApp(screen.get_size(), settings, deps)
+        screen = display.open()
+        app = KioskApp(screen.get_size(), settings, deps, on_consent=on_consent if callable(on_consent) else None)
         log.info("screen %dx%d, language %s, theme %s", *screen.get_size(), settings.language, settings.theme)
         clock = pygame.time.Clock()
         frames = 0
         while pipeline.running() and not app.quit_requested:
             now_s = time.monotonic()
-            for event in pygame.event.get():
-                app.handle_event(event, now_s)
+            if display.screen is None:
+                reopened = display.try_reopen(now_s)
+                if reopened is not None:
+                    # Laid out anew even at the same size: cached surfaces belong to the old display.
+                    app.resize(reopened.get_size(), force=True)
+            if display.screen is not None:
+                try:
+                    for event in pygame.event.get():
+                        app.handle_event(event, now_s)
+                except pygame.error as exc:
+                    display.lost(exc, now_s)
             app.update(now_s, pipeline.slot.peek(), pipeline.slot.status(), pipeline.snapshot)
-            app.render(screen, now_s)
-            pygame.display.flip()
-            clock.tick(settings.max_fps)
+            if display.screen is not None:
+                try:
+                    # Checked every frame rather than on VIDEORESIZE / WINDOWSIZECHANGED alone:
+                    # it also catches a fullscreen display that changed resolution.
+                    screen = display.surface()
+                    app.resize(screen.get_size())
+                    app.render(screen, now_s)
+                    pygame.display.flip()
+                    clock.tick(settings.max_fps)
+                except pygame.error as exc:
+                    display.lost(exc, now_s)
+            else:
+                time.sleep(LOST_IDLE_S)
+            if heartbeat is not None:
+                heartbeat()
             frames += 1
             if max_frames is not None and frames >= max_frames:
                 break

@@ -113,11 +113,12 @@ def format_expected(ctx: DrawContext, value: float) -> str:
     return s.number(value, 0)
 
 
-_portrait_cache: dict[tuple[str, int], pygame.Surface | None] = {}
+_portrait_cache: dict[tuple[object, str, int], pygame.Surface | None] = {}
 
 
 def _portrait_surface(deps: UiDeps, name: str, size: int) -> pygame.Surface | None:
-    key = (name, size)
+    # Keyed by the thumbnail source too: two screens with different watchlists never mix portraits.
+    key = (deps.portrait, name, size)
     if key not in _portrait_cache:
         image = deps.portrait(name) if deps.portrait else None
         surf = None

@@ -9,6 +9,10 @@ the visitor and "erased" is shown briefly.
 Every frame: the layout solver (``kiosk.ui.layout``) computes non-overlapping targets inside the
 free area; the drawn positions ease towards them; any drawn card that would overlap another or
 leave the area snaps to its target (so the guarantee holds in every frame, not only at rest).
+
+Faces without consent (``FaceView.consented`` False, ``privacy.consent: required``) get only an
+anonymous box: a plain thin rectangle, no name, no card, no landmarks; nothing about them was
+computed, and the screen shows nothing that could suggest otherwise.
 """
 from __future__ import annotations
 
@@ -30,6 +34,12 @@ BOX_TAU_S = 0.05  # face box smoothing: enough to calm detector jitter, small en
 FADE_IN_S = 0.3
 FADE_OUT_S = 0.5
 HOLD_MISSING_S = 0.7  # a face the detector missed for a frame or two keeps its card and box
+
+
+def face_key(face: FaceView) -> str:
+    """The overlay's key for a face: its card key, or ``a<track>`` for an anonymous (not
+    consented) face, so a face that consents starts a fresh card rather than inheriting one."""
+    return card_key(face) if face.consented else f"a{face.track_id}"
 
 
 @dataclass
@@ -59,6 +69,7 @@ class MirrorFrame:
     """What ``MirrorOverlay.update`` decided for this display frame (drawn by ``draw``)."""
 
     boxes: dict[str, tuple[Rect, bool, str]] = field(default_factory=dict)  # key -> (rect, identified, label)
+    anonymous: set[str] = field(default_factory=set)  # keys of boxes of faces without consent
     cards: dict[str, tuple[Rect, int, float]] = field(default_factory=dict)  # key -> (rect, level, alpha)
     contents: dict[str, CardContent] = field(default_factory=dict)
     leaving: dict[int, tuple[Rect, float]] = field(default_factory=dict)  # visitor -> (rect, alpha)
@@ -145,20 +156,20 @@ class MirrorOverlay:
         # Hold faces missing from this snapshot for a moment (detector flicker), unless their
         # visitor is already counted as departed.
         departed_ids = {d.visitor_id for d in departures}
-        current = {card_key(f) for f in faces}
+        current = {face_key(f) for f in faces}
         for f in faces:
-            self._seen[card_key(f)] = (f, now_s)
+            self._seen[face_key(f)] = (f, now_s)
         for key, (f, seen_s) in list(self._seen.items()):
             if key in current:
                 continue
             if now_s - seen_s > HOLD_MISSING_S or f.visitor_id in departed_ids or snap is None or settle:
                 del self._seen[key]
-            elif not any(card_key(g) == key or g.track_id == f.track_id for g in faces):
+            elif not any(face_key(g) == key or g.track_id == f.track_id for g in faces):
                 faces.append(f)
         present: set[str] = set()
         requests: list[CardRequest] = []
         for face in faces:
-            key = card_key(face)
+            key = face_key(face)
             # A track that just got its visitor id keeps its card (position and fade).
             old = self._track_key.get(face.track_id)
             if old is not None and old != key and old in self._cards and key not in self._cards:
@@ -172,6 +183,11 @@ class MirrorOverlay:
             box = self._boxes.get(key)
             box = target_box if box is None or settle else ease_rect(box, target_box, dt, BOX_TAU_S)
             self._boxes[key] = box
+            if not face.consented:
+                # Only the box: no content is built, no card is placed, no name is drawn.
+                out.boxes[key] = (box, False, "")
+                out.anonymous.add(key)
+                continue
             content = self._content(ctx, face, snap)  # type: ignore[arg-type]
             out.contents[key] = content
             label = content.title
@@ -184,7 +200,7 @@ class MirrorOverlay:
             # (changes every frame): the solver then runs only when something really moved.
             requests.append(CardRequest(key, target_box, sizes, priority=float(target_box[2] * target_box[3]),
                                         prefer_side=prev.side if prev else None))
-        self._track_key = {f.track_id: card_key(f) for f in faces}
+        self._track_key = {f.track_id: face_key(f) for f in faces}
         for key in [k for k in self._boxes if k not in present]:
             del self._boxes[key]
 
@@ -264,7 +280,7 @@ class MirrorOverlay:
                 card = self._cards.get(key) or _CardState(key, p.rect, p.side, p.level)
                 card.rect = p.rect
             card.level, card.side = p.level, p.side
-            face = next(f for f in faces if card_key(f) == key)
+            face = next(f for f in faces if face_key(f) == key)
             card.visitor_id = face.visitor_id
             card.rect = p.rect if settle else ease_rect(card.rect, p.rect, dt, CARD_TAU_S)
             card.alpha = 1.0 if settle else min(1.0, card.alpha + dt / FADE_IN_S)
@@ -307,6 +323,11 @@ class MirrorOverlay:
              pipeline_now_s: float | None, snap: Snapshot | None, image_rect: Rect) -> None:
         theme, sc = ctx.theme, ctx.scale
         for key, (box, identified, label) in frame.boxes.items():
+            if key in frame.anonymous:
+                # A plain rectangle: neither the identified corners nor the "identifying" dashes.
+                pygame.draw.rect(target, theme.muted, box, max(1, sc.line_px))
+                ctx.record.boxes[key] = box
+                continue
             colour = theme.accent if identified else theme.pending
             draw_face_box(target, box, colour, sc.line_px, identified)
             ctx.record.boxes[key] = box
@@ -321,7 +342,7 @@ class MirrorOverlay:
                     ctx.text.draw(target, label, "body_bold", colour, (tag[0] + sc.pad // 2, tag[1] + sc.pad // 4))
         if ctx.settings.show_landmarks and snap is not None:
             for face in snap.faces:
-                if face.attributes.mesh_px:
+                if face.attributes.mesh_px or not face.consented:
                     continue  # the mesh is drawn into the image itself (see CameraImage.surface)
                 for lx, ly in face.landmarks_px:
                     px, py = frame_to_display(lx, ly, snap.frame_size, image_rect, ctx.settings.mirror)

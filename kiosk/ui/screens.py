@@ -37,6 +37,8 @@ def draw_attract(target: pygame.Surface, ctx: DrawContext, figures: TodayFigures
     icon = round(sc.body * 0.8)
     promise = [s.get("attract.promise_stored"), s.get("attract.promise_sent"),
                s.get("attract.promise_forget", duration=s.duration(ctx.settings.forget_after_s))]
+    if ctx.settings.consent_required:
+        promise.insert(0, s.get("attract.promise_consent", button=s.get("consent.button")))
     lh = t.line_height("body")
     widest = max(t.size(p, "body")[0] for p in promise)
     px = max(x, cx - (widest + icon + sc.pad) // 2)

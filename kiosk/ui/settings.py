@@ -52,6 +52,7 @@ class UiSettings:
     leave_hold_s: float = 3.0
     erased_hold_s: float = 4.0
     debug_overlay: bool = False
+    consent_required: bool = False  # privacy.consent == "required": the banner and attract screen say so
 
     def check(self) -> UiSettings:
         """Raise ValueError naming the field, its bounds and the value; return self when valid."""
@@ -82,7 +83,8 @@ class UiSettings:
     @classmethod
     def from_config(cls, cfg: Any, **overrides: Any) -> UiSettings:
         """Settings from a ``kiosk.config.Config``: every ``cfg.ui`` field whose name matches, plus
-        ``privacy.forget_after_s``; fields the config does not have yet keep their defaults."""
+        ``privacy.forget_after_s`` and ``privacy.consent``; fields the config does not have yet keep
+        their defaults."""
         values: dict[str, Any] = {}
         ui = getattr(cfg, "ui", None)
         for f in fields(cls):
@@ -92,6 +94,8 @@ class UiSettings:
         privacy = getattr(cfg, "privacy", None)
         if privacy is not None and hasattr(privacy, "forget_after_s"):
             values["forget_after_s"] = float(privacy.forget_after_s)
+        if privacy is not None and hasattr(privacy, "consent"):
+            values["consent_required"] = privacy.consent == "required"
         values.update(overrides)
         settings = cls(**values)
         if settings.language not in settings.languages:
@@ -112,7 +116,8 @@ class UiDeps:
       the kiosk itself uses (a mark on the slider), None if unknown.
     - ``portrait(name)``: a BGR thumbnail of a watchlist portrait, or None (a silhouette is drawn).
     - ``measured``: the kiosk's measured accuracy figures for the caveats, keyed by slot name
-      (``age_mae_years``, ``gender_accuracy_pct``, ``lfw_accuracy_pct``), already formatted.
+      (``kiosk.ui.caveats.MEASURED_SLOTS``): a ``MeasuredFigure`` (formatted per language) or an
+      already formatted text. ``default_deps`` loads ``assets/caveats/measured.yaml``.
     - ``recognition_enabled``: False counts unidentified tracks as visitors in the aggregates.
     """
 
@@ -122,15 +127,24 @@ class UiDeps:
     watchlist_size: int = 0
     watchlist_threshold: float | None = None
     portrait: PortraitFn | None = None
-    measured: Mapping[str, str] = field(default_factory=dict)
+    measured: Mapping[str, Any] = field(default_factory=dict)
     recognition_enabled: bool = True
 
 
-def default_deps(cfg: Any | None = None) -> UiDeps:
-    """The collaborators available in this tree: the FaceDetail record from ``kiosk.record`` and
-    the measured false-match-rate curve from ``kiosk.watchlist.load_calibration()`` (None when the
-    manifest has no calibration). Watchlist size, threshold and portraits are the caller's to add
-    (they exist only once the watchlist is loaded)."""
+def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps:
+    """The collaborators available in this tree.
+
+    - the FaceDetail record from ``kiosk.record``;
+    - the false-match-rate curve: the loaded watchlist's calibration when it has one, else
+      ``kiosk.watchlist.load_calibration()`` (None when the manifest has no calibration);
+    - the kiosk's measured accuracy for the caveats (``assets/caveats/measured.yaml``);
+    - with a ``watchlist`` (a loaded ``kiosk.watchlist.Watchlist``; the pipeline's is
+      ``pipeline.inference.analyzer.watchlist``): its size, the configured threshold
+      ``cfg.watchlist.threshold``, and portrait thumbnails read lazily from ``cfg.watchlist.dir``
+      (``kiosk.ui.portraits``). Without one, the threshold lesson says no watchlist is loaded.
+
+    Each piece that fails to load is logged and left out: the screen degrades, it never stays dark.
+    """
     record: RecordFn | None
     try:
         from kiosk.record import face_detail
@@ -138,15 +152,44 @@ def default_deps(cfg: Any | None = None) -> UiDeps:
     except ImportError:  # the record module is optional for the screen
         record = None
     fmr: FmrFn | None = None
-    try:
-        from kiosk.watchlist import load_calibration
+    calibration = getattr(watchlist, "calibration", None)
+    if calibration is not None:
+        fmr = calibration.false_match_rate
+    else:
+        try:
+            from kiosk.watchlist import load_calibration
 
-        calibration = load_calibration()
-        fmr = calibration.false_match_rate if calibration is not None else None
-    except Exception as exc:  # noqa: BLE001 - a broken calibration must not keep the screen dark
-        log.warning("no false-match calibration for the threshold lesson: %s", exc)
-        fmr = None
+            calibration = load_calibration()
+            fmr = calibration.false_match_rate if calibration is not None else None
+        except Exception as exc:  # noqa: BLE001 - a broken calibration must not keep the screen dark
+            log.warning("no false-match calibration for the threshold lesson: %s", exc)
+            fmr = None
+    measured: Mapping[str, Any] = {}
+    try:
+        from kiosk.ui.caveats import load_measured
+
+        measured = load_measured()
+    except ValueError as exc:
+        log.warning("the caveats lesson shows no measured figures: %s", exc)
     recognition = True
     if cfg is not None and hasattr(cfg, "recognition"):
         recognition = bool(getattr(cfg.recognition, "enabled", True))
-    return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, recognition_enabled=recognition)
+    size, threshold, portrait = 0, None, None
+    if watchlist is not None:
+        size = int(watchlist.size)
+        wl_cfg = getattr(cfg, "watchlist", None)
+        if wl_cfg is not None:
+            threshold = float(wl_cfg.threshold)
+            if getattr(wl_cfg, "dir", None) is not None:
+                from kiosk.ui.portraits import PortraitThumbnails
+
+                portrait = PortraitThumbnails(wl_cfg.dir)
+    return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, watchlist_size=size,
+                  watchlist_threshold=threshold, portrait=portrait, measured=measured,
+                  recognition_enabled=recognition)
+
+
+def pipeline_watchlist(pipeline: Any) -> Any | None:
+    """The pipeline's loaded watchlist (``pipeline.inference.analyzer.watchlist``), or None."""
+    analyzer = getattr(getattr(pipeline, "inference", None), "analyzer", None)
+    return getattr(analyzer, "watchlist", None)

@@ -13,7 +13,7 @@ that OpenCV's SFace threshold 0.363 gives about 4e-4). The calibrated curve come
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk.types import (
     EXPRESSIONS,
@@ -115,6 +115,13 @@ def face_view(track_id: int, box: tuple[float, float, float, float], visitor_id:
     )
 
 
+def anonymous(face: FaceView) -> FaceView:
+    """The face as the analyzer reports it before consent (``privacy.consent: required``): box,
+    landmarks and time in view from the detector and tracker, and nothing else."""
+    return replace(face, visitor_id=None, visit_number=1, is_return=False, last_visit_end_s=None,
+                   time_in_view_s=face.track_age_s, attributes=Attributes(), watchlist=(), consented=False)
+
+
 def visitor_view(face: FaceView, t_s: float, forget_after_s: float = 300.0) -> VisitorView:
     assert face.visitor_id is not None
     return VisitorView(visitor_id=face.visitor_id, first_seen_s=t_s - face.time_in_view_s, last_seen_s=t_s,
@@ -164,9 +171,13 @@ class DemoStory:
     VISITOR_IDS: dict[str, int] = {"obama": 1, "astronaut": 2, "biden": 3}
 
     def __init__(self, scene: object, step_s: float = 0.1, visit_gap_s: float = 3.0,
-                 forget_after_s: float = 300.0, loop_s: float = 48.0) -> None:
+                 forget_after_s: float = 300.0, loop_s: float = 48.0,
+                 consented: frozenset[str] | None = None) -> None:
         self.scene = scene
         self.forget_after_s = forget_after_s
+        # None: everyone is analysed (consent implied); else only these labels have consented
+        # (the others are anonymous boxes and, never identified, are never remembered).
+        self.consented = consented
         self.frame_size = (int(scene.width), int(scene.height))  # type: ignore[attr-defined]
         # Presence intervals per label, sampled once over one loop of the timeline.
         self.intervals: dict[str, list[list[float]]] = {}
@@ -191,12 +202,15 @@ class DemoStory:
             before = spans[:-1]
             in_view_s = sum(e - s for s, e in before) + (t_s - current[0])
             vid = self.VISITOR_IDS.get(label, 9)
-            faces.append(face_view(
+            face = face_view(
                 vid * 10, box, vid, PERSONAS.get(label, PERSONAS["visitor"]), time_in_view_s=in_view_s,
                 visit_number=len(spans), is_return=len(spans) > 1, track_age_s=t_s - current[0],
-                last_visit_end_s=before[-1][1] if before else None, full=(t_s - current[0]) > 1.0))
+                last_visit_end_s=before[-1][1] if before else None, full=(t_s - current[0]) > 1.0)
+            faces.append(face if self.consented is None or label in self.consented else anonymous(face))
         present = {f.visitor_id for f in faces}
         for label, spans in self.intervals.items():
+            if self.consented is not None and label not in self.consented:
+                continue
             vid = self.VISITOR_IDS.get(label, 9)
             past = [s for s in spans if s[1] < t_s]
             if vid in present or not past or t_s - past[-1][1] > self.forget_after_s:

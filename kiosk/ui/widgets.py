@@ -117,27 +117,59 @@ def banner_height(scale: TypeScale) -> int:
 
 
 def draw_banner(target: pygame.Surface, ctx: DrawContext) -> Rect:
-    """The privacy promise across the top of every screen; shrinks its text to fit, never hides it."""
+    """The privacy promise across the top of every screen; shrinks its text to fit, never hides it.
+    With ``consent_required`` it starts with "Nothing is analysed until you touch “Analyse me”"."""
     w, _ = ctx.size
     h = banner_height(ctx.scale)
     rect = (0, 0, w, h)
     draw_panel(target, ctx, rect, fill=ctx.theme.banner, radius=0, border=False)
     pygame.draw.line(target, ctx.theme.accent, (0, h - 1), (w, h - 1), max(1, ctx.scale.line_px // 2))
-    message = ctx.strings.get("banner.text", duration=ctx.strings.duration(ctx.settings.forget_after_s))
+    duration = ctx.strings.duration(ctx.settings.forget_after_s)
+    if ctx.settings.consent_required:
+        message = ctx.strings.get("banner.text_consent", duration=duration, button=ctx.strings.get("consent.button"))
+    else:
+        message = ctx.strings.get("banner.text", duration=duration)
     icon = round(ctx.scale.body * 0.9)
     room = w - 3 * ctx.scale.pad - icon
+    t = ctx.text
     role = "body_bold"
-    if ctx.text.size(message, role)[0] > room:
+    if t.size(message, role)[0] > room:
         role = "body"
-    if ctx.text.size(message, role)[0] > room:
+    if t.size(message, role)[0] > room:
         role = "small_bold"
-    message = ctx.text.ellipsize(message, role, room)
-    tw = ctx.text.size(message, role)[0]
+    lines = [message]
+    if t.size(message, role)[0] > room:
+        # Still too wide (long languages, 4:3 screens, the consent promise): two lines of small
+        # print, broken at a " · " between promises where possible; cut only if even that fails.
+        lines = _two_lines(t, message, role, room) if 2 * t.line_height(role) <= h else []
+        if not lines:
+            lines = [t.ellipsize(message, role, room)]
+    tw = max(t.size(line, role)[0] for line in lines)
     x = (w - tw - icon - ctx.scale.pad) // 2
     draw_lock(target, (x + icon // 2, h // 2), icon, ctx.theme.accent)
-    ctx.text.draw(target, message, role, ctx.theme.text, (x + icon + ctx.scale.pad, h // 2), anchor="midleft")
+    lh = t.line_height(role)
+    top = h // 2 - lh * len(lines) // 2
+    for i, line in enumerate(lines):
+        t.draw(target, line, role, ctx.theme.text, (x + icon + ctx.scale.pad, top + i * lh + lh // 2), anchor="midleft")
     ctx.record.banner = rect
     return rect
+
+
+def _two_lines(text: TextRenderer, message: str, role: str, room: int) -> list[str]:
+    """``message`` as two lines within ``room``: the most balanced break at a " · ", else a word
+    wrap; [] if it needs more than two lines."""
+    parts = message.split(" · ")
+    best: list[str] = []
+    best_w = room + 1
+    for k in range(1, len(parts)):
+        pair = [" · ".join(parts[:k]) + " ·", " · ".join(parts[k:])]  # the dot stays, ending line 1
+        widest = max(text.size(p, role)[0] for p in pair)
+        if widest < best_w:
+            best, best_w = pair, widest
+    if best_w <= room:
+        return best
+    wrapped = text.wrap(message, role, room)
+    return wrapped if len(wrapped) == 2 else []
 
 
 def button_size(ctx: DrawContext, label: str) -> tuple[int, int]:
@@ -148,8 +180,9 @@ def button_size(ctx: DrawContext, label: str) -> tuple[int, int]:
 
 
 def draw_button(target: pygame.Surface, ctx: DrawContext, key: str, label: str, rect: Rect,
-                primary: bool = False, icon: str | None = None) -> Rect:
-    """A touch button; its rectangle is recorded for hit-testing and tests."""
+                primary: bool = False, icon: str | None = None, role: str = "body_bold") -> Rect:
+    """A touch button; its rectangle is recorded for hit-testing and tests. ``role``: the label's
+    type (``title`` for the one button a visitor must find, "Analyse me")."""
     theme = ctx.theme
     fill: ColourA = (*theme.accent, 255) if primary else theme.button
     draw_panel(target, ctx, rect, fill=fill, radius=rect[3] // 2, border=not primary)
@@ -157,15 +190,15 @@ def draw_button(target: pygame.Surface, ctx: DrawContext, key: str, label: str, 
     x, y, w, h = rect
     if icon == "next":
         _chevron(target, (x + w - h // 2, y + h // 2), h // 6, colour, 1)
-        ctx.text.draw(target, label, "body_bold", colour, (x + (w - h // 3) // 2, y + h // 2), anchor="center")
+        ctx.text.draw(target, label, role, colour, (x + (w - h // 3) // 2, y + h // 2), anchor="center")
     elif icon == "previous":
         _chevron(target, (x + h // 2, y + h // 2), h // 6, colour, -1)
-        ctx.text.draw(target, label, "body_bold", colour, (x + (w + h // 3) // 2, y + h // 2), anchor="center")
+        ctx.text.draw(target, label, role, colour, (x + (w + h // 3) // 2, y + h // 2), anchor="center")
     elif icon == "globe":
         _globe(target, (x + h // 2, y + h // 2), h // 4, colour)
-        ctx.text.draw(target, label, "body_bold", colour, (x + (w + h // 2) // 2, y + h // 2), anchor="center")
+        ctx.text.draw(target, label, role, colour, (x + (w + h // 2) // 2, y + h // 2), anchor="center")
     else:
-        ctx.text.draw(target, label, "body_bold", colour, (x + w // 2, y + h // 2), anchor="center")
+        ctx.text.draw(target, label, role, colour, (x + w // 2, y + h // 2), anchor="center")
     ctx.record.buttons[key] = rect
     return rect
 

@@ -1,0 +1,76 @@
+"""The consent panel: "Analyse me", for ``privacy.consent: required``.
+
+While a face in view has not consented (``FaceView.consented`` False), the mirror shows it only
+as an anonymous box, and this panel sits at the bottom of the camera picture: one sentence saying
+what touching does and that nothing is computed before, and one large button. Touching it (or
+the A key) calls the pipeline's ``request_consent()``; the faces in view at the next processed
+frame are analysed from then on, until they leave.
+
+The button is larger than the other buttons (title type, at least 1/9 of the screen height):
+it is the one action the visitor must find without help. After a touch it says "One moment…"
+until the pipeline's next snapshots show the faces analysed (or ``FEEDBACK_S`` passes: a face
+too small or gone by then stays anonymous, and the button comes back).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+from kiosk.types import Snapshot
+from kiosk.ui.text import Rect
+from kiosk.ui.widgets import DrawContext, draw_button, draw_panel
+
+FEEDBACK_S = 3.0
+"""How long the button says "One moment…" after a touch while faces are still anonymous."""
+MAX_EXPLAIN_LINES = 2
+
+
+def needs_consent(snap: Snapshot | None) -> bool:
+    """A face in view has not consented (only ever true with ``privacy.consent: required``)."""
+    return snap is not None and any(not f.consented for f in snap.faces)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentLayout:
+    panel: Rect
+    button: Rect
+    lines: tuple[str, ...]
+    role: str  # of the explanation
+
+
+def layout_consent(ctx: DrawContext, area: Rect, bottom_px: int, label: str) -> ConsentLayout:
+    """The panel centred in ``area`` (the camera picture's part of the screen), its bottom edge
+    at ``bottom_px`` (above the buttons and the memory strip). The explanation is wrapped to at
+    most two lines, in small type if body type would need more."""
+    sc, t = ctx.scale, ctx.text
+    explain = ctx.strings.get("consent.explain")
+    ax, _, aw, _ = area
+    width = min(aw - 2 * sc.pad, max(round(ctx.size[0] * 0.7), round(sc.body * 20)))
+    inner = width - 2 * sc.pad
+    role = "body"
+    lines = t.wrap(explain, role, inner)
+    if len(lines) > MAX_EXPLAIN_LINES:
+        role = "small"
+        lines = t.wrap(explain, role, inner)  # never cut: small print may take a third line
+    bh = max(round(ctx.size[1] / 9), t.line_height("title") + sc.pad)
+    widest_label = max(t.size(label, "title")[0], t.size(ctx.strings.get("consent.wait"), "title")[0])
+    bw = min(inner, widest_label + 2 * sc.pad + bh // 2)
+    height = sc.pad + len(lines) * t.line_height(role) + sc.pad // 2 + bh + sc.pad
+    x = ax + (aw - width) // 2
+    y = bottom_px - height
+    button = (x + (width - bw) // 2, y + height - sc.pad - bh, bw, bh)
+    return ConsentLayout((x, y, width, height), button, tuple(lines), role)
+
+
+def draw_consent(target: pygame.Surface, ctx: DrawContext, lay: ConsentLayout, label: str) -> None:
+    """The panel, the explanation and the button (recorded as ``buttons["consent"]``)."""
+    sc, t, theme = ctx.scale, ctx.text, ctx.theme
+    draw_panel(target, ctx, lay.panel)
+    x, y, w, _ = lay.panel
+    lh = t.line_height(lay.role)
+    y += sc.pad
+    for line in lay.lines:
+        t.draw(target, line, lay.role, theme.text, (x + w // 2, y), anchor="midtop")
+        y += lh
+    draw_button(target, ctx, "consent", label, lay.button, primary=True, role="title")

@@ -1,0 +1,333 @@
+"""Consent ("Analyse me", privacy.consent: required), resizing, and the real collaborators of the
+screen (watchlist size, threshold, portrait thumbnails, measured accuracy), rendered offscreen."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import shutil  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from kiosk.capture.base import SourceStatus  # noqa: E402
+from kiosk.config import config_from_mapping  # noqa: E402
+from kiosk.types import Frame, Snapshot, WatchlistMatch  # noqa: E402
+from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.ui.app import KioskApp  # noqa: E402
+from kiosk.ui.caveats import load_measured  # noqa: E402
+from kiosk.ui.i18n import load_strings  # noqa: E402
+from kiosk.ui.layout import inside, overlaps  # noqa: E402
+from kiosk.ui.portraits import PortraitThumbnails  # noqa: E402
+from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist  # noqa: E402
+from kiosk.ui.text import FrameRecord  # noqa: E402
+from kiosk.watchlist import Watchlist  # noqa: E402
+
+W, H = 1280, 720
+OK = SourceStatus(ok=True, message="ok", since_s=0.0, reconnects=0)
+REPO = Path(__file__).resolve().parents[1]
+DEMO_PHOTOS = REPO / "assets" / "demo" / "photos"
+
+
+@pytest.fixture(scope="module")
+def screen():  # noqa: ANN201
+    pygame.display.init()
+    pygame.font.init()
+    surf = pygame.display.set_mode((W, H))
+    yield surf
+    pygame.display.quit()
+
+
+def camera_image() -> np.ndarray:
+    img = np.zeros((480, 640, 3), np.uint8)
+    img[:, :320] = (255, 0, 0)
+    img[:, 320:] = (0, 0, 255)
+    return img
+
+
+FRAME = Frame(camera_image(), 1, 0.0)
+
+
+def two_faces(consented: tuple[bool, bool]) -> Snapshot:
+    a = syn.face_view(1, (100.0, 120.0, 200.0, 240.0), 1, syn.PERSONAS["astronaut"], time_in_view_s=20.0)
+    b = syn.face_view(2, (420.0, 110.0, 520.0, 230.0), 2, syn.PERSONAS["obama"], time_in_view_s=30.0)
+    faces = tuple(f if ok else syn.anonymous(f) for f, ok in zip((a, b), consented))
+    return syn.snapshot(1, 10.0, faces)
+
+
+def make_app(calls: list[int] | None = None, size: tuple[int, int] = (W, H), **settings: object) -> KioskApp:
+    values = {"fullscreen": False, "width": size[0], "height": size[1], "lesson_after_s": 3600.0,
+              "consent_required": True, **settings}
+    on_consent = (lambda: calls.append(1)) if calls is not None else None
+    deps = UiDeps(watchlist_size=40, watchlist_threshold=syn.WATCHLIST_THRESHOLD)
+    return KioskApp(size, UiSettings(**values), deps, on_consent=on_consent)
+
+
+def show(app: KioskApp, surface: pygame.Surface, t: float, snap: Snapshot | None) -> FrameRecord:
+    app.update(t, FRAME, OK, snap)
+    return app.render(surface, t, settle=True)
+
+
+def centre(rect: tuple[int, int, int, int]) -> tuple[int, int]:
+    return rect[0] + rect[2] // 2, rect[1] + rect[3] // 2
+
+
+def key(k: int) -> pygame.event.Event:
+    return pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0)
+
+
+# --- consent ---------------------------------------------------------------------------------------
+
+def test_faces_without_consent_get_only_an_anonymous_box_and_the_button(screen) -> None:  # noqa: ANN001
+    calls: list[int] = []
+    app = make_app(calls)
+    rec = show(app, screen, 1.0, two_faces((False, False)))
+    assert rec.screen == "mirror"
+    assert not rec.cards and not rec.chips  # no dossier card, no name tag, nothing remembered
+    assert len(rec.boxes) == 2
+    s = load_strings("en")
+    for absent in ("Visitor", "Identifying", "Age", "Gender", "Expression", "Portrait 0", "Seen before", "MATCH"):
+        assert not rec.has_text(absent), (absent, rec.joined())
+    button = rec.buttons["consent"]
+    assert rec.texts_in(button) == ["Analyse me"]
+    assert button[3] >= H / 9 - 1  # larger than the other touch targets (1/13 of the height)
+    assert rec.says("Touch to let the system analyse you. Nothing about you is computed until you do; "
+                    "consent ends when you leave.")
+    # The button and its explanation stay clear of the other buttons and inside the screen.
+    assert inside(button, (0, 0, W, H))
+    for name, other in rec.buttons.items():
+        if name != "consent":
+            assert not overlaps(button, other), name
+    # The banner promises it.
+    assert rec.says(s.get("banner.text_consent", duration=s.duration(300), button="Analyse me")), rec.joined()
+    assert calls == []
+
+
+def test_touching_the_button_or_pressing_a_asks_for_consent(screen) -> None:  # noqa: ANN001
+    calls: list[int] = []
+    app = make_app(calls)
+    snap = two_faces((False, False))
+    rec = show(app, screen, 1.0, snap)
+    assert app.tap(centre(rec.buttons["consent"]), 1.1) == "consent"
+    assert calls == [1]
+    rec = show(app, screen, 1.2, snap)
+    assert rec.texts_in(rec.buttons["consent"]) == ["One moment…"]  # feedback until the faces are analysed
+    app.handle_event(key(pygame.K_a), 1.3)
+    assert calls == [1, 1]
+    # The faces consented: cards as usual, the button is gone, A does nothing.
+    rec = show(app, screen, 2.0, two_faces((True, True)))
+    assert len(rec.cards) == 2 and "consent" not in rec.buttons
+    app.handle_event(key(pygame.K_a), 2.1)
+    assert calls == [1, 1]
+
+
+def test_the_button_comes_back_when_consent_did_not_take(screen) -> None:  # noqa: ANN001
+    calls: list[int] = []
+    app = make_app(calls)
+    snap = two_faces((False, False))
+    rec = show(app, screen, 1.0, snap)
+    app.tap(centre(rec.buttons["consent"]), 1.0)
+    rec = show(app, screen, 10.0, snap)  # still anonymous long after the touch
+    assert rec.texts_in(rec.buttons["consent"]) == ["Analyse me"]
+
+
+def test_consented_faces_have_cards_and_no_button(screen) -> None:  # noqa: ANN001
+    calls: list[int] = []
+    app = make_app(calls)
+    rec = show(app, screen, 1.0, two_faces((True, True)))
+    assert len(rec.cards) == 2 and "consent" not in rec.buttons
+    assert rec.has_text("Visitor 0001") and rec.has_text("Visitor 0002")
+    assert not rec.says("Touch to let the system analyse you.")
+
+
+def test_mixed_faces_card_only_for_the_consented_one_and_clear_of_the_panel(screen) -> None:  # noqa: ANN001
+    app = make_app([])
+    rec = show(app, screen, 1.0, two_faces((True, False)))
+    assert list(rec.cards) == ["v1"] and rec.has_text("Visitor 0001") and not rec.has_text("Visitor 0002")
+    assert "consent" in rec.buttons
+    panel_texts = [t.rect for t in rec.texts if t.text.startswith("Touch to let")]
+    assert panel_texts
+    for card in rec.cards.values():
+        assert not overlaps(card, rec.buttons["consent"])
+        assert not any(overlaps(card, r) for r in panel_texts)
+
+
+def test_the_a_key_without_a_waiting_face_grants_nothing(screen) -> None:  # noqa: ANN001
+    calls: list[int] = []
+    app = make_app(calls)
+    show(app, screen, 1.0, syn.snapshot(1, 1.0, ()))
+    app.handle_event(key(pygame.K_a), 1.1)
+    assert calls == []
+    # Without a callback (no pipeline) the button is drawn and a touch is harmless.
+    app = make_app(None)
+    rec = show(app, screen, 1.0, two_faces((False, False)))
+    assert app.tap(centre(rec.buttons["consent"]), 1.1) == "consent"
+
+
+def test_lessons_say_nothing_about_a_face_without_consent(screen) -> None:  # noqa: ANN001
+    app = make_app([])
+    snap = two_faces((False, False))
+    app.update(1.0, FRAME, OK, snap)
+    app.state.next_lesson(1.0)
+    rec = app.render(screen, 1.0, settle=True)
+    assert rec.screen == "lesson:threshold"
+    assert rec.says("Step in front of the camera to be searched against the watchlist.")
+    assert not rec.has_text("Portrait 0") and not rec.has_text("MATCH")
+    assert "consent" in rec.buttons and not rec.cards
+    while app.state.lesson != "record":
+        app.state.next_lesson(1.0)
+    rec = app.render(screen, 1.0, settle=True)
+    assert rec.screen == "lesson:record" and not rec.has_text("AgeRange")
+
+
+def test_consent_in_german_and_spanish_and_on_the_attract_screen(screen) -> None:  # noqa: ANN001
+    for lang, label in (("de", "Analysiere mich"), ("es", "Analízame")):
+        app = make_app([], language=lang)
+        rec = show(app, screen, 1.0, two_faces((False, True)))
+        s = load_strings(lang)
+        assert rec.texts_in(rec.buttons["consent"]) == [label]
+        assert rec.says(s.get("consent.explain"))
+        assert rec.says(s.get("banner.text_consent", duration=s.duration(300), button=label)), rec.joined()
+    app = make_app([], attract_after_s=1.0)
+    rec = show(app, screen, 5.0, syn.snapshot(1, 5.0, ()))
+    assert rec.screen == "attract"
+    assert rec.says("Nothing about you is analysed until you touch “Analyse me”.")
+    # Without required consent, neither the banner nor the attract screen mentions it.
+    app = make_app([], attract_after_s=1.0, consent_required=False)
+    rec = show(app, screen, 5.0, syn.snapshot(1, 5.0, ()))
+    assert not rec.has_text("Analyse me")
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768), (800, 600)])
+def test_the_consent_banner_is_never_cut(screen, size) -> None:  # noqa: ANN001
+    surface = pygame.Surface(size)
+    for lang in ("en", "de", "es"):
+        app = make_app([], size=size, language=lang)
+        rec = show(app, surface, 1.0, two_faces((False, False)))
+        s = load_strings(lang)
+        text = s.get("banner.text_consent", duration=s.duration(300), button=s.get("consent.button"))
+        assert rec.says(text), (size, lang, [t.text for t in rec.texts if t.rect[1] < rec.banner[3]])
+        assert all(inside(t.rect, rec.banner) for t in rec.texts if t.rect[1] < rec.banner[3])
+        assert inside(rec.buttons["consent"], (0, 0, *size))
+
+
+def test_settings_from_config_know_about_consent() -> None:
+    assert UiSettings.from_config(config_from_mapping({"privacy": {"consent": "required"}})).consent_required
+    assert not UiSettings.from_config(config_from_mapping({})).consent_required
+
+
+# --- resizing --------------------------------------------------------------------------------------
+
+def test_resize_lays_the_screen_out_anew_and_keeps_the_state(screen) -> None:  # noqa: ANN001
+    app = make_app([], consent_required=False)
+    snap = two_faces((True, True))
+    show(app, screen, 1.0, snap)
+    app.state.next_language(1.0)
+    assert app.resize((800, 450)) and not app.resize((800, 450))
+    small = pygame.Surface((800, 450))
+    rec = show(app, small, 2.0, snap)
+    assert app.state.language == "de" and rec.has_text("Person 0001")
+    assert rec.banner == (0, 0, 800, rec.banner[3])
+    for r in list(rec.cards.values()) + list(rec.buttons.values()):
+        assert inside(r, (0, 0, 800, 450)), r
+    fresh = KioskApp((800, 450), app.settings, app.deps)
+    assert fresh.scale == app.scale
+
+
+# --- real collaborators ----------------------------------------------------------------------------
+
+@pytest.fixture()
+def portrait_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "portraits"
+    folder.mkdir()
+    shutil.copy(DEMO_PHOTOS / "obama.jpg", folder / "Barack_Obama.jpg")
+    shutil.copy(DEMO_PHOTOS / "biden.jpg", folder / "Joe_Biden.jpg")
+    return folder
+
+
+def test_portrait_thumbnails_are_read_once_small_and_bounded(portrait_folder: Path) -> None:
+    thumbs = PortraitThumbnails(portrait_folder)
+    a = thumbs("Barack Obama")
+    assert a is not None and a.shape == (96, 96, 3) and a.dtype == np.uint8 and a.std() > 10
+    assert thumbs("Barack Obama") is a and thumbs.reads == 1  # read at most once per name
+    assert thumbs("Nobody Known") is None and thumbs.reads == 1  # not in the folder: nothing read
+    bounded = PortraitThumbnails(portrait_folder, size_px=48, max_entries=1)
+    assert bounded("Barack Obama").shape == (48, 48, 3)
+    assert bounded("Joe Biden") is not None and len(bounded) == 1
+    missing = PortraitThumbnails(portrait_folder.parent / "no_such_folder")
+    assert missing("Barack Obama") is None  # a broken folder gives silhouettes, not an error
+
+
+def test_default_deps_with_the_pipelines_watchlist(portrait_folder: Path) -> None:
+    cfg = config_from_mapping({"watchlist": {"enabled": True, "dir": str(portrait_folder), "threshold": 0.41}})
+    rng = np.random.default_rng(0)
+    watchlist = Watchlist(["Barack Obama", "Joe Biden"], rng.normal(size=(2, 128)).astype(np.float32))
+    pipeline = SimpleNamespace(inference=SimpleNamespace(analyzer=SimpleNamespace(watchlist=watchlist)))
+    assert pipeline_watchlist(pipeline) is watchlist and pipeline_watchlist(SimpleNamespace()) is None
+    deps = default_deps(cfg, pipeline_watchlist(pipeline))
+    assert deps.watchlist_size == 2 and deps.watchlist_threshold == pytest.approx(0.41)
+    assert deps.portrait is not None and deps.portrait("Joe Biden").shape == (96, 96, 3)
+    assert set(deps.measured) >= {"age_mae_years", "gender_accuracy_pct", "lfw_accuracy_pct"}
+    bare = default_deps(cfg, None)
+    assert bare.watchlist_size == 0 and bare.watchlist_threshold is None and bare.portrait is None
+    watchlist.close()
+
+
+def test_threshold_lesson_shows_the_portraits_of_the_matches(screen, portrait_folder: Path) -> None:  # noqa: ANN001
+    asked: list[str] = []
+    thumbs = PortraitThumbnails(portrait_folder)
+
+    def portrait(name: str):  # noqa: ANN202
+        asked.append(name)
+        return thumbs(name)
+
+    app = KioskApp((W, H), UiSettings(fullscreen=False, lesson_after_s=3600.0),
+                   UiDeps(portrait=portrait, watchlist_size=2, watchlist_threshold=0.363))
+    face = syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 3, syn.PERSONAS["biden"])
+    face = replace(face, watchlist=(WatchlistMatch("Joe Biden", 0.41, True),
+                                    WatchlistMatch("Barack Obama", 0.22, False)))
+    snap = syn.snapshot(1, 10.0, (face,))
+    app.update(10.0, FRAME, OK, snap)
+    app.state.next_lesson(10.0)
+    rec = app.render(screen, 10.0, settle=True)
+    assert rec.screen == "lesson:threshold" and rec.has_text("Joe Biden") and rec.has_text("Barack Obama")
+    assert asked == ["Joe Biden", "Barack Obama"]
+    app.render(screen, 10.1, settle=True)
+    assert asked == ["Joe Biden", "Barack Obama"] and thumbs.reads == 2  # cached, not read per frame
+
+
+def test_caveats_lesson_shows_the_kiosks_measured_accuracy(screen) -> None:  # noqa: ANN001
+    app = KioskApp((W, H), UiSettings(fullscreen=False, lesson_after_s=3600.0), UiDeps(measured=load_measured()))
+    snap = syn.snapshot(1, 10.0, (syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 3, syn.PERSONAS["biden"]),))
+    app.update(10.0, FRAME, OK, snap)
+    while app.state.lesson != "caveats:0":
+        app.state.next_lesson(10.0)
+    rec = app.render(screen, 10.0, settle=True)
+    assert rec.says("This kiosk's average error: 7.9 years."), rec.joined()
+    assert rec.says("contained the true age for only 34% of test faces.")
+    assert rec.says("This kiosk's accuracy on a labelled test set: 87.5%.")
+    assert rec.says("Adults: 92.5%; children under 13: only 74%; faces labelled Asian: 73.5%.")
+    assert not rec.has_text("see docs/ACCURACY.md")
+    while app.state.lesson != "caveats:2":
+        app.state.next_lesson(10.0)
+    rec = app.render(screen, 10.0, settle=True)
+    assert rec.says("99.39% correct at its fixed threshold.")
+
+
+def test_todays_counters_leave_out_faces_without_consent() -> None:
+    from kiosk.ui.aggregate import DailyAggregate
+
+    for recognition in (True, False):
+        agg = DailyAggregate(recognition_enabled=recognition)
+        agg.observe(two_faces((False, False)))
+        agg.observe(syn.snapshot(2, 11.0, ()))
+        assert agg.figures().visitors == 0, recognition
+        agg.observe(syn.snapshot(3, 12.0, (two_faces((True, False)).faces[0],)))
+        agg.observe(syn.snapshot(4, 400.0, ()))
+        assert agg.figures().visitors == 1, recognition
