@@ -221,3 +221,17 @@ def test_cli_runs_from_any_directory(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["frames"] == 10
+
+
+def test_cli_consent_required_demo_run_computes_nothing_about_anyone(tmp_path: Path) -> None:
+    """With privacy.consent required and nobody touching "Analyse me", the real pipeline on the
+    demo scene detects faces but computes no embedding, no guess and remembers nobody."""
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text("privacy:\n  consent: required\n", encoding="utf-8")
+    proc = _run_cli("run", "--config", str(cfg), "--source", "demo", "--headless",
+                    "--max-frames", "120", "--report", "-")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["max_faces_in_frame"] >= 1  # faces were there and were boxed
+    assert report["embeddings_computed"] == 0 and report["visitor_count"] == 0
+    assert report["stage_ms"]["attributes"]["p95"] == 0.0 and report["stage_ms"]["mesh"]["p95"] == 0.0
