@@ -37,7 +37,7 @@ setup(
         "absl-py",
         "attrs>=19.1",
         "flatbuffers>=2.0",
-        "matplotlib",
+        "matplotlib>=3.6",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4"],

@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and exit (0 ok, 2 errors)")
     check.add_argument("file", type=Path)
 
+    stats = sub.add_parser("stats", help="summarise an aggregates file (counts only); "
+                                         "--plot draws charts for educators")
+    stats.add_argument("file", type=Path)
+    stats.add_argument("--plot", type=Path, default=None, metavar="OUT.png")
+
     doctor = sub.add_parser("doctor", help="check camera, display, models, providers, groups, "
                                            "privacy and the systemd unit; explain each fix")
     doctor.add_argument("--config", type=Path, default=None,
@@ -103,11 +108,21 @@ def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     signal.signal(signal.SIGTERM, _stop)
     from kiosk.notify import Notifier
     notifier = Notifier()  # its Unix socket exists before the guard closes the door
+    allowed = [Path(args.report)] if args.report and args.report != "-" else []
+    persister = None
+    if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
+        from kiosk.aggregates import Aggregates, Persister, allowed_paths
+        agg_file = cfg.privacy.aggregates_file
+        persister = Persister(Aggregates.resume(
+            agg_file, watchlist_threshold=cfg.watchlist.threshold if cfg.watchlist.enabled else None),
+            agg_file)
+        pipeline.inference.on_snapshot = persister.observe
+        allowed += allowed_paths(agg_file)
     if cfg.privacy.mode == "strict":
-        # From here on, nothing may be written or sent except the operator's report file.
+        # From here on, nothing may be written or sent except the operator's report file and,
+        # if enabled, the aggregate counters.
         from kiosk.privacy_guard import install_guard
-        report_path = [Path(args.report)] if args.report and args.report != "-" else []
-        log.info("%s", install_guard(report_path).summary())
+        log.info("%s", install_guard(allowed).summary())
     log.info("source %s, models %s", cfg.camera.source, cfg.runtime.models_dir_resolved)
     pipeline.start()
     notifier.ready(f"source {cfg.camera.source}")
@@ -122,6 +137,8 @@ def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     finally:
         notifier.stopping()
         pipeline.stop()
+        if persister is not None:
+            persister.close()
         notifier.close()
     wall_s = time.monotonic() - started
 
@@ -168,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             kwargs = {"unit_paths": args.unit} if args.unit else {}
             return main_doctor(_config_path(args.config), source=args.source,
                                camera_timeout_s=args.camera_timeout_s, **kwargs)
+        if args.command == "stats":
+            from kiosk.stats import main_stats
+            return main_stats(args.file, args.plot)
         if args.command == "check-config":
             from kiosk.config import main_check
             return main_check(args.file)

@@ -574,6 +574,51 @@ class PrivacyConfig(_Section):
         ),
     )
 
+    persist_aggregates: bool = Field(
+        False,
+        description=(
+            "true: the daily counters (visitors, time in view, share who looked at the screen, counts of "
+            "the guesses shown; no ids, nothing finer than the date, small groups withheld) are written to "
+            "`aggregates_file` every minute when they changed, and at stop, for `kiosk stats`. false: "
+            "nothing at all is written."
+        ),
+    )
+    aggregates_file: Path | None = Field(
+        None,
+        strict=False,
+        description=(
+            "File for those counters, relative to this config file's folder (e.g. "
+            "/var/lib/kiosk/aggregates.json); its folder must exist and be writable by the service."
+        ),
+        json_schema_extra={"allowed": "file path, or empty"},
+    )
+
+    @field_validator("aggregates_file", mode="before")
+    @classmethod
+    def _check_aggregates_text(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("empty text; leave the value out when persist_aggregates is false")
+        return value
+
+    @field_validator("aggregates_file", mode="after")
+    @classmethod
+    def _resolve_aggregates_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _resolve(str(value), _context_base(info)[0])
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; give a file name in it, e.g. {path / 'aggregates.json'}")
+        if not path.parent.is_dir():
+            raise ValueError(f"folder {path.parent} does not exist; create it (writable by the service)")
+        return path
+
+    @model_validator(mode="after")
+    def _file_needed(self) -> PrivacyConfig:
+        if self.persist_aggregates and self.aggregates_file is None:
+            raise ValueError("persist_aggregates is true but no aggregates_file is given; add "
+                             "`aggregates_file: /var/lib/kiosk/aggregates.json` or set it to false")
+        return self
+
 
 class WatchlistConfig(_Section):
     """Searching each visitor against a folder of portraits, to show how watchlists misidentify."""

@@ -235,3 +235,20 @@ def test_cli_consent_required_demo_run_computes_nothing_about_anyone(tmp_path: P
     assert report["max_faces_in_frame"] >= 1  # faces were there and were boxed
     assert report["embeddings_computed"] == 0 and report["visitor_count"] == 0
     assert report["stage_ms"]["attributes"]["p95"] == 0.0 and report["stage_ms"]["mesh"]["p95"] == 0.0
+
+
+def test_cli_persisted_aggregates_then_kiosk_stats_plot(tmp_path: Path) -> None:
+    """The only file a strict-mode run may write besides the report: the daily counters."""
+    agg = tmp_path / "aggregates.json"
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text(f"privacy:\n  persist_aggregates: true\n  aggregates_file: {agg}\n", encoding="utf-8")
+    proc = _run_cli("run", "--config", str(cfg), "--source", "demo", "--headless", "--max-frames", "150")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(agg.read_text(encoding="utf-8"))
+    text = agg.read_text(encoding="utf-8")
+    assert "visitor_id" not in text and "embedding" not in text
+    assert data["days"] and data["days"][-1]["visitors"] >= 1
+    out = tmp_path / "stats.png"
+    proc = _run_cli("stats", str(agg), "--plot", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 10_000 and "visitors" in proc.stdout.lower()
