@@ -81,6 +81,11 @@ def _config_path(given: Path | None) -> Path | None:
     return Path(env) if env else None
 
 
+def _live(cfg: object) -> bool:
+    """True for sources that film people in front of the kiosk (not recorded material)."""
+    return cfg.camera.source_spec.kind in ("camera", "gst", "picamera2")  # type: ignore[attr-defined]
+
+
 def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     from kiosk.config import load_config, override_source
 
@@ -151,7 +156,10 @@ def _cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
             clock_origin_s=stats.first_frame_t_s or 0.0,
             stage_ms=stats.stage_ms, max_faces=stats.max_faces,
             embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
-            last_faces=stats.last_face,
+            # A live camera films real visitors: in strict mode their guesses never leave RAM, so
+            # the report keeps counters only. Recorded material (demo, files) gets the records.
+            last_faces=(stats.last_face if not (cfg.privacy.mode == "strict" and _live(cfg))
+                        else None),
             frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
         ), args.report)
 
