@@ -1,20 +1,17 @@
 """Face chips (dlib geometry), age/gender summaries, and the age/gender models against dlib's pipeline.
 
 The geometry and summary tests need nothing; the model tests need the files `make setup` fetches
-(``kiosk.models``) and skip with that hint when they are absent. The dlib reference values below
+(``kiosk.models``) and fail with that hint when they are absent (see modelkit.py). The dlib reference values below
 were computed once with dlib outside the project (dlib is not a dependency); how is stated next
 to each constant.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import math
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
@@ -33,10 +30,9 @@ from kiosk.infer.face_chip import (
     corner_error_px,
     extract_chip,
 )
+from modelkit import PHOTOS, photo, session
 
 log = logging.getLogger(__name__)
-
-PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
 
 # --------------------------------------------------------------------------- dlib references
 
@@ -320,35 +316,9 @@ def test_wrong_model_layout_is_a_model_error() -> None:
 
 # --------------------------------------------------------------------------- real models
 
-def _models() -> Any:
-    return pytest.importorskip("kiosk.models")
-
-
-def _require(name: str) -> Path:
-    models = _models()
-    try:
-        return Path(models.ModelStore(models.default_models_dir()).require(name))
-    except ModelError as exc:  # not fetched yet (or no manifest)
-        pytest.skip(f"model {name!r} unavailable ({exc}); run `make setup`")
-
-
-@functools.lru_cache(maxsize=None)
-def _session(path: Path) -> Any:
-    return _models().create_session(path, ["CPUExecutionProvider"], 1)
-
-
-def _photo(name: str) -> np.ndarray:
-    path = Path(_models().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image
-
-
 @pytest.fixture(scope="module")
 def estimator() -> AgeGenderEstimator:
-    return AgeGenderEstimator(_session(_require("age")), _session(_require("gender")))
+    return AgeGenderEstimator(session("age"), session("gender"))
 
 
 @pytest.fixture(scope="module")
@@ -359,14 +329,14 @@ def kiosk_results(estimator: AgeGenderEstimator) -> dict[tuple[str, bool], tuple
     """
     from kiosk.detect.yunet import YuNetDetector
 
-    session = _session(_require("yunet"))
+    yunet = session("yunet")
     out = {}
     for name in PHOTOS:
-        image = _photo(name)
+        image = photo(name)
         for mirrored in (False, True):
             img = np.ascontiguousarray(image[:, ::-1]) if mirrored else image
             width = -(-img.shape[1] // 32) * 32
-            dets = YuNetDetector(session, width, 0.75, 0.3, 5000, 10).detect(img)
+            dets = YuNetDetector(yunet, width, 0.75, 0.3, 5000, 10).detect(img)
             face = max(dets, key=lambda d: d.width_px * d.height_px)
             (age, gender), = estimator.estimate(img, [face.landmarks_px])
             out[(name, mirrored)] = (gender.value, gender.probability, age.years, age)
@@ -414,7 +384,7 @@ def test_stable_under_mirroring(kiosk_results: dict[tuple[str, bool], Any]) -> N
 
 
 def test_batch_equals_one_by_one(estimator: AgeGenderEstimator) -> None:
-    image = _photo("obama.jpg")
+    image = photo("obama.jpg")
     rng = np.random.default_rng(7)
     base = (YUNET_TEMPLATE - 0.5) * 200 + [455, 400]
     faces = [base + rng.normal(0, 2, base.shape) for _ in range(3)]

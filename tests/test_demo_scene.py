@@ -2,8 +2,9 @@
 
 Timeline tests need no photos. Rendering tests need the demo photos (``make setup`` /
 ``kiosk models fetch`` puts them in assets/demo/photos; ``KIOSK_DEMO_PHOTOS`` may point
-elsewhere) and are skipped without them. The detection test needs the YuNet model from
-``kiosk.models.default_models_dir()`` (or ``KIOSK_TEST_YUNET``) and is skipped without it.
+elsewhere) and fail without them. The detection test needs the YuNet model from
+``kiosk.models.default_models_dir()`` (or ``KIOSK_TEST_YUNET``) and fails without it: ``make test``
+fetches both first, so a missing one is a broken setup (see modelkit.py).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def default_visit_gap_s() -> float:
     return float(RecognitionConfig.model_fields["visit_gap_s"].default)
 
 
+# Kept local, not modelkit: KIOSK_DEMO_PHOTOS/KIOSK_TEST_YUNET overrides, all portraits, stock YuNet for cv2.
 def _photos_dir() -> Path | None:
     candidates = []
     if os.environ.get("KIOSK_DEMO_PHOTOS"):
@@ -62,7 +64,16 @@ def _yunet_path() -> Path | None:
 
 
 PHOTOS = _photos_dir()
-needs_photos = pytest.mark.skipif(PHOTOS is None, reason="demo photos not fetched (run `make setup`)")
+
+
+@pytest.fixture(scope="module")
+def _demo_photos() -> None:
+    if PHOTOS is None:
+        pytest.fail("demo photos not fetched (in KIOSK_DEMO_PHOTOS or kiosk.models.default_demo_dir()); "
+                    "run `make setup`", pytrace=False)
+
+
+needs_photos = pytest.mark.usefixtures("_demo_photos")
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +282,7 @@ def test_demo_through_the_capture_thread() -> None:
 def test_a_real_face_detector_finds_the_faces_where_people_at_says(scene: DemoScene) -> None:
     model = _yunet_path()
     if model is None or not model.is_file():
-        pytest.skip("YuNet model not fetched (run `make setup`)")
+        pytest.fail("YuNet model not fetched; run `make setup`", pytrace=False)
     det = cv2.FaceDetectorYN.create(str(model), "", (W, H), 0.6, 0.3, 50)
     matched = total = unexplained = 0
     misses = []

@@ -1,11 +1,11 @@
 """YuNet decoding, geometry and agreement with cv2.FaceDetectorYN.
 
 The decoding tests run on hand-built output tensors (no model). The model tests need the files
-that `make setup` fetches (``kiosk.models``) and skip with that hint when they are absent.
+that `make setup` fetches (``kiosk.models``) and fail with that hint when they are absent
+(see modelkit.py).
 """
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from pathlib import Path
@@ -18,47 +18,18 @@ import pytest
 
 from kiosk.detect.yunet import OUTPUT_NAMES, STRIDES, YuNetDetector, decode_yunet, nms
 from kiosk.errors import ModelError
+from modelkit import PHOTOS, photo, require_model, session
 
 log = logging.getLogger(__name__)
 
-PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
 SCORE, IOU, TOP_K = 0.7, 0.3, 5000
 
 
 # --------------------------------------------------------------------------- model fixtures
-# (kept in this file rather than a shared conftest so the test files stay independent)
-
-def _store() -> Any:
-    models = pytest.importorskip("kiosk.models")
-    return models
-
-
-def _require(name: str) -> Path:
-    models = _store()
-    try:
-        return Path(models.ModelStore(models.default_models_dir()).require(name))
-    except ModelError as exc:  # not fetched yet (or no manifest)
-        pytest.skip(f"model {name!r} unavailable ({exc}); run `make setup`")
-
-
-@functools.lru_cache(maxsize=None)
-def _session(path: Path) -> Any:
-    """One session per model file for the whole run (1 thread, no spinning: the kiosk's settings)."""
-    return _store().create_session(path, ["CPUExecutionProvider"], 1)
-
-
-def _photo(name: str) -> np.ndarray:
-    path = Path(_store().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image
-
 
 @pytest.fixture(scope="module")
 def yunet_symbolic() -> Path:
-    return _require("yunet")
+    return require_model("yunet")
 
 
 @pytest.fixture(scope="module")
@@ -264,8 +235,8 @@ def test_rejects_wrong_model() -> None:
 # --------------------------------------------------------------------------- the real model
 
 def test_astronaut_one_face(yunet_path: Path) -> None:
-    image = _photo("astronaut.png")  # 512x512, one face
-    dets = _detector(_session(yunet_path), 320, min_face_px=20).detect(image)
+    image = photo("astronaut.png")  # 512x512, one face
+    dets = _detector(session(yunet_path), 320, min_face_px=20).detect(image)
     assert len(dets) == 1
     det = dets[0]
     x1, y1, x2, y2 = det.box_xyxy
@@ -281,17 +252,17 @@ def test_astronaut_one_face(yunet_path: Path) -> None:
 
 
 def test_no_faces_in_blank_frame_and_min_face(yunet_symbolic: Path) -> None:
-    detector = _detector(_session(yunet_symbolic), 320)
+    detector = _detector(session(yunet_symbolic), 320)
     assert detector.detect(np.zeros((480, 640, 3), np.uint8)) == []
-    big_only = _detector(_session(yunet_symbolic), 320, min_face_px=200)
-    assert big_only.detect(_photo("astronaut.png")) == []
+    big_only = _detector(session(yunet_symbolic), 320, min_face_px=200)
+    assert big_only.detect(photo("astronaut.png")) == []
 
 
-@pytest.mark.parametrize("photo", PHOTOS)
-def test_agrees_with_opencv_face_detector(yunet_path: Path, photo: str) -> None:
+@pytest.mark.parametrize("name", PHOTOS)
+def test_agrees_with_opencv_face_detector(yunet_path: Path, name: str) -> None:
     """Same model file, same network input (our resized + padded image), same thresholds."""
-    image = _photo(photo)
-    detector = _detector(_session(yunet_path), 640)
+    image = photo(name)
+    detector = _detector(session(yunet_path), 640)
     dets = detector.detect(image)
     blob, geo = detector.preprocess(image)
     # The network input back as an HWC uint8 image (exact: the values are integers 0..255).
@@ -309,5 +280,5 @@ def test_agrees_with_opencv_face_detector(yunet_path: Path, photo: str) -> None:
         worst_box = max(worst_box, float(np.abs(np.array(det.box_xyxy) - ref_box).max()))
         worst_lm = max(worst_lm, float(np.abs(det.landmarks_px - ref_lm).max()))
         assert abs(det.score - float(face[14])) < 1e-5
-    log.info("%s %s: max |box diff| %.2e px, max |landmark diff| %.2e px", yunet_path.name, photo, worst_box, worst_lm)
+    log.info("%s %s: max |box diff| %.2e px, max |landmark diff| %.2e px", yunet_path.name, name, worst_box, worst_lm)
     assert worst_box < 1e-3 and worst_lm < 1e-3

@@ -1,7 +1,7 @@
 """Alignment (Umeyama onto the ArcFace template) and SFace embeddings, against OpenCV's FaceRecognizerSF.
 
 The pure-math tests need nothing; the model tests need the files `make setup` fetches
-(``kiosk.models``) and skip with that hint when they are absent.
+(``kiosk.models``) and fail with that hint when they are absent (see modelkit.py).
 """
 from __future__ import annotations
 
@@ -15,50 +15,22 @@ import numpy as np
 import pytest
 
 from kiosk.detect.align import ARCFACE_112, align_face, similarity_transform
-from kiosk.errors import ModelError
 from kiosk.infer.embed import SAME_PERSON_COSINE, SFaceEmbedder, cosine
+from modelkit import PHOTOS, photo, require_model, session
 
 log = logging.getLogger(__name__)
 
-PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
-
 
 # --------------------------------------------------------------------------- model fixtures
-# (kept in this file rather than a shared conftest so the test files stay independent)
-
-def _models() -> Any:
-    return pytest.importorskip("kiosk.models")
-
-
-def _require(name: str) -> Path:
-    models = _models()
-    try:
-        return Path(models.ModelStore(models.default_models_dir()).require(name))
-    except ModelError as exc:  # not fetched yet (or no manifest)
-        pytest.skip(f"model {name!r} unavailable ({exc}); run `make setup`")
-
-
-def _session(path: Path) -> Any:
-    return _models().create_session(path, ["CPUExecutionProvider"], 1)
-
-
-def _photo(name: str) -> np.ndarray:
-    path = Path(_models().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image
-
 
 @pytest.fixture(scope="module")
 def sface_path() -> Path:
-    return _require("sface")
+    return require_model("sface")
 
 
 @pytest.fixture(scope="module")
 def embedder(sface_path: Path) -> SFaceEmbedder:
-    return SFaceEmbedder(_session(sface_path))
+    return SFaceEmbedder(session(sface_path))
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +38,10 @@ def faces() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """photo name -> (full image, YuNet landmarks in its pixels, YuNet's 15-value face row for OpenCV)."""
     from kiosk.detect.yunet import YuNetDetector
 
-    detector = YuNetDetector(_session(_require("yunet")), 640, 0.7, 0.3, 5000, 20)
+    detector = YuNetDetector(session("yunet"), 640, 0.7, 0.3, 5000, 20)
     out = {}
     for name in PHOTOS:
-        image = _photo(name)
+        image = photo(name)
         dets = detector.detect(image)
         assert len(dets) == 1, name
         d = dets[0]
@@ -195,7 +167,7 @@ def test_batched_and_per_crop_sessions_agree(faces: dict[str, Any], sface_path: 
                 dim.dim_value = 1
         path = tmp_path / f"sface_{variant}.onnx"
         onnx.save(model, str(path))
-        embedders[variant] = SFaceEmbedder(_session(path))
+        embedders[variant] = SFaceEmbedder(session(path))
     assert embedders["batched"].batched and not embedders["single"].batched
     crops = [align_face(image, lm) for image, lm, _ in faces.values()]
     np.testing.assert_allclose(embedders["batched"].embed(crops), embedders["single"].embed(crops), atol=1e-5)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.errors import EXIT_OK, EXIT_USAGE, ModelError
+from kiosk.errors import EXIT_OK, EXIT_USAGE
 from kiosk.evaluate import (
     EvalModels,
     WiderImage,
@@ -34,6 +34,7 @@ from kiosk.evaluate import (
     widerface_ap,
 )
 from kiosk.types import AgeEstimate, GenderEstimate
+from modelkit import photo, photo_path, require_model, session
 
 # --------------------------------------------------------------------------- verification metrics
 
@@ -142,24 +143,10 @@ def test_parse_wider_gt_handles_zero_face_images(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- fixtures from the demo photos
 
 
-def _photo(name: str) -> Path:
-    from kiosk.models import default_demo_dir
-
-    path = default_demo_dir() / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    return path
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _models_present() -> None:
-    from kiosk.models import ModelStore
-
-    try:
-        for name in ("yunet", "sface"):
-            ModelStore().require(name)
-    except ModelError as exc:
-        pytest.skip(f"models unavailable ({exc}); run `make setup`")
+    for name in ("yunet", "sface"):
+        require_model(name)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
@@ -174,7 +161,7 @@ def lfw_root(tmp_path: Path) -> Path:
     for person, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "Joe_Biden": ["biden.jpg"]}.items():
         (root / "lfw" / person).mkdir(parents=True)
         for i, name in enumerate(files, start=1):
-            shutil.copy(_photo(name), root / "lfw" / person / f"{person}_{i:04d}.jpg")
+            shutil.copy(photo_path(name), root / "lfw" / person / f"{person}_{i:04d}.jpg")
     (root / "lfw" / "Nobody").mkdir()
     cv2.imwrite(str(root / "lfw" / "Nobody" / "Nobody_0001.jpg"), np.full((250, 250, 3), 127, np.uint8))
     o = [f"lfw/Barack_Obama/Barack_Obama_{i:04d}.jpg" for i in (1, 2, 3)]
@@ -213,8 +200,8 @@ def test_calibrate_and_write_manifest(lfw_root: Path, tmp_path: Path) -> None:
 
     portraits = tmp_path / "portraits"
     portraits.mkdir()
-    shutil.copy(_photo("astronaut.png"), portraits / "Eileen_Collins.png")
-    shutil.copy(_photo("biden.jpg"), portraits / "official.jpg")
+    shutil.copy(photo_path("astronaut.png"), portraits / "Eileen_Collins.png")
+    shutil.copy(photo_path("biden.jpg"), portraits / "official.jpg")
     (portraits / "metadata.csv").write_text("path,name\nofficial.jpg,Joe Biden\n", encoding="utf-8")
 
     res = calibrate(lfw_root, portraits, EvalModels(threads=1), bootstrap=20, rates=(0.5, 0.2), min_exceeding=1)
@@ -247,12 +234,11 @@ def _wider_root(tmp_path: Path, annotate_b: bool) -> Path:
     'medium'/'hard' when ``annotate_b``; else only a small box elsewhere is annotated, so the face
     is an unannotated region), c (grey, no face)."""
     from kiosk.detect.yunet import YuNetDetector
-    from kiosk.models import ModelStore, create_session
 
     root = tmp_path / ("wider_b" if annotate_b else "wider_nob")
     (root / "images" / "0--Test").mkdir(parents=True)
-    image = cv2.imread(str(_photo("astronaut.png")))
-    det = YuNetDetector(create_session(ModelStore().require("yunet"), ["CPUExecutionProvider"], 1), 8192, 0.75, 0.3, 50, 0)
+    image = photo("astronaut.png")
+    det = YuNetDetector(session("yunet"), 8192, 0.75, 0.3, 50, 0)
     (face,) = det.detect(image)
     x1, y1, x2, y2 = face.box_xyxy
     box = f"{x1:.0f} {y1:.0f} {x2 - x1:.0f} {y2 - y1:.0f} 0 0 0 0 0 0 "
@@ -309,15 +295,14 @@ class _StubEstimator:
 def utk_root(tmp_path: Path) -> Path:
     """UTK-style 200x200 tight crops of the demo faces, plus one grey image (no face)."""
     from kiosk.detect.yunet import YuNetDetector
-    from kiosk.models import ModelStore, create_session
 
     root = tmp_path / "utk"
     (root / "images").mkdir(parents=True)
-    det = YuNetDetector(create_session(ModelStore().require("yunet"), ["CPUExecutionProvider"], 1), 8192, 0.75, 0.3, 50, 0)
+    det = YuNetDetector(session("yunet"), 8192, 0.75, 0.3, 50, 0)
     rows = []
     for name, age, gender, race in (("obama.jpg", 47, "male", "Black"), ("biden.jpg", 66, "male", "White"),
                                     ("astronaut.png", 40, "female", "White")):
-        image = cv2.imread(str(_photo(name)))
+        image = photo(name)
         (face,) = det.detect(image)
         x1, y1, x2, y2 = face.box_xyxy
         cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, 0.6 * max(x2 - x1, y2 - y1)

@@ -1,13 +1,11 @@
 """Expression crops and preprocessing (stub session), and the converted mini-Xception on the demo photos.
 
-The model tests need the files `make setup` fetches (``kiosk.models``) and skip with that hint
-when they are absent.
+The model tests need the files `make setup` fetches (``kiosk.models``) and fail with that hint
+when they are absent (see modelkit.py).
 """
 from __future__ import annotations
 
-import functools
 import logging
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,10 +22,9 @@ from kiosk.infer.expression import (
     expression_summary,
 )
 from kiosk.types import EXPRESSIONS
+from modelkit import PHOTOS, photo, session
 
 log = logging.getLogger(__name__)
-
-PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
 
 
 class _RecordingSession:
@@ -121,42 +118,16 @@ def test_expression_summary() -> None:
 
 # --------------------------------------------------------------------------- real model
 
-def _models() -> Any:
-    return pytest.importorskip("kiosk.models")
-
-
-def _require(name: str) -> Path:
-    models = _models()
-    try:
-        return Path(models.ModelStore(models.default_models_dir()).require(name))
-    except ModelError as exc:
-        pytest.skip(f"model {name!r} unavailable ({exc}); run `make setup`")
-
-
-@functools.lru_cache(maxsize=None)
-def _session(path: Path) -> Any:
-    return _models().create_session(path, ["CPUExecutionProvider"], 1)
-
-
-def _photo(name: str) -> np.ndarray:
-    path = Path(_models().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image
-
-
 @pytest.fixture(scope="module")
 def results() -> dict[tuple[str, bool], np.ndarray]:
     """(photo, mirrored) -> 7 probabilities for the largest YuNet face."""
     from kiosk.detect.yunet import YuNetDetector
 
-    detector = YuNetDetector(_session(_require("yunet")), 640, 0.75, 0.3, 5000, 10)
-    est = ExpressionEstimator(_session(_require("expression")))
+    detector = YuNetDetector(session("yunet"), 640, 0.75, 0.3, 5000, 10)
+    est = ExpressionEstimator(session("expression"))
     out = {}
     for name in PHOTOS:
-        image = _photo(name)
+        image = photo(name)
         for mirrored in (False, True):
             img = np.ascontiguousarray(image[:, ::-1]) if mirrored else image
             face = max(detector.detect(img), key=lambda d: d.width_px)

@@ -1,59 +1,36 @@
 """MediaPipe face mesh on crops around YuNet boxes: points, coordinate mapping, failures.
 
 Needs mediapipe (a runtime dependency) and the files `make setup` fetches (YuNet, demo photos);
-the model tests skip with that hint when those files are absent.
+the model tests fail with that hint when those files are absent (see modelkit.py).
 """
 from __future__ import annotations
 
 import functools
 import logging
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from kiosk.errors import ModelError
 from kiosk.infer import face_signals as fs
 from kiosk.infer.mesh import BOX_SCALE, CROP_PX, FaceMesher
+from modelkit import PHOTOS, photo, session
 
 log = logging.getLogger(__name__)
 
-PHOTOS = ("astronaut.png", "obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
-
 
 # --------------------------------------------------------------------------- fixtures
-# (kept in this file rather than a shared conftest so the test files stay independent)
-
-def _models() -> Any:
-    return pytest.importorskip("kiosk.models")
-
 
 @functools.lru_cache(maxsize=None)
 def _detector() -> Any:
     from kiosk.detect.yunet import YuNetDetector
 
-    models = _models()
-    try:
-        path = Path(models.ModelStore(models.default_models_dir()).require("yunet"))
-    except ModelError as exc:
-        pytest.skip(f"model 'yunet' unavailable ({exc}); run `make setup`")
-    session = models.create_session(path, ["CPUExecutionProvider"], 1)
-    return YuNetDetector(session, 640, 0.7, 0.3, 5000, 20)
-
-
-def _photo(name: str) -> np.ndarray:
-    path = Path(_models().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image
+    return YuNetDetector(session("yunet"), 640, 0.7, 0.3, 5000, 20)
 
 
 def _face(name: str) -> tuple[np.ndarray, Any]:
-    image = _photo(name)
+    image = photo(name)
     detections = _detector().detect(image)
     assert len(detections) == 1, f"{name}: expected one face, YuNet found {len(detections)}"
     return image, detections[0]

@@ -24,16 +24,14 @@ from kiosk.detect.yunet import OUTPUT_NAMES, YuNetDetector
 from kiosk.errors import ModelError
 from kiosk.infer.embed import SFaceEmbedder
 from kiosk.models import MODELS_MANIFEST, ModelStore, create_session, default_models_dir, model_entries
+from modelkit import require_model
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _require_models() -> None:
-    try:
-        for name in ("yunet", "sface"):
-            ModelStore().require(name)
-    except ModelError as exc:
-        pytest.skip(f"models unavailable ({exc}); run `make setup`")
+    for name in ("yunet", "sface"):
+        require_model(name)
 
 
 def _final_file(name: str) -> str:

@@ -1,11 +1,11 @@
 """Watchlist search, false-match calibration and portrait loading.
 
 The search and calibration tests run on synthetic embeddings; the folder tests embed the demo
-photos with the real models (fetched by `make setup`; they skip with that hint when absent).
+photos with the real models (fetched by `make setup`; they fail with that hint when absent, see
+modelkit.py).
 """
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.errors import EXIT_USAGE, ModelError
+from kiosk.errors import EXIT_USAGE
 from kiosk.watchlist import (
     FmrCalibration,
     Watchlist,
@@ -24,6 +24,7 @@ from kiosk.watchlist import (
     portrait_detector,
     similarity_percent,
 )
+from modelkit import photo_path, session
 
 # A calibration shaped like the measured one (docs/ACCURACY.md), used where the exact values do not matter.
 CAL = FmrCalibration.from_mapping({"1e-1": 0.2, "1e-2": 0.29, "1e-3": 0.36, "1e-4": 0.42, "1e-5": 0.47})
@@ -178,35 +179,16 @@ def test_similarity_percent_is_a_clipped_cosine() -> None:
 # --------------------------------------------------------------------------- portrait folders
 
 
-@functools.cache
-def _session(name: str) -> Any:
-    from kiosk.models import ModelStore, create_session
-
-    try:
-        return create_session(ModelStore().require(name), ["CPUExecutionProvider"], 1)
-    except ModelError as exc:
-        pytest.skip(f"model {name!r} unavailable ({exc}); run `make setup`")
-
-
-def _photo_path(name: str) -> Path:
-    from kiosk.models import default_demo_dir
-
-    path = default_demo_dir() / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    return path
-
-
 @pytest.fixture(scope="module")
 def embedder() -> Any:
     from kiosk.infer.embed import SFaceEmbedder
 
-    return SFaceEmbedder(_session("sface"))
+    return SFaceEmbedder(session("sface"))
 
 
 @pytest.fixture(scope="module")
 def detector() -> Any:
-    return portrait_detector(_session("yunet"))
+    return portrait_detector(session("yunet"))
 
 
 @pytest.fixture()
@@ -215,7 +197,7 @@ def portraits(tmp_path: Path) -> Path:
     (folder / "images").mkdir(parents=True)
     for src, dst in (("obama.jpg", "images/Barack_Obama.jpg"), ("biden.jpg", "images/biden.jpg"),
                      ("astronaut.png", "Eileen_Collins.png")):
-        (folder / dst).write_bytes(_photo_path(src).read_bytes())
+        (folder / dst).write_bytes(photo_path(src).read_bytes())
     cv2.imwrite(str(folder / "images" / "blank.png"), np.full((200, 160, 3), 128, np.uint8))
     (folder / "notes.txt").write_text("not an image", encoding="utf-8")
     (folder / "metadata.csv").write_text("path,name,agency\nimages/biden.jpg,Joe Biden,US\n", encoding="utf-8")
@@ -231,7 +213,7 @@ def test_from_folder_embeds_largest_faces_and_counts_skips(portraits: Path, dete
 
     from kiosk.detect.align import align_face
 
-    probe_image = cv2.imread(str(_photo_path("obama2.jpg")))
+    probe_image = cv2.imread(str(photo_path("obama2.jpg")))
     face = detector.detect(probe_image)[0]
     probe = embedder.embed([align_face(probe_image, face.landmarks_px)])[0]
     matches = wl.search(probe, threshold=0.363, k=3)
