@@ -336,7 +336,6 @@ def test_utkface_grouping_with_a_stub_estimator(utk_root: Path) -> None:
 
 
 def test_utkface_command_with_the_real_estimator(utk_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("kiosk.infer.age_gender", reason="age/gender estimator not in this tree yet")
     code, res, err = _run(["utkface", "--root", str(utk_root)], capsys)
     assert code == EXIT_OK, err
     det = res["detected_only"]
