@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from kiosk.watchlist import Watchlist
 log = logging.getLogger(__name__)
 
 MAX_EMBEDS_PER_FRAME = 2
+FORGOTTEN_KEPT = 10_000
 # A face must be at least this wide for an embedding worth comparing (SFace's crop is 112 px).
 MIN_EMBED_FACE_PX = 32.0
 # Time in view added per frame is capped: after a stall, the gap is not counted as attention.
@@ -77,7 +79,9 @@ class FaceAnalyzer:
             forget_after_s=cfg.privacy.forget_after_s,
         )
         self._ident: dict[int, _TrackIdentity] = {}
-        self.forgotten: list[ForgottenVisitor] = []
+        # Counters of erased visitors for the run report; bounded so that a kiosk running for
+        # months does not grow (the daily aggregates keep the long-term counts).
+        self.forgotten: deque[ForgottenVisitor] = deque(maxlen=FORGOTTEN_KEPT)
         self.embeddings_computed = 0
         self.consent_required = cfg.privacy.consent == "required"
         # Consent requests arrive from the UI thread; the inference thread applies them to the

@@ -179,7 +179,8 @@ class AttributeEngine:
             if st.signals is not None:
                 st.face, st.gaze = st.signals.update(t_s, points)  # type: ignore[attr-defined]
                 st.pose = st.signals.pose  # type: ignore[attr-defined]
-            st.mesh_px = tuple((float(x), float(y)) for x, y in points[:, :2])
+            # tolist() converts in C: ~10x cheaper than a generator over rows (profiled in bench).
+            st.mesh_px = tuple(map(tuple, points[:, :2].tolist()))
             st.cached = None
 
     def close(self) -> None:

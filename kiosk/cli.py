@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and exit (0 ok, 2 errors)")
     check.add_argument("file", type=Path)
 
+    # The benchmark's own parser (kiosk.bench) takes the rest of the line, so that `kiosk bench -h`
+    # lists its options without importing it for every other command.
+    bench = sub.add_parser("bench", add_help=False,
+                           help="measure the pipeline (rates, stage ms, floor, naive mode) or soak it; "
+                                "`kiosk bench -h` for options")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+
     stats = sub.add_parser("stats", help="summarise an aggregates file (counts only); "
                                          "--plot draws charts for educators")
     stats.add_argument("file", type=Path)
@@ -184,7 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         faulthandler.enable()  # a watchdog abort prints every thread's stack to the journal
     except (OSError, ValueError, AttributeError):  # stderr without a file descriptor (embedded)
         pass
-    args = _parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["bench"]:  # its own parser: `kiosk bench -h` lists the benchmark's options
+        from kiosk.bench import main as main_bench
+        try:
+            return main_bench(raw[1:])
+        except KeyboardInterrupt:
+            return EXIT_RUNTIME
+    args = _parser().parse_args(raw)
     try:
         if args.command == "run":
             return _cmd_run(args, tuple(env_report.notes))

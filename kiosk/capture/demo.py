@@ -48,7 +48,8 @@ import numpy as np
 from kiosk.capture.base import Pacer
 from kiosk.errors import ModelError
 
-__all__ = ["LOOP_S", "PORTRAITS", "DemoFigure", "DemoScene", "Portrait"]
+__all__ = ["EYE_LEVEL", "LOOP_S", "PLAIN", "PORTRAITS", "DemoFigure", "DemoScene", "Look",
+           "Portrait", "place_figure"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,9 @@ _REF_W, _REF_H = 640.0, 480.0  # the timeline is authored in these pixel units
 LOOP_S = 48.0
 _FACE_Y = 0.405  # face-centre height as a fraction of the frame: the camera's eye level
 _LEDGE_TOP = 0.78  # top of the kiosk counter in the foreground, fraction of the frame height
+#: Face-centre height as a fraction of the frame height, for scenes built on this one
+#: (kiosk.capture.synthetic).
+EYE_LEVEL = _FACE_Y
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,22 @@ _TIMELINE: tuple[_Visit, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class Look:
+    """How a cut-out is varied when composited: mirrored left-right and/or colour-scaled.
+
+    The demo timeline uses :data:`PLAIN`; synthetic scenes (``kiosk.capture.synthetic``) use
+    looks to make more distinct-looking visitors out of the same five photos. ``gain_bgr``
+    multiplies each channel (a white-balance / skin-tone shift).
+    """
+
+    mirror: bool = False
+    gain_bgr: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+PLAIN = Look()
+
+
+@dataclass(frozen=True, slots=True)
 class DemoFigure:
     """A visitor's full placement at one instant (frame pixels, floats, not clipped).
 
@@ -182,6 +202,18 @@ class DemoFigure:
     body_box_xyxy: tuple[float, float, float, float]
     face_h_px: float
     walking: bool
+    look: Look = PLAIN
+
+
+def place_figure(photo: str, cx_px: float, cy_px: float, face_h_px: float, *, walking: bool = False,
+                 look: Look = PLAIN) -> DemoFigure:
+    """The figure of ``photo`` (a :data:`PORTRAITS` key) with its face centred at (cx, cy), frame pixels."""
+    spec = PORTRAITS[photo]
+    fh = face_h_px
+    fw = fh * spec.face_aspect
+    face = (cx_px - fw / 2, cy_px - fh / 2, cx_px + fw / 2, cy_px + fh / 2)
+    body = (cx_px - _HALF_WIDTH * fh, face[1] - _ABOVE * fh, cx_px + _HALF_WIDTH * fh, face[3] + spec.below * fh)
+    return DemoFigure(spec.label, photo, face, body, fh, walking, look)
 
 
 def _hermite(t: float, keys: tuple[_Key, ...]) -> tuple[float, float, float]:
@@ -556,8 +588,10 @@ class DemoScene:
         self._room: np.ndarray | None = None
         self._ledge: np.ndarray | None = None
         self._noise: list[np.ndarray] = []
-        self._sprites: collections.OrderedDict[tuple[str, int], _Sprite] = collections.OrderedDict()
+        self._sprites: collections.OrderedDict[tuple[str, int, Look], _Sprite] = collections.OrderedDict()
         self._sprite_bytes = 0
+        # Per scene, so a scene built on this one (kiosk.capture.synthetic) can bound it tighter.
+        self.sprite_cache_bytes = _SPRITE_CACHE_BYTES
         self._bucket_px = max(1, round(2 * self.height / _REF_H))
 
     # --- assets ----------------------------------------------------------------------------------
@@ -639,10 +673,7 @@ class DemoScene:
             fh = fh_ref * scale * sy
             cx = (cx_ref + sway * fh_ref) * sx
             cy = (_FACE_Y * _REF_H + (spec.person_dy + bob) * fh_ref) * sy
-            fw = fh * spec.face_aspect
-            face = (cx - fw / 2, cy - fh / 2, cx + fw / 2, cy + fh / 2)
-            body = (cx - _HALF_WIDTH * fh, face[1] - _ABOVE * fh, cx + _HALF_WIDTH * fh, face[3] + spec.below * fh)
-            out.append(DemoFigure(spec.label, visit.photo, face, body, fh, walk > 0.25))
+            out.append(place_figure(visit.photo, cx, cy, fh, walking=walk > 0.25))
         return out
 
     def people_at(self, t_s: float, *, min_visible: float = 0.5) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -686,8 +717,8 @@ class DemoScene:
         cv2.subtract(frame, (3, 3, 3, 0), dst=frame)  # type: ignore[call-overload]
         return frame
 
-    def _sprite(self, photo: str, face_px: int) -> _Sprite:
-        key = (photo, face_px)
+    def _sprite(self, photo: str, face_px: int, look: Look = PLAIN) -> _Sprite:
+        key = (photo, face_px, look)
         sprite = self._sprites.get(key)
         if sprite is not None:
             self._sprites.move_to_end(key)
@@ -704,21 +735,26 @@ class DemoScene:
         bgr = cv2.resize(src.bgr, (w, h), interpolation=interp)
         alpha = cv2.resize(src.alpha, (w, h), interpolation=cv2.INTER_LINEAR)
         np.clip(alpha, 0.0, 1.0, out=alpha)
-        sprite = _Sprite(bgr, alpha, 1.0 - alpha, (src.anchor_xy[0] * w / src.bgr.shape[1],
-                                                   src.anchor_xy[1] * h / src.bgr.shape[0]))
+        anchor_x = src.anchor_xy[0] * w / src.bgr.shape[1]
+        if look.mirror:
+            bgr, alpha = np.ascontiguousarray(bgr[:, ::-1]), np.ascontiguousarray(alpha[:, ::-1])
+            anchor_x = w - anchor_x
+        if look.gain_bgr != PLAIN.gain_bgr:
+            cv2.multiply(bgr, (*look.gain_bgr, 0.0), dst=bgr)  # type: ignore[call-overload]
+        sprite = _Sprite(bgr, alpha, 1.0 - alpha, (anchor_x, src.anchor_xy[1] * h / src.bgr.shape[0]))
         self._sprites[key] = sprite
         self._sprite_bytes += sprite.nbytes
         # Bounded by bytes: a whole loop uses ~130 sizes (~230 MB at 640x480), far too much to
         # keep on a Pi; the people standing still (a few sizes each, as they breathe) fit easily,
         # and a miss while walking costs ~1 ms.
-        while self._sprite_bytes > _SPRITE_CACHE_BYTES and len(self._sprites) > 1:
+        while self._sprite_bytes > self.sprite_cache_bytes and len(self._sprites) > 1:
             _, old = self._sprites.popitem(last=False)
             self._sprite_bytes -= old.nbytes
         return sprite
 
     def _draw(self, frame: np.ndarray, fig: DemoFigure) -> None:
         face_px = max(self._bucket_px, int(round(fig.face_h_px / self._bucket_px)) * self._bucket_px)
-        sp = self._sprite(fig.photo, face_px)
+        sp = self._sprite(fig.photo, face_px, fig.look)
         fx0, fy0, fx1, fy1 = fig.face_box_xyxy
         x0 = int(round((fx0 + fx1) / 2 - sp.anchor_xy[0]))
         y0 = int(round((fy0 + fy1) / 2 - sp.anchor_xy[1]))
