@@ -198,6 +198,13 @@ def _check_source_path(kind: str, given: str, path: Path, base_label: str) -> No
         raise ValueError(f"image folder {shown} holds no images ({', '.join(IMAGE_SUFFIXES)})")
 
 
+def _no_blank_path(value: object, hint: str) -> object:
+    """Refuse a path written as blank text (``key: ""``); ``hint`` says what to write instead."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"empty text; {hint}")
+    return value
+
+
 def _context_base(info: ValidationInfo) -> tuple[Path | None, str]:
     """The folder relative paths start at, and how messages name it (from the validation context)."""
     context = info.context if isinstance(info.context, Mapping) else {}
@@ -596,9 +603,7 @@ class PrivacyConfig(_Section):
     @field_validator("aggregates_file", mode="before")
     @classmethod
     def _check_aggregates_text(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("empty text; leave the value out when persist_aggregates is false")
-        return value
+        return _no_blank_path(value, "leave the value out when persist_aggregates is false")
 
     @field_validator("aggregates_file", mode="after")
     @classmethod
@@ -660,9 +665,7 @@ class WatchlistConfig(_Section):
     @field_validator("dir", mode="before")
     @classmethod
     def _check_dir_text(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("empty text; leave the value out to switch the watchlist off")
-        return value
+        return _no_blank_path(value, "leave the value out to switch the watchlist off")
 
     @field_validator("dir", mode="after")
     @classmethod
@@ -727,9 +730,7 @@ class RuntimeConfig(_Section):
     @field_validator("models_dir", "demo_dir", mode="before")
     @classmethod
     def _check_path_text(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("empty text; leave the value out (nothing after the colon) to use the default folder")
-        return value
+        return _no_blank_path(value, "leave the value out (nothing after the colon) to use the default folder")
 
     @field_validator("models_dir", "demo_dir", mode="after")
     @classmethod
