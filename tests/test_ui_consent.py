@@ -2,10 +2,7 @@
 screen (watchlist size, threshold, portrait thumbnails, measured accuracy), rendered offscreen."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drivers)
 
 import shutil  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -16,7 +13,6 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from kiosk.capture.base import SourceStatus  # noqa: E402
 from kiosk.config import config_from_mapping  # noqa: E402
 from kiosk.types import Frame, Snapshot, WatchlistMatch  # noqa: E402
 from kiosk.ui import synthetic as syn  # noqa: E402
@@ -29,19 +25,8 @@ from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchli
 from kiosk.ui.text import FrameRecord  # noqa: E402
 from kiosk.watchlist import Watchlist  # noqa: E402
 
-W, H = 1280, 720
-OK = SourceStatus(ok=True, message="ok", since_s=0.0, reconnects=0)
 REPO = Path(__file__).resolve().parents[1]
 DEMO_PHOTOS = REPO / "assets" / "demo" / "photos"
-
-
-@pytest.fixture(scope="module")
-def screen():  # noqa: ANN201
-    pygame.display.init()
-    pygame.font.init()
-    surf = pygame.display.set_mode((W, H))
-    yield surf
-    pygame.display.quit()
 
 
 def camera_image() -> np.ndarray:

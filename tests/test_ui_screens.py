@@ -3,10 +3,7 @@ card geometry, texts, the banner, the mirror flip, countdowns, lessons, language
 screen, touch and keys. Frames are synthetic pictures; snapshots come from kiosk.ui.synthetic."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drivers)
 
 import itertools  # noqa: E402
 import json  # noqa: E402
@@ -29,17 +26,6 @@ from kiosk.ui.state import LESSONS  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
 from kiosk.ui.theme import THEMES  # noqa: E402
 
-W, H = 1280, 720
-OK = SourceStatus(ok=True, message="ok", since_s=0.0, reconnects=0)
-
-
-@pytest.fixture(scope="module")
-def screen():  # noqa: ANN201
-    pygame.display.init()
-    pygame.font.init()
-    surf = pygame.display.set_mode((W, H))
-    yield surf
-    pygame.display.quit()
 
 
 def camera_image() -> np.ndarray:

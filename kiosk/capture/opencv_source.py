@@ -35,7 +35,41 @@ def opencv_has_gstreamer() -> bool:
     return match is not None and match.group(1).upper().startswith("YES")
 
 
-class CameraSource:
+class _OpenCvCapture:
+    """What both OpenCV sources share: reading from the opened ``cv2.VideoCapture`` and closing it.
+
+    Subclasses set ``_cap`` in ``open()`` and say in ``_read_failed`` / ``_no_frame`` how their
+    failures read to an operator. Both failures are retryable (``OSError``): a camera has no end
+    of stream, so no frame means unplugged, a driver timeout or a pipeline error.
+    """
+
+    name: str
+    _cap: cv2.VideoCapture | None
+
+    def _read_failed(self, exc: cv2.error) -> str:
+        raise NotImplementedError
+
+    def _no_frame(self) -> str:
+        raise NotImplementedError
+
+    def read(self) -> np.ndarray | None:
+        if self._cap is None:
+            raise RuntimeError(f"{self.name}: read() before open()")
+        try:
+            ok, image = self._cap.read()
+        except cv2.error as exc:
+            raise OSError(self._read_failed(exc)) from exc
+        if not ok or image is None:
+            raise OSError(self._no_frame())
+        return image
+
+    def close(self) -> None:
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
+
+class CameraSource(_OpenCvCapture):
     """A V4L2 camera, ``/dev/video<N>``, through ``cv2.VideoCapture(N, cv2.CAP_V4L2)``.
 
     Asks for MJPG at the requested size and rate (most USB webcams only reach 25-30 fps at
@@ -85,26 +119,15 @@ class CameraSource:
             log.warning("%s delivers %dx%d instead of the requested %dx%d", dev, got_w, got_h, self.width, self.height)
         self._cap = cap
 
-    def read(self) -> np.ndarray | None:
-        if self._cap is None:
-            raise RuntimeError(f"{self.name}: read() before open()")
-        try:
-            ok, image = self._cap.read()
-        except cv2.error as exc:
-            raise OSError(f"camera {self.device_path} failed while reading: {exc}") from exc
-        if not ok or image is None:
-            # A camera has no end of stream: no frame means unplugged, or a driver timeout.
-            raise OSError(f"camera {self.device_path} stopped delivering frames (unplugged?). "
-                          + _CHECK_DEVICE.format(dev=self.device_path))
-        return image
+    def _read_failed(self, exc: cv2.error) -> str:
+        return f"camera {self.device_path} failed while reading: {exc}"
 
-    def close(self) -> None:
-        cap, self._cap = self._cap, None
-        if cap is not None:
-            cap.release()
+    def _no_frame(self) -> str:
+        return (f"camera {self.device_path} stopped delivering frames (unplugged?). "
+                + _CHECK_DEVICE.format(dev=self.device_path))
 
 
-class GStreamerSource:
+class GStreamerSource(_OpenCvCapture):
     """A GStreamer pipeline string ending in an ``appsink`` (one is appended when missing).
 
     Example (Jetson CSI camera)::
@@ -149,18 +172,8 @@ class GStreamerSource:
             self.fps = got_fps
         self._cap = cap
 
-    def read(self) -> np.ndarray | None:
-        if self._cap is None:
-            raise RuntimeError(f"{self.name}: read() before open()")
-        try:
-            ok, image = self._cap.read()
-        except cv2.error as exc:
-            raise OSError(f"GStreamer pipeline failed while reading: {exc}") from exc
-        if not ok or image is None:
-            raise OSError("the GStreamer pipeline stopped delivering frames (camera disconnected or pipeline error)")
-        return image
+    def _read_failed(self, exc: cv2.error) -> str:
+        return f"GStreamer pipeline failed while reading: {exc}"
 
-    def close(self) -> None:
-        cap, self._cap = self._cap, None
-        if cap is not None:
-            cap.release()
+    def _no_frame(self) -> str:
+        return "the GStreamer pipeline stopped delivering frames (camera disconnected or pipeline error)"
