@@ -5,7 +5,7 @@ portraits are read again from ``watchlist.dir`` when a name is first shown. Thes
 operator's public portraits (e.g. official portraits), not visitor data: keeping small copies
 in RAM is fine, but the folder can hold thousands of images, so nothing is read up front.
 
-- The folder is listed once, at the first request (``kiosk.watchlist.list_portraits``: the same
+- The folder is listed once, at the first request (``kiosk.track.watchlist.list_portraits``: the same
   names the watchlist uses, from ``metadata.csv`` or the file names). A name used by several
   images shows the first one.
 - Each name is read at most once: the result (a ``size_px`` square BGR thumbnail, or None when
@@ -37,7 +37,7 @@ Lister = Callable[[Path], list[tuple[Path, str]]]
 
 
 def _default_lister(folder: Path) -> list[tuple[Path, str]]:
-    from kiosk.watchlist import list_portraits  # the watchlist's own naming rules
+    from kiosk.track.watchlist import list_portraits  # the watchlist's own naming rules
 
     return list_portraits(folder)
 

@@ -108,7 +108,7 @@ class UiDeps:
     """Collaborators the screen calls; every one optional, the screen degrades without it.
 
     - ``record(face, frame_size)``: the FaceDetail-shaped dict for "your record"
-      (``kiosk.record.face_detail``); None hides the record's fields.
+      (``kiosk.analysis.record.face_detail``); None hides the record's fields.
     - ``fmr(threshold)``: false-match rate per comparison at a watchlist score threshold (same
       units as ``WatchlistMatch.score``). None: the threshold lesson shows the formula but no
       figures. ``fmr_calibrated`` False labels the figures "illustrative".
@@ -134,11 +134,11 @@ class UiDeps:
 def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps:
     """The collaborators available in this tree.
 
-    - the FaceDetail record from ``kiosk.record``;
+    - the FaceDetail record from ``kiosk.analysis.record``;
     - the false-match-rate curve: the loaded watchlist's calibration when it has one, else
-      ``kiosk.watchlist.load_calibration()`` (None when the manifest has no calibration);
+      ``kiosk.track.watchlist.load_calibration()`` (None when the manifest has no calibration);
     - the kiosk's measured accuracy for the caveats (``assets/caveats/measured.yaml``);
-    - with a ``watchlist`` (a loaded ``kiosk.watchlist.Watchlist``; the pipeline's is
+    - with a ``watchlist`` (a loaded ``kiosk.track.watchlist.Watchlist``; the pipeline's is
       ``pipeline.inference.analyzer.watchlist``): its size, the configured threshold
       ``cfg.watchlist.threshold``, and portrait thumbnails read lazily from ``cfg.watchlist.dir``
       (``kiosk.ui.portraits``). Without one, the threshold lesson says no watchlist is loaded.
@@ -147,7 +147,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps
     """
     record: RecordFn | None
     try:
-        from kiosk.record import face_detail
+        from kiosk.analysis.record import face_detail
         record = face_detail
     except ImportError:  # the record module is optional for the screen
         record = None
@@ -157,7 +157,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps
         fmr = calibration.false_match_rate
     else:
         try:
-            from kiosk.watchlist import load_calibration
+            from kiosk.track.watchlist import load_calibration
 
             calibration = load_calibration()
             fmr = calibration.false_match_rate if calibration is not None else None
