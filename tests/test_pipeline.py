@@ -173,6 +173,8 @@ def test_cli_worker_failure_exits_non_zero(monkeypatch: pytest.MonkeyPatch,
     import kiosk.privacy.guard as guard_mod
     monkeypatch.setattr(guard_mod, "install_guard",
                         lambda *a, **k: SimpleNamespace(summary=lambda: "guard not installed in-process"))
+    import kiosk.privacy.strict_start as strict_mod
+    monkeypatch.setattr(strict_mod, "enter_kernel_sandbox", lambda *a, **k: None)
     rc = cli.main(["run", "--source", "demo", "--headless", "--max-frames", "50"])
     assert rc == 1
     err = capsys.readouterr().err

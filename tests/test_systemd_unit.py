@@ -94,7 +94,7 @@ def test_required_settings(name: str) -> None:
     assert one("Service.User") == "kiosk"
     assert "/opt/kiosk/venv/bin/kiosk run" in one("Service.ExecStart")  # outside /home (ProtectHome)
     expected = {
-        "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+        "ProtectSystem": "strict", "ProtectHome": "yes", "TemporaryFileSystem": "/tmp:ro /var/tmp:ro",
         "PrivateNetwork": "yes", "IPAddressDeny": "any", "MemorySwapMax": "0", "LimitCORE": "0",
         "NoNewPrivileges": "yes", "DevicePolicy": "closed", "CapabilityBoundingSet": "",
         "AmbientCapabilities": "", "UMask": "0077", "ProtectKernelTunables": "yes",
@@ -174,3 +174,90 @@ def test_install_refuses_a_prefix_under_home(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "ProtectHome" in proc.stderr
 
+
+
+# --- issue 16: the unit tells the truth about what is writable --------------------------------
+
+AGGREGATES_DROPIN = REPO / "systemd" / "aggregates.conf"
+WRITABLE_KEYS = ("StateDirectory", "CacheDirectory", "LogsDirectory", "ConfigurationDirectory",
+                 "ReadWritePaths", "BindPaths")
+
+
+def _merged(*paths: Path) -> dict[str, list[str]]:
+    """A unit with drop-ins applied: later files append; an empty value resets the list."""
+    merged: dict[str, list[str]] = {}
+    for path in paths:
+        for key, values in parse_unit(path).items():
+            for value in values:
+                if value == "":
+                    merged[key] = []
+                else:
+                    merged.setdefault(key, []).append(value)
+    return merged
+
+
+def writable_paths(unit: dict[str, list[str]]) -> set[str]:
+    """Every place on disk or in RAM that the unit leaves writable for the service."""
+    out = {"/run/" + v for vs in unit.get("Service.RuntimeDirectory", []) for v in vs.split()}
+    for key, prefix in (("StateDirectory", "/var/lib/"), ("CacheDirectory", "/var/cache/"),
+                        ("LogsDirectory", "/var/log/"), ("ConfigurationDirectory", "/etc/")):
+        out |= {prefix + v for vs in unit.get(f"Service.{key}", []) for v in vs.split()}
+    out |= {v.lstrip("-") for key in ("ReadWritePaths", "BindPaths")
+            for vs in unit.get(f"Service.{key}", []) for v in vs.split()}
+    if unit.get("Service.PrivateTmp", ["no"])[-1] == "yes":
+        out |= {"/tmp", "/var/tmp"}
+    ro = {v.lstrip("-") for vs in unit.get("Service.ReadOnlyPaths", []) + unit.get("Service.InaccessiblePaths", [])
+          for v in vs.split()}
+    tmpfs = {v.split(":")[0]: v for vs in unit.get("Service.TemporaryFileSystem", []) for v in vs.split()}
+    for path, spec in tmpfs.items():
+        if not spec.endswith(":ro"):
+            out.add(path)
+    # /dev/shm and /dev/mqueue stay writable under ProtectSystem=strict unless made read-only
+    if "/dev/shm" not in ro:
+        out.add("/dev/shm")
+    if "/dev/mqueue" not in ro and unit.get("Service.PrivateIPC", ["no"])[-1] != "yes":
+        out.add("/dev/mqueue")
+    if "/tmp" not in tmpfs and "/tmp" not in ro and unit.get("Service.PrivateTmp", ["no"])[-1] != "yes":
+        out.add("/tmp")  # the host's /tmp
+    return out
+
+
+VARIANTS = {
+    "plain": ["kiosk.service"],
+    "plain+aggregates": ["kiosk.service", "aggregates.conf"],
+    "plain+jetson": ["kiosk.service", "jetson.conf"],
+    "plain+jetson+aggregates": ["kiosk.service", "jetson.conf", "aggregates.conf"],
+    "cage": ["kiosk-cage.service"],
+    "cage+aggregates": ["kiosk-cage.service", "aggregates.conf"],
+    "cage+jetson": ["kiosk-cage.service", "jetson.conf"],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_only_run_kiosk_is_writable_and_state_only_with_aggregates(variant: str) -> None:
+    files = [REPO / "systemd" / name for name in VARIANTS[variant]]
+    unit = _merged(*files)
+    assert unit["Service.ProtectSystem"][-1] == "strict" and unit["Service.ProtectHome"][-1] == "yes"
+    expected = {"/run/kiosk"} | ({"/var/lib/kiosk"} if "aggregates" in variant else set())
+    assert writable_paths(unit) == expected, variant
+
+
+def test_aggregates_dropin_adds_only_the_state_folder() -> None:
+    keys = {k for k in parse_unit(AGGREGATES_DROPIN)}
+    assert keys == {"Service.StateDirectory", "Service.StateDirectoryMode"}
+
+
+def test_privacy_md_table_matches_the_units() -> None:
+    """Every directive PRIVACY.md's enforcement table quotes is in both units, with that value."""
+    text = (REPO / "docs" / "PRIVACY.md").read_text(encoding="utf-8")
+    section = text.split("## What is enforced by whom", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"`([A-Z][A-Za-z]+)=([^`]*)`", section)
+    assert len(quoted) >= 10, quoted
+    for name in UNITS:
+        unit = parse_unit(UNITS[name])
+        for key, value in quoted:
+            values = unit.get(f"Service.{key}")
+            assert values is not None, f"{name}: PRIVACY.md quotes {key}= but the unit has none"
+            joined = " ".join(values)
+            assert value in values or value == joined or all(v in joined.split() for v in value.split()), \
+                f"{name}: PRIVACY.md says {key}={value}, the unit says {values}"

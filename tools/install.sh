@@ -229,6 +229,11 @@ if [[ "$platform" == jetson ]]; then
     run install -d -m 0755 "/etc/systemd/system/$unit.d"
     run install -m 0644 "$src/systemd/jetson.conf" "/etc/systemd/system/$unit.d/jetson.conf"
 fi
+# /var/lib/kiosk is writable only when the config persists the daily counters.
+if grep -Eq '^[[:space:]]*persist_aggregates:[[:space:]]*true' /etc/kiosk/kiosk.yaml; then
+    run install -d -m 0755 "/etc/systemd/system/$unit.d"
+    run install -m 0644 "$src/systemd/aggregates.conf" "/etc/systemd/system/$unit.d/aggregates.conf"
+fi
 if [[ -e "/etc/systemd/system/$other_unit" ]]; then
     run systemctl disable --now "$other_unit"
 fi

@@ -17,6 +17,7 @@ import numpy as np
 from kiosk.capture.slot import Pacer
 from kiosk.config.source_spec import IMAGE_SUFFIXES  # the one list (what check-config accepts)
 from kiosk.errors import SourceError
+from kiosk.safe_input import InputRefused, check_regular, decode_image
 
 __all__ = ["IMAGE_SUFFIXES", "ImageDirSource", "VideoFileSource"]
 
@@ -36,6 +37,11 @@ class VideoFileSource:
     def __init__(self, path: Path, *, realtime: bool, loop: bool, default_fps: float = 25.0) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
+            if self.path.exists():  # a FIFO, a device, a folder: say which
+                try:
+                    check_regular(self.path, "a video file")
+                except OSError as exc:
+                    raise SourceError(f"file:{exc}") from None
             raise SourceError(f"file:{self.path}: no such video file")
         self.realtime = realtime
         self.loop = loop
@@ -46,6 +52,11 @@ class VideoFileSource:
         self._frames_this_pass = 0
 
     def _open_capture(self) -> cv2.VideoCapture:
+        try:  # a FIFO or a device would make the demuxer block or read for ever
+            check_regular(self.path, "a video file")
+        except OSError as exc:
+            raise SourceError(f"file:{exc}" if isinstance(exc, InputRefused)
+                              else f"file:{self.path}: {exc.strerror or exc}") from None
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
@@ -148,11 +159,12 @@ class ImageDirSource:
                 self._read_this_pass = 0
             path = self._files[self._pos]
             self._pos += 1
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # always 3-channel BGR uint8
+            # 3-channel BGR uint8; file type, size and pixel count checked before decoding
+            image, reason = decode_image(path)
             if image is None:
                 if path not in self._bad:
                     self._bad.add(path)
-                    log.warning("skipping %s: not a readable image", path)
+                    log.warning("skipping %s", reason)
                 continue
             self._read_this_pass += 1
             if self._pacer is not None:

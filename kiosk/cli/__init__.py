@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.dont_write_bytecode = True  # also set by kiosk/__init__.py before any kiosk import
     # Before anything imports onnxruntime, mediapipe or matplotlib: no byte code, no telemetry,
     # caches in RAM (see kiosk.privacy.guard).
     from kiosk.privacy.guard import prepare_environment

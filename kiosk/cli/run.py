@@ -42,6 +42,11 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
         log.warning("%s", note)
     if args.max_frames is not None and args.max_frames < 1:
         raise KioskError("--max-frames must be at least 1")
+    if cfg.privacy.mode == "strict":
+        # The kernel sandbox, while the process has one thread: every thread, library and child
+        # started from here on inherits it (kiosk.privacy.strict_start).
+        from kiosk.privacy.strict_start import enter_kernel_sandbox
+        enter_kernel_sandbox(cfg, args.report, window=not args.headless)
 
     from kiosk.models import ModelStore
     from kiosk.pipeline import Pipeline

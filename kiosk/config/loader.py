@@ -45,6 +45,7 @@ def load_config(path: Path | str | None) -> Config:
         sections = ", ".join(f"{name}:" for name in Config.model_fields)
         message = f"the file must be a mapping of sections ({sections}), got {_node_kind(root)}; see kiosk.example.yaml"
         raise ConfigError(_format(origin, _line(root), "", message))
+    _check_expansion(root, origin)
     builder = _TreeBuilder()
     try:
         data = builder.build(root, ())
@@ -77,9 +78,59 @@ def override_source(cfg: Config, spec: str) -> Config:
 
 _MAX_BYTES = 1_000_000
 
+# A kiosk configuration has a few hundred values; YAML aliases ("billion laughs") could make a
+# few hundred bytes expand to billions. The composed node graph is small (aliases share nodes):
+# its expanded size is counted without expanding it, and a file past this bound is refused.
+_MAX_EXPANDED_NODES = 10_000
+
+
+def _check_expansion(root: yaml.Node, origin: str) -> None:
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if not done:
+            if key in on_path:
+                raise ConfigError(f"{origin}: the file refers to itself through an alias; not a kiosk configuration")
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        on_path.discard(key)
+        total = 1 + sum(sizes.get(id(c), 0) for c in children)
+        if total > _MAX_EXPANDED_NODES:
+            raise ConfigError(f"{origin}: YAML aliases expand this file to more than {_MAX_EXPANDED_NODES} "
+                              "values; a kiosk configuration has a few hundred (refusing a \"billion laughs\" file)")
+        sizes[key] = total
+
+
 def _read_text(file_path: Path, origin: str) -> str:
+    from kiosk.safe_input import InputRefused, read_regular
+
+    if file_path.is_dir():
+        raise ConfigError(f"{origin}: is a folder, not a config file; give the path of the .yaml file")
     try:
-        raw = file_path.read_bytes()
+        size = os.stat(file_path).st_size
+    except OSError:
+        size = 0
+    if file_path.is_file() and size > _MAX_BYTES:
+        raise ConfigError(f"{origin}: the file is {size / 1e6:.1f} MB, too big for a kiosk configuration "
+                          f"(at most {_MAX_BYTES / 1e6:.0f} MB); is this the right file?")
+    try:
+        # fstat before reading, at most _MAX_BYTES + 1 bytes read: a FIFO, /dev/zero or a huge
+        # file end in one line instead of a hang or an exhausted memory.
+        raw = read_regular(file_path, _MAX_BYTES, "a kiosk configuration")
+    except InputRefused as exc:
+        raise ConfigError(f"{origin}: {str(exc).split(': ', 1)[1]}; is this the right file?") from None
     except FileNotFoundError:
         raise ConfigError(f"{origin}: config file not found (looked for {os.path.abspath(file_path)}); "
                           "start from kiosk.example.yaml") from None

@@ -393,6 +393,21 @@ class PrivacyConfig(_Section):
         ),
     )
 
+    kernel_enforcement: Literal["required", "best_effort", "off"] = Field(
+        "required",
+        description=(
+            "How the kernel enforces strict mode (Landlock: no file written except the report and "
+            "aggregates; seccomp: no program started, no Internet socket; no_new_privs). `required`: "
+            "refuse to start (exit 2) on a kernel without Landlock or seccomp. `best_effort`: run with "
+            "what the kernel offers and a warning for staff. `off`: only the in-process guard (tests)."
+        ),
+    )
+
+    @field_validator("kernel_enforcement", mode="before")
+    @classmethod
+    def _off_is_text(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
     persist_aggregates: bool = Field(
         False,
         description=(

@@ -202,6 +202,9 @@ def demo_entries() -> tuple[Entry, ...]:
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
+    from kiosk.safe_input import check_regular
+
+    check_regular(path, "a model file")  # a FIFO or /dev/zero would be read for ever
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_HASH_CHUNK):
@@ -217,7 +220,7 @@ def check_file(path: Path, expected_sha256: str, fix: str) -> str | None:
         return f"{path}: missing; expected sha256 {expected_sha256}, actual: missing. Fix: run {fix}"
     except OSError as exc:
         return (
-            f"{path}: unreadable ({exc.strerror}); expected sha256 {expected_sha256}, actual: unreadable. "
+            f"{path}: unreadable ({exc.strerror or exc}); expected sha256 {expected_sha256}, actual: unreadable. "
             f"Fix: run {fix}"
         )
     if actual != expected_sha256:

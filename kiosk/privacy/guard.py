@@ -220,7 +220,7 @@ def _private_ram_dir(environ: Mapping[str, str]) -> tuple[Path | None, bool, str
     for base in (environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
         if base and os.path.isdir(base) and os.access(base, os.W_OK) and ram_filesystem(Path(base)):
             try:
-                return Path(tempfile.mkdtemp(prefix="kiosk-", dir=base)), True, None
+                return Path(tempfile.mkdtemp(prefix=f"kiosk-{os.getpid()}-", dir=base)), True, None
             except OSError:
                 continue
     return None, False, "no writable RAM folder ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR, /dev/shm)"
@@ -269,6 +269,23 @@ def prepare_environment(environ: MutableMapping[str, str] | None = None) -> Envi
     put("GLOG_minloglevel", "2")
     put("TF_CPP_MIN_LOG_LEVEL", "2")
     put("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    # Native libraries that would otherwise write or start programs once a window exists:
+    # Mesa's shader cache (~/.cache/mesa_shader_cache), SDL's D-Bus session (dbus-launch).
+    put("MESA_SHADER_CACHE_DISABLE", "true", force=True)
+    put("MESA_GLSL_CACHE_DISABLE", "true", force=True)
+    put("DBUS_SESSION_BUS_ADDRESS", "disabled:", force=True)
+    # SDL would draw the window through an OpenGL renderer; with Mesa's llvmpipe that JIT-compiles
+    # into writable+executable memory, which the sandbox's MDWE (and the unit's
+    # MemoryDenyWriteExecute=yes) refuses with a crash. The plain X11/KMS framebuffer needs none.
+    put("SDL_FRAMEBUFFER_ACCELERATION", "0", force=True)
+    # numpy's OpenBLAS starts its worker threads at import; the kernel sandbox (Landlock) must be
+    # applied while the process has a single thread (kiosk.sandbox), so BLAS runs in the caller.
+    put("OPENBLAS_NUM_THREADS", "1")
+    # OpenCV's own decoder limit (default 2**30 pixels, 3 GB decoded): the kiosk checks image
+    # headers first (kiosk.safe_input); this backs it up for formats it does not parse.
+    put("OPENCV_IO_MAX_IMAGE_PIXELS", "40000000")
+    _clean_library_path(env, notes)
+    _remove_stale_scratch()
 
     scratch: Path | None
     if env.get("MPLCONFIGDIR"):
@@ -289,12 +306,61 @@ def prepare_environment(environ: MutableMapping[str, str] | None = None) -> Envi
                 scratch.mkdir(mode=0o700, exist_ok=True)
             else:
                 atexit.register(_remove_scratch, base)
+                _scratch_created.append(base)
             put("MPLCONFIGDIR", str(scratch))
     in_ram = scratch is not None and ram_filesystem(scratch)
     if scratch is not None and not in_ram:
         notes.append(f"MPLCONFIGDIR {scratch} is not in RAM: matplotlib's font list cache is written there")
     return EnvironmentReport(scratch_dir=scratch, scratch_in_ram=in_ram, variables=set_vars,
                              notes=tuple(notes))
+
+
+def _clean_library_path(env: MutableMapping[str, str], notes: list[str]) -> None:
+    """Drop empty and relative entries of ``LD_LIBRARY_PATH`` (opencv-python leaves a trailing
+    ``:``, which makes every child search the working folder for libraries)."""
+    value = env.get("LD_LIBRARY_PATH")
+    if value is None:
+        return
+    kept = [p for p in value.split(":") if p and os.path.isabs(p)]
+    if ":".join(kept) != value:
+        notes.append(f"LD_LIBRARY_PATH cleaned (empty or relative entries removed): {value!r}")
+        if kept:
+            env["LD_LIBRARY_PATH"] = ":".join(kept)
+        else:
+            del env["LD_LIBRARY_PATH"]
+
+
+def _remove_stale_scratch(bases: Sequence[str] = ("/dev/shm",)) -> list[str]:
+    """Remove ``kiosk-<pid>-*`` scratch folders whose process is gone (SIGKILL, watchdog abort)."""
+    removed: list[str] = []
+    uid = os.geteuid()
+    for base in bases:
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            parts = name.split("-")
+            if len(parts) < 3 or parts[0] != "kiosk" or not parts[1].isdigit():
+                continue
+            path = os.path.join(base, name)
+            try:
+                if os.lstat(path).st_uid != uid or os.path.exists(f"/proc/{parts[1]}"):
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+_scratch_created: list[Path] = []
+
+
+def release_scratch() -> None:
+    """Delete the RAM scratch folder now (before the kernel sandbox, which forbids it later)."""
+    while _scratch_created:
+        _remove_scratch(_scratch_created.pop())
 
 
 def _remove_scratch(path: Path) -> None:

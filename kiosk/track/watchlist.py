@@ -21,6 +21,7 @@ exists only to display a cosine on a 0-100 scale and says so.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ import numpy as np
 from kiosk.detect.align import align_face
 from kiosk import paths
 from kiosk.config.source_spec import IMAGE_SUFFIXES  # the one list of image endings (case-insensitive)
+from kiosk.safe_input import decode_image, read_regular
 from kiosk.errors import EXIT_USAGE, KioskError
 from kiosk.privacy.policy import wipe
 from kiosk.types import Detection, WatchlistMatch
@@ -249,25 +251,28 @@ def portrait_detector(session: Any) -> Any:
 def _read_metadata(folder: Path) -> dict[str, str]:
     """``relative posix path -> name`` from ``folder/metadata.csv`` (empty if there is none)."""
     path = folder / METADATA_FILE
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames or []
-            missing = [c for c in ("path", "name") if c not in fields]
-            if missing:
-                raise WatchlistError(
-                    f"{path}: missing column(s) {', '.join(missing)}; expected a header with at least "
-                    f"'path,name' (got {','.join(fields) or 'nothing'})"
-                )
-            out: dict[str, str] = {}
-            for line, row in enumerate(reader, start=2):
-                rel, name = (row.get("path") or "").strip(), (row.get("name") or "").strip()
-                if not rel or not name:
-                    raise WatchlistError(f"{path}:{line}: empty path or name")
-                out[Path(rel).as_posix()] = name
-            return out
+        text = read_regular(path, 4 * 1024 * 1024, "the watchlist's metadata.csv").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WatchlistError(f"{path}: cannot read it ({exc})") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        fields = reader.fieldnames or []
+        missing = [c for c in ("path", "name") if c not in fields]
+        if missing:
+            raise WatchlistError(
+                f"{path}: missing column(s) {', '.join(missing)}; expected a header with at least "
+                f"'path,name' (got {','.join(fields) or 'nothing'})"
+            )
+        out: dict[str, str] = {}
+        for line, row in enumerate(reader, start=2):
+            rel, name = (row.get("path") or "").strip(), (row.get("name") or "").strip()
+            if not rel or not name:
+                raise WatchlistError(f"{path}:{line}: empty path or name")
+            out[Path(rel).as_posix()] = name
+        return out
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise WatchlistError(f"{path}: cannot read it ({exc})") from None
 
@@ -373,9 +378,10 @@ class Watchlist:
             iterator = tqdm(entries, desc="watchlist", unit="img")
         for path, name in iterator:
             rel = path.relative_to(folder).as_posix()
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            # size, file type and pixel count checked before decoding (kiosk.safe_input)
+            image, reason = decode_image(path)
             if image is None:
-                log.warning("watchlist: %s cannot be read as an image; skipped", path)
+                log.warning("watchlist: %s; skipped", reason)
                 skipped.append(rel)
                 continue
             try:

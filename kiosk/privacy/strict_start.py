@@ -1,0 +1,91 @@
+"""Start-up of strict privacy mode in ``kiosk run``: the order that lets the kernel cover everything.
+
+:func:`enter_kernel_sandbox` is called by ``kiosk run`` right after the configuration is read,
+while the process still has one thread:
+
+1. ``--report PATH`` is checked (a file path, in an existing folder, not a folder) and created
+   empty, so that the Landlock rule can name exactly that file;
+2. the heavy libraries are imported (numpy, OpenCV, onnxruntime, MediaPipe with the matplotlib
+   font list it builds at import in the RAM scratch folder, pygame for a window) - imports read
+   files and start no thread (``OPENBLAS_NUM_THREADS=1``, see ``prepare_environment``);
+3. the RAM scratch folder is deleted (nothing needs it after the imports; the sandbox would
+   forbid deleting it at exit);
+4. :func:`kiosk.privacy.sandbox.apply_sandbox`: Landlock, seccomp, no_new_privs, MDWE - before any model
+   session, capture thread, window or child exists, so every one of them inherits it.
+
+The audit hook (``install_guard``) is installed later, before the pipeline starts, as the second
+layer with clear messages.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import ConfigError, KioskError
+
+log = logging.getLogger(__name__)
+
+
+def check_report_path(report: str | None) -> Path | None:
+    """The ``--report`` file as a Path (None for stdout or no report); exit 2 for a folder."""
+    if not report or report == "-":
+        return None
+    path = Path(report)
+    if path.is_dir() or report.endswith(("/", os.sep)):
+        raise ConfigError(f"--report {report}: is a folder; give a file path, e.g. {path / 'report.json'}")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"--report {report}: is not a regular file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--report {report}: folder {path.parent} does not exist")
+    return path
+
+
+def preload(window: bool) -> None:
+    """Import the libraries that read files or build caches at import, while that is allowed."""
+    import cv2  # noqa: F401
+    import numpy  # noqa: F401
+    import onnxruntime  # noqa: F401
+    try:
+        from mediapipe.python.solutions import face_mesh  # noqa: F401
+    except Exception:  # noqa: BLE001 - a missing MediaPipe is reported by the model loader
+        pass
+    if window:
+        try:
+            import pygame  # noqa: F401
+        except Exception:  # noqa: BLE001 - reported by the window
+            pass
+
+
+def enter_kernel_sandbox(cfg: Any, report: str | None, *, window: bool) -> Any:
+    """Apply the kernel sandbox for ``kiosk run`` in strict mode; returns its SandboxReport.
+
+    Raises KioskError (exit 2) when ``privacy.kernel_enforcement: required`` and the kernel
+    lacks Landlock or seccomp.
+    """
+    from kiosk.privacy.guard import release_scratch
+    from kiosk.privacy.sandbox import SandboxError, apply_sandbox
+
+    mode = cfg.privacy.kernel_enforcement
+    report_path = check_report_path(report)
+    write_files: list[Path] = []
+    if report_path is not None and mode != "off":
+        # Created empty now: Landlock can allow writing one existing file, not creating one.
+        fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        os.close(fd)
+        write_files.append(report_path)
+    write_dirs: list[Path] = []
+    if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
+        write_dirs.append(Path(cfg.privacy.aggregates_file).parent)
+    preload(window)
+    release_scratch()
+    try:
+        result = apply_sandbox(write_files, write_dirs, mode=mode)
+    except SandboxError as exc:
+        raise ConfigError(str(exc)) from None
+    if mode == "best_effort" and not result.complete:
+        log.warning("STAFF: strict privacy mode runs WITHOUT full kernel enforcement: %s", result.summary())
+    else:
+        log.info("%s", result.summary())
+    return result
