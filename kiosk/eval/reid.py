@@ -278,6 +278,7 @@ def score_refs(tracks: Sequence[TrackRecord], labels: dict[tuple[int, int], str 
     person_tracks: dict[str, list[TrackRecord]] = defaultdict(list)
     unknown = 0
     frames_by_person: dict[str, int] = defaultdict(int)
+    id_on_unknown: dict[int, int] = defaultdict(int)
     for tr in tracks:
         pieces: dict[str, TrackRecord] = {}
         for k, fi in enumerate(tr.frame_index):
@@ -286,6 +287,8 @@ def score_refs(tracks: Sequence[TrackRecord], labels: dict[tuple[int, int], str 
             label = labels[(tr.track_id, fi)]
             if label is None:
                 unknown += 1
+                if tr.visitor_ids[k] is not None:
+                    id_on_unknown[tr.visitor_ids[k]] += 1
                 continue
             frames_by_person[label] += 1
             piece = pieces.setdefault(label, TrackRecord(tr.track_id))
@@ -297,7 +300,10 @@ def score_refs(tracks: Sequence[TrackRecord], labels: dict[tuple[int, int], str 
         for label, piece in pieces.items():
             person_tracks[label].append(piece)
     ids = _id_figures(person_tracks)
+    # An id shown on a frame that is none of the reference people: someone else wearing it (a
+    # track carried across a cut) or the person too turned to tell.
     return {**ids, "tracks": len(tracks), "frames_unlabelled": unknown,
+            "ids_on_unlabelled_frames": {str(k): v for k, v in sorted(id_on_unknown.items())},
             "frames_by_person": dict(sorted(frames_by_person.items())),
             "tracks_by_person": {p: len(t) for p, t in sorted(person_tracks.items())}}
 
@@ -445,6 +451,7 @@ def summary(result: dict[str, Any]) -> str:
     else:
         lines.append(f"sampled frames by person: {result['frames_by_person']}; "
                      f"unlabelled: {result['frames_unlabelled']} (someone else, or a face too turned to tell)")
+        lines.append(f"ids shown on unlabelled frames: {result['ids_on_unlabelled_frames']}")
     lines.append(f"ids per person:       {result['ids_per_person']} (ids shown at any moment: "
                  f"{result['ids_shown_per_person']}); persons per id: {result['persons_per_id']}")
     lines.append(f"ids by person:        {result['ids_by_person']}")
