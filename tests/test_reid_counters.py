@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 from test_aggregates import Clock, committed_visitors, face, today, visitor
 
-from kiosk.aggregates import Aggregates
-from kiosk.analyzer import FaceAnalyzer
+from kiosk.counters.daily import Aggregates
+from kiosk.analysis.analyzer import FaceAnalyzer
 from kiosk.config import config_from_mapping
 from kiosk.types import Attributes, Detection, Frame, Snapshot
 from kiosk.ui.dossier import card_content

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from modelkit import session
 
-from kiosk.analyzer import FaceAnalyzer
+from kiosk.analysis.analyzer import FaceAnalyzer
 from kiosk.capture.demo import DemoScene
 from kiosk.config import config_from_mapping
 from kiosk.detect.align import align_face
 from kiosk.detect.yunet import YuNetDetector
 from kiosk.infer.embed import SFaceEmbedder
-from kiosk.models import default_demo_dir
+from kiosk.paths import default_demo_dir
 from kiosk.types import Frame
 
 FPS = 30
@@ -55,6 +55,7 @@ def visitors(step: int) -> tuple[int, int]:
     return count, returns
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", [1, 3], ids=["full-rate", "third-rate"])
 def test_demo_gives_three_visitors_whatever_the_load(step: int) -> None:
     count, returns = visitors(step)

@@ -487,8 +487,3 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
     else:
         print(summary(result))
 
-
-if __name__ == "__main__":  # pragma: no cover
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    from kiosk.cli.eval import main_eval
-    sys.exit(main_eval(["reid", *sys.argv[1:]]))
