@@ -356,7 +356,7 @@ def record_video(video: Path, config: Path | None, models_dir: Path | None = Non
 
     pipeline = Pipeline(cfg, analyzer,
                         source_factory=lambda: VideoFileSource(video, realtime=realtime, loop=False))
-    pipeline.inference.on_snapshot = observe
+    pipeline.subscribe(observe)
     pipeline.start()
     while not pipeline.inference.done.wait(0.2):
         if pipeline.error is not None:
