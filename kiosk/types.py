@@ -177,6 +177,10 @@ class FaceView:
     attributes: Attributes = field(default_factory=Attributes)
     watchlist: tuple[WatchlistMatch, ...] = ()
     consented: bool = True  # False: privacy.consent is "required" and this visitor has not agreed
+    # While undecided: the remembered visitor the evidence leans to ("maybe visitor 0003?").
+    maybe_visitor_id: int | None = None
+    # Seconds since ``visitor_id`` (and ``is_return``) was given; a later merge restarts it.
+    identified_age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,8 @@ class Snapshot:
     inference_fps: float = 0.0
     frames_processed: int = 0
     frames_dropped: int = 0
+    # Recent corrections (from_id, into_id): a visitor found to be someone already remembered.
+    merges: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

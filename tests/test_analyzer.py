@@ -8,7 +8,9 @@ from kiosk.config import config_from_mapping
 from kiosk.types import Detection, Frame
 
 FPS = 10.0
-IMAGE = np.zeros((480, 640, 3), dtype=np.uint8)
+# Texture, not a flat image: the quality gate (kiosk.track.face_quality) rightly refuses to embed
+# a face with no detail at all.
+IMAGE = np.random.default_rng(7).integers(0, 256, (480, 640, 3), dtype=np.uint8)
 
 
 def unit(seed: int) -> np.ndarray:
@@ -88,9 +90,10 @@ def test_identified_after_votes_and_embedded_on_schedule_not_every_frame() -> No
     analyzer, snaps = run(script, BASE, 10.0)
     # Identified once 3 embeddings spaced 0.2 s apart are in (frames at 0.0, 0.2, 0.4).
     assert snaps[3].faces[0].visitor_id is None and snaps[4].faces[0].visitor_id is not None
-    # 100 frames: 3 identification embeddings + refreshes every 2 s (at 2.4, 4.4, 6.4, 8.4).
-    assert analyzer.embeddings_computed == 7
-    assert script.embed_calls == 7
+    # 100 frames: 3 identification embeddings; a new visitor is then sampled every 0.4 s for
+    # 4 s (0.8 ... 4.4: diverse templates, and merge evidence), then refreshed every 2 s (6.4, 8.4).
+    assert analyzer.embeddings_computed == 15
+    assert script.embed_calls == 15
 
 
 def test_embedding_budget_per_frame() -> None:

@@ -122,8 +122,12 @@ def test_one_matching_frame_is_not_enough() -> None:
     identify(g, 1, [near(alice, s) for s in (10, 11, 12)], 0.0)
     g.track_ended(1, 1)
     stranger = unit(3)
-    r = identify(g, 2, [near(alice, 40), near(stranger, 41), near(stranger, 42)], 30.0)
-    assert r.is_new and r.visitor_id == 2
+    for i, e in enumerate([near(alice, 40), near(stranger, 41), near(stranger, 42)]):
+        assert g.add_pending(2, e, 30.0 + 0.1 * i) is None
+    # Unclear evidence: the decision waits, and the screen may say "maybe visitor 0001?".
+    assert g.maybe(2) == 1 and g.pending_count(2) == 3
+    r = g.add_pending(2, near(stranger, 43), 30.4)
+    assert r is not None and r.is_new and r.visitor_id == 2 and g.maybe(2) is None
 
 
 def test_visitor_in_view_cannot_be_claimed_by_another_track() -> None:
@@ -201,3 +205,58 @@ def test_clear_erases_everything() -> None:
     gone = g.clear()
     assert len(gone) == 1 and len(g) == 0
     assert not buffer.any() and not pending.any()
+
+
+# -- evidence, merging, diverse templates ----------------------------------------------------
+
+def blend(a: np.ndarray, b: np.ndarray, wa: float) -> np.ndarray:
+    """A face between two looks: cosine to ``a`` grows with ``wa``."""
+    v = wa * a + (1.0 - wa) * b
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def test_a_missed_return_is_merged_later_and_its_buffer_zeroed() -> None:
+    """Alice comes back turned away (her first embeddings resemble nobody: a new visitor 2); as
+    she turns to the camera her later templates match visitor 1, who is out of view: visitor 2
+    is merged into 1 with a new visit ("Welcome back"), and visitor 2's buffer is zeroed."""
+    g = make_gallery(templates_per_visitor=8, visit_gap_s=5.0)
+    alice, away = unit(1), unit(50)
+    identify(g, 1, [near(alice, s) for s in (10, 11, 12)], 0.0)
+    g.seen(1, 5.0, 5.0)
+    g.track_ended(1, 1)
+    r = identify(g, 2, [blend(alice, away, w) for w in (0.1, 0.12, 0.14)], 30.0)
+    assert r.is_new and r.visitor_id == 2
+    a_buffer = g.get(2).templates
+    merge = None
+    for k, w in enumerate((0.3, 0.45, 0.6, 0.75, 0.9, 0.95, 1.0, 1.0)):
+        g.refresh(2, blend(alice, away, w) if w < 1 else near(alice, 60 + k))
+        merge = merge or g.consider_merge(2, 31.0 + k)
+    assert merge is not None and (merge.from_id, merge.into_id) == (2, 1) and merge.is_return
+    assert g.get(2) is None and len(g) == 1 and g.merges == 1
+    v = g.get(1)
+    assert v.visits == 2 and v.active_track == 2 and v.previous_visit_end_s == 5.0
+    assert not a_buffer.any(), "the merged visitor's template buffer was not zeroed"
+
+
+def test_no_merge_with_someone_in_view_or_on_thin_evidence() -> None:
+    g = make_gallery(templates_per_visitor=8)
+    alice = unit(1)
+    identify(g, 1, [near(alice, s) for s in (10, 11, 12)], 0.0)  # alice still in view (track 1)
+    identify(g, 2, [unit(s) for s in (70, 71, 72)], 1.0)  # somebody else: new visitor 2
+    g.refresh(2, near(alice, 80))
+    assert g.consider_merge(2, 2.0) is None  # visitor 1 is in view: a different person
+    g.track_ended(1, 1)
+    assert g.consider_merge(2, 3.0) is None  # 1 matching template of 3: no majority
+
+
+def test_templates_stay_diverse_once_the_buffer_is_full() -> None:
+    g = make_gallery(templates_per_visitor=4)
+    alice = unit(1)
+    identify(g, 1, [near(alice, s) for s in (10, 11, 12)], 0.0)
+    profile = blend(alice, unit(90), 0.75)  # a different view of her, still matching
+    assert g.refresh(1, profile)
+    for s in range(20):  # twenty near-identical frontal frames do not push the other view out
+        g.refresh(1, near(alice, 100 + s, noise=0.01))
+    t = g.get(1).templates
+    assert g.get(1).n_templates == 4
+    assert float((t @ profile).max()) > 0.999, "the distinct view was replaced by a redundant one"

@@ -22,7 +22,8 @@ import numpy as np
 
 from kiosk.analysis.attributes import AttributeEngine
 from kiosk.config import Config
-from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification
+from kiosk.track.face_quality import face_quality
+from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification, Merge
 from kiosk.track.tracker import Track, Tracker
 from kiosk.types import (Attributes, Detection, FaceView, Frame, Snapshot, StageTimes,
                          WatchlistMatch)
@@ -35,6 +36,18 @@ MAX_EMBEDS_PER_FRAME = 2
 FORGOTTEN_KEPT = 10_000
 # A face must be at least this wide for an embedding worth comparing (SFace's crop is 112 px).
 MIN_EMBED_FACE_PX = 32.0
+# A due face that fails the quality gate (kiosk.track.face_quality) is tried again this much later.
+QUALITY_RETRY_S = 0.1
+# A visitor created new keeps being sampled this often (instead of every refresh_interval_s) for
+# YOUNG_S after the decision: diverse templates sooner, and the evidence for a merge sooner if
+# the decision was wrong.
+YOUNG_SAMPLE_FACTOR = 2.0
+YOUNG_S = 4.0
+# Refreshes in a row that do not match the track's visitor: the track has most likely jumped to
+# somebody else (a cut in edited video, two people crossing); it is identified afresh.
+SWAP_MISSES = 2
+# Merges stay listed in snapshots this long (pipeline seconds), so every consumer sees them.
+MERGE_NOTICE_S = 30.0
 # Time in view added per frame is capped: after a stall, the gap is not counted as attention.
 _MAX_DT_S = 0.5
 
@@ -50,6 +63,9 @@ class _TrackIdentity:
     last_t_s: float = 0.0
     watchlist: tuple[WatchlistMatch, ...] = ()
     consented: bool = True
+    identified_s: float | None = None  # when the current id (or its "Welcome back") was given
+    young_until_s: float = 0.0
+    misses: int = 0
 
 
 class FaceAnalyzer:
@@ -84,6 +100,8 @@ class FaceAnalyzer:
         # months does not grow (the daily aggregates keep the long-term counts).
         self.forgotten: deque[ForgottenVisitor] = deque(maxlen=FORGOTTEN_KEPT)
         self.embeddings_computed = 0
+        self.quality_rejected = 0
+        self._merges: deque[tuple[float, Merge]] = deque()
         self.consent_required = cfg.privacy.consent == "required"
         # Consent requests arrive from the UI thread; the inference thread applies them to the
         # faces in view at the next frame.
@@ -155,6 +173,7 @@ class FaceAnalyzer:
             faces=faces,
             visitors=self.gallery.views(frame.t_s),
             times=times,
+            merges=self._recent_merges(frame.t_s),
         )
 
     def tick(self, t_s: float) -> None:
@@ -190,7 +209,21 @@ class FaceAnalyzer:
         if not due:
             return
         due.sort(key=lambda t: self._ident[t.track_id].next_embed_s)
-        due = due[:MAX_EMBEDS_PER_FRAME]
+        good: list[Track] = []
+        for t in due:
+            if len(good) >= MAX_EMBEDS_PER_FRAME:
+                break
+            quality = face_quality(frame.image, t.box, t.landmarks_px, t.score)
+            if quality.ok or self.watchlist is not None and not rec.enabled:
+                good.append(t)
+            else:
+                # Not worth comparing (turned, blurred, small, occluded): wait for a better view
+                # rather than let this frame vote.
+                self._ident[t.track_id].next_embed_s = frame.t_s + QUALITY_RETRY_S
+                self.quality_rejected += 1
+        if not good:
+            return
+        due = good
         assert self.embed is not None
         embeddings = self.embed(frame.image, [t.landmarks_px for t in due])
         self.embeddings_computed += len(due)
@@ -207,17 +240,60 @@ class FaceAnalyzer:
                 if result is not None:
                     self._identified(track, ident, result, frame.t_s)
             else:
-                ident.next_embed_s = frame.t_s + rec.refresh_interval_s
-                self.gallery.refresh(ident.visitor_id, emb)
+                self._refresh(track, ident, emb, frame.t_s)
         # The embeddings array is a temporary of this frame; erase it rather than leave it to
         # the allocator.
         wipe(embeddings)
+
+    def _refresh(self, track: Track, ident: _TrackIdentity, emb: np.ndarray, t_s: float) -> None:
+        rec = self.cfg.recognition
+        assert ident.visitor_id is not None
+        young = t_s < ident.young_until_s
+        ident.next_embed_s = t_s + (rec.sample_interval_s * YOUNG_SAMPLE_FACTOR if young else rec.refresh_interval_s)
+        if self.gallery.refresh(ident.visitor_id, emb):
+            ident.misses = 0
+            merge = self.gallery.consider_merge(ident.visitor_id, t_s)
+            if merge is not None:
+                self._merged(merge, t_s)
+            return
+        ident.misses += 1
+        ident.next_embed_s = t_s + rec.sample_interval_s  # check again soon
+        if ident.misses >= SWAP_MISSES:
+            log.info("track %d no longer looks like visitor %d; identifying it afresh",
+                     track.track_id, ident.visitor_id)
+            self.gallery.track_ended(track.track_id, ident.visitor_id)
+            ident.visitor_id = None
+            ident.is_return = False
+            ident.identified_s = None
+            ident.misses = 0
+
+    def _merged(self, merge: Merge, t_s: float) -> None:
+        for ident in self._ident.values():
+            if ident.visitor_id == merge.from_id:
+                ident.visitor_id = merge.into_id
+                ident.is_return = merge.is_return
+                ident.identified_s = t_s  # the screen tells the story from here: "Welcome back"
+                ident.young_until_s = 0.0
+        self._merges.append((t_s, merge))
+        if merge.is_return:
+            log.info("visitor %d is back (found on a second look, similarity %.2f)", merge.into_id, merge.similarity)
+
+    def _recent_merges(self, t_s: float) -> tuple[tuple[int, int], ...]:
+        while self._merges and t_s - self._merges[0][0] > MERGE_NOTICE_S:
+            self._merges.popleft()
+        return tuple((m.from_id, m.into_id) for _, m in self._merges)
 
     def _identified(self, track: Track, ident: _TrackIdentity, result: Identification,
                     t_s: float) -> None:
         ident.visitor_id = result.visitor_id
         ident.is_return = result.is_return
-        ident.next_embed_s = t_s + self.cfg.recognition.refresh_interval_s
+        ident.identified_s = t_s
+        ident.misses = 0
+        if result.is_new:
+            ident.young_until_s = t_s + YOUNG_S
+            ident.next_embed_s = t_s + self.cfg.recognition.sample_interval_s * YOUNG_SAMPLE_FACTOR
+        else:
+            ident.next_embed_s = t_s + self.cfg.recognition.refresh_interval_s
         # The time the track was in view before it was identified counts too.
         self.gallery.seen(result.visitor_id, t_s, min(track.age_s(t_s), 10.0))
         if result.is_return:
@@ -234,6 +310,8 @@ class FaceAnalyzer:
             landmarks_px=tuple((float(x), float(y)) for x, y in track.landmarks_px),
             score=float(track.score),
             visitor_id=ident.visitor_id,
+            maybe_visitor_id=(self.gallery.maybe(track.track_id) if ident.visitor_id is None else None),
+            identified_age_s=(t_s - ident.identified_s if ident.identified_s is not None else None),
             visit_number=visitor.visits if visitor else 1,
             is_return=ident.is_return,
             track_age_s=track.age_s(t_s),

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop after N processed frames")
     run.add_argument("--report", default=None, metavar="PATH|-",
                      help="write a JSON run report (counters only) to PATH or stdout")
+    # Test/bench hook (kiosk.bench.slowdown): the analyser runs N times slower, as on a weaker machine.
+    run.add_argument("--slow-analyser", type=float, default=1.0, help=argparse.SUPPRESS)
 
     check = sub.add_parser("check-config", help="validate a config file and exit (0 ok, 2 errors)")
     check.add_argument("file", type=Path)

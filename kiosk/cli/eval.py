@@ -110,6 +110,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     cal.add_argument("--write-manifest", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
                      help="store the result as calibration.sface in models/manifest.yaml (or PATH)")
     common(cal)
+    from kiosk.eval.reid import add_reid_parser
+    add_reid_parser(esub, common)
     return ev
 
 
@@ -129,6 +131,9 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
                                   sweep_widths=args.sweep_widths, progress=progress)
     if cmd == "utkface":
         return evaluate_utkface(args.root, models, pad=args.pad, det_score=args.det_score, progress=progress)
+    if cmd == "reid":
+        from kiosk.eval.reid import evaluate_reid
+        return evaluate_reid(args)
     if cmd == "calibrate":
         from kiosk.eval.calibrate import calibrate, write_manifest_calibration
 
@@ -156,6 +161,10 @@ def main_eval(args: argparse.Namespace | Sequence[str]) -> int:
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return exc.exit_code
+    if args.eval_command == "reid":
+        from kiosk.eval.reid import print_result
+        print_result(result, args.json)
+        return EXIT_OK
     print(json.dumps(result, indent=2))
     return EXIT_OK
 

@@ -54,6 +54,9 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
 
     started = time.monotonic()
     analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
+    if getattr(args, "slow_analyser", 1.0) != 1.0:
+        from kiosk.bench.slowdown import slow_down
+        slow_down(analyzer, args.slow_analyser)
     pipeline = Pipeline(cfg, analyzer, max_frames=args.max_frames)
 
     def _stop(signum: int, _frame: object) -> None:

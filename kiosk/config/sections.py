@@ -225,8 +225,9 @@ class RecognitionConfig(_Section):
         ge=1,
         le=15,
         description=(
-            "Embeddings collected for a new face before deciding who it is. More gives a steadier "
-            "decision, but \"Welcome back\" appears later (about votes x sample_interval_s seconds)."
+            "Embeddings (of faces good enough to compare) collected for a new face before deciding who "
+            "it is; up to 3x as many when the evidence is unclear. More gives a steadier decision, but "
+            "\"Welcome back\" appears later (about votes x sample_interval_s seconds)."
         ),
     )
     sample_interval_s: float = Field(

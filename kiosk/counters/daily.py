@@ -350,6 +350,15 @@ class Aggregates:
         with self._lock:
             self._roll()
             t_s = snapshot.t_s
+            for from_id, into_id in snapshot.merges:
+                # A visitor found to be someone already counted: one person, one visitor.
+                merged = self._records.pop(("v", from_id), None)
+                if merged is not None:
+                    self._take_back(merged, uncount=True)
+                    into = self._records.get(("v", into_id))
+                    if into is None:
+                        into = self._records[("v", into_id)] = _Record(_Summary(), merged.last_in_view_t_s)
+                    into.summary.merge(merged.summary)
             in_view: set[_Key] = set()
             for face in snapshot.faces:
                 if face.visitor_id is not None:

@@ -36,6 +36,7 @@ MEASURED_SLOTS: tuple[str, ...] = (
     "age_mae_years", "age_range_coverage_pct",
     "gender_accuracy_pct", "gender_children_pct", "gender_asian_pct", "gender_adults_pct",
     "lfw_accuracy_pct",
+    "reid_split_pct", "reid_returns", "reid_merge_pct", "reid_first_visits",
 )
 """Slot names the caveats may use for the kiosk's own figures (``assets/caveats/measured.yaml``)."""
 

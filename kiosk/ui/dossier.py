@@ -58,7 +58,10 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
     identified = face.visitor_id is not None
     title = visitor_label(s, face.visitor_id) if identified else s.get("card.identifying")
     lines: list[CardLine] = []
-    if identified and face.is_return and face.track_age_s < welcome_s:
+    # "Welcome back" for the first seconds of the id: counted from when it was given, so a visitor
+    # recognised on a second look (a merge) is welcomed then, not never.
+    id_age_s = face.identified_age_s if face.identified_age_s is not None else face.track_age_s
+    if identified and face.is_return and id_age_s < welcome_s:
         lines.append(CardLine(s.get("card.welcome_back"), None, "welcome", True))
 
     if a.age is not None:
@@ -98,6 +101,10 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
             ago = (s.duration(snap_t_s - face.last_visit_end_s) if face.last_visit_end_s is not None else "—")
             lines.append(CardLine(s.plural("card.seen_before", before, ago=ago),
                                   marker("reidentification"), compact=True))
+    elif face.maybe_visitor_id is not None:
+        # Still weighing the evidence: said as a question, never asserted.
+        lines.append(CardLine(s.get("card.maybe_visitor", id=f"{face.maybe_visitor_id:04d}"),
+                              marker("reidentification"), "muted", True))
     for match in sorted(face.watchlist, key=lambda m: -m.score)[:WATCHLIST_LINES]:
         score = s.percent(max(0.0, match.score))
         if match.passes:

@@ -78,6 +78,9 @@ class ForgetTracker:
             else:
                 dep.forget_at_s = v.forget_at_s
                 dep.last_seen_s = v.last_seen_s
+        for from_id, _into in snap.merges:
+            # Merged into an older visitor: not erased, just one person with one id now.
+            self._departures.pop(from_id, None)
         for vid, dep in self._departures.items():
             if vid not in remembered and dep.erased_ui_s is None:
                 dep.erased_ui_s = ui_now_s
