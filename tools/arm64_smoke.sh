@@ -151,9 +151,12 @@ SDL_VIDEODRIVER=dummy .venv/bin/python -m pytest -q -p no:cacheprovider $TESTS
 EOF
 log "installing and running inside the arm64 root (emulated: slow)"
 set +e
-LANG=C.UTF-8 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
+# env -i: nothing of the host's environment (its pip configuration, proxies aside) leaks in.
+env -i LANG=C.UTF-8 TERM=dumb PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
   PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_NO_INPUT=1 HOME=/root \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  ${HTTPS_PROXY:+HTTPS_PROXY=$HTTPS_PROXY} ${HTTP_PROXY:+HTTP_PROXY=$HTTP_PROXY} \
+  ${https_proxy:+https_proxy=$https_proxy} ${http_proxy:+http_proxy=$http_proxy} \
   chroot "$ROOT" /bin/bash /smoke.sh
 rc=$?
 set -e
