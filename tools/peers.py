@@ -64,7 +64,7 @@ def _frames(video: str, n: int, width: int | None = None):  # noqa: ANN202 (tool
 def run_kiosk(video: str, n: int, config: str | None) -> dict:
     from kiosk.config import load_config
     from kiosk.models import ModelStore
-    from kiosk.pipeline import build_analyzer
+    from kiosk.analysis.build import build_analyzer
     from kiosk.types import Frame
 
     cfg = load_config(config)
