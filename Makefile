@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.18
 CONFIG ?= kiosk.example.yaml
 
-.PHONY: setup demo test test-fast test-tools fetch verify clean
+.PHONY: setup demo test test-fast test-arm64 test-tools fetch verify clean
 
 setup: $(STAMP) fetch
 
@@ -55,6 +55,12 @@ test-tools:
 	    echo "           the tests that drive them are skipped"; \
 	  fi; \
 	fi
+
+# arm64 under emulation (qemu-user-static + an arm64 Debian root from mmdebstrap; needs root):
+# installs the kiosk exactly as `make setup` does, runs the demo headless and a test subset.
+# Slow (see docs/DEPLOY.md); caches in .arm64-cache/. Not part of `make test` or CI.
+test-arm64:
+	tools/arm64_smoke.sh
 
 clean:
 	rm -rf $(VENV) models/files assets/demo/photos

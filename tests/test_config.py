@@ -64,7 +64,7 @@ def test_main_check_prints_errors_and_exits_2(
     [
         ("unknown_key_nested", "unknown_key_nested.yaml:7: detector.score_treshold: unknown key 'score_treshold'; "
                                "did you mean 'score_threshold'? Allowed keys in detector: input_width, "
-                               "score_threshold, nms_iou_threshold, top_k, min_face_px"),
+                               "score_threshold, nms_iou_threshold, top_k, min_face_px, scan_tile_px"),
         ("duplicate_key", "duplicate_key.yaml:6: camera.fps: duplicate key 'fps' (first on line 4); "
                           "YAML would silently use the last one, so delete one of them"),
         ("wrong_type", "wrong_type.yaml:3: camera.fps: expected a whole number from 1 to 120, got 'fast' (text)"),

@@ -155,3 +155,25 @@ def test_close_is_idempotent_and_final() -> None:
     m.close()
     with pytest.raises(RuntimeError, match="after close"):
         m.run(np.zeros((100, 100, 3), np.uint8), (10.0, 10.0, 40.0, 40.0))
+
+
+def test_landmark_parsing_fast_path_equals_the_protobuf_fields() -> None:
+    """The serialised-record fast path and the attribute loop give identical points, also when a
+    coordinate is exactly 0.0 (proto3 omits it: the fast path must fall back)."""
+    pytest.importorskip("mediapipe")
+    from mediapipe.framework.formats import landmark_pb2  # type: ignore[import-untyped]
+
+    from kiosk.infer.mesh import landmarks_array
+
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(-0.5, 1.5, (478, 3)).astype(np.float32)
+    msg = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in pts:
+        msg.landmark.add(x=float(x), y=float(y), z=float(z))
+    out = landmarks_array(msg, np.empty((478, 3), np.float32))
+    np.testing.assert_array_equal(out, pts)
+    msg.landmark[7].z = 0.0
+    msg.landmark[9].visibility = 0.5
+    pts[7, 2] = 0.0
+    out = landmarks_array(msg, np.empty((478, 3), np.float32))
+    np.testing.assert_array_equal(out, pts)

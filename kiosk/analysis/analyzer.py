@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.analysis.attributes import AttributeEngine
+from kiosk.budget import FrameBudget
 from kiosk.config import Config
 from kiosk.track.face_quality import face_quality
 from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification, Merge
@@ -106,6 +107,8 @@ class FaceAnalyzer:
         # Consent requests arrive from the UI thread; the inference thread applies them to the
         # faces in view at the next frame.
         self._consent_requests: queue.SimpleQueue[float] = queue.SimpleQueue()
+        # One per-frame time budget across embedding, attributes and mesh (kiosk/budget.py).
+        self.budget = FrameBudget(cfg.runtime.frame_budget_ms)
 
     def request_consent(self) -> None:
         """A visitor touched "analyse me": the faces in view at the next frame are analysed.
@@ -148,13 +151,14 @@ class FaceAnalyzer:
                 self.gallery.seen(ident.visitor_id, frame.t_s, dt)
             ident.last_t_s = frame.t_s
         t2 = time.perf_counter()
+        self.budget.start()
         if self.embed is not None:
             self._embed_due(frame, analysed)
         self.forgotten.extend(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()
         attributes_ms = mesh_ms = 0.0
         if self.attributes is not None:
-            self.attributes.update(frame.image, analysed, frame.t_s)
+            self.attributes.update(frame.image, analysed, frame.t_s, self.budget)
             attributes_ms = self.attributes.last_attributes_ms
             mesh_ms = self.attributes.last_mesh_ms
         faces = tuple(self._face_view(t, frame.t_s) for t in update.active)
@@ -209,6 +213,7 @@ class FaceAnalyzer:
         if not due:
             return
         due.sort(key=lambda t: self._ident[t.track_id].next_embed_s)
+        overdue_s = frame.t_s - self._ident[due[0].track_id].next_embed_s
         good: list[Track] = []
         for t in due:
             if len(good) >= MAX_EMBEDS_PER_FRAME:
@@ -223,9 +228,13 @@ class FaceAnalyzer:
                 self.quality_rejected += 1
         if not good:
             return
-        due = good
+        due = good[:self.budget.allow("embed", len(good), overdue_s)]
+        if not due:
+            return
         assert self.embed is not None
+        t0 = time.perf_counter()
         embeddings = self.embed(frame.image, [t.landmarks_px for t in due])
+        self.budget.spent("embed", len(due), (time.perf_counter() - t0) * 1e3)
         self.embeddings_computed += len(due)
         wl = self.cfg.watchlist
         for track, emb in zip(due, embeddings):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kiosk.budget import FrameBudget
 from kiosk.config import AttributesConfig
 from kiosk.track.tracker import Track
 from kiosk.types import (AgeEstimate, Attributes, ExpressionEstimate, FaceState, Gaze,
@@ -123,26 +124,35 @@ class AttributeEngine:
     def end_track(self, track_id: int) -> None:
         self._tracks.pop(track_id, None)
 
-    def update(self, image: np.ndarray, tracks: Sequence[Track], t_s: float) -> None:
-        """Run what is due for the tracks seen in this frame (within the per-frame budget)."""
+    def update(self, image: np.ndarray, tracks: Sequence[Track], t_s: float,
+               frame_budget: FrameBudget | None = None) -> None:
+        """Run what is due for the tracks seen in this frame (within the per-frame caps and the
+        frame's shared time budget, :mod:`kiosk.budget`)."""
         self.last_attributes_ms = self.last_mesh_ms = 0.0
         if not self.active or not tracks:
             return
-        budget = self.cfg.max_faces_per_frame
+        cap = self.cfg.max_faces_per_frame
+        fb = frame_budget or FrameBudget(0.0)
         states = [(t, self._tracks[t.track_id]) for t in tracks if t.track_id in self._tracks]
 
         due = sorted((ts for ts in states if ts[1].next_attr_s <= t_s), key=lambda ts: ts[1].next_attr_s)
         if due and (self.est.age or self.est.gender or self.est.expression or self.est.quality):
-            t0 = time.perf_counter()
-            self._update_models(image, due[:budget], t_s)
-            self.last_attributes_ms = (time.perf_counter() - t0) * 1e3
+            n = fb.allow("attributes", min(len(due), cap), t_s - due[0][1].next_attr_s)
+            if n:
+                t0 = time.perf_counter()
+                self._update_models(image, due[:n], t_s)
+                self.last_attributes_ms = (time.perf_counter() - t0) * 1e3
+                fb.spent("attributes", n, self.last_attributes_ms)
 
         if self.est.mesh is not None:
             due = sorted((ts for ts in states if ts[1].next_mesh_s <= t_s), key=lambda ts: ts[1].next_mesh_s)
             if due:
-                t0 = time.perf_counter()
-                self._update_mesh(image, due[:budget], t_s)
-                self.last_mesh_ms = (time.perf_counter() - t0) * 1e3
+                n = fb.allow("mesh", min(len(due), cap), t_s - due[0][1].next_mesh_s)
+                if n:
+                    t0 = time.perf_counter()
+                    self._update_mesh(image, due[:n], t_s)
+                    self.last_mesh_ms = (time.perf_counter() - t0) * 1e3
+                    fb.spent("mesh", n, self.last_mesh_ms)
 
     def _update_models(self, image: np.ndarray, due: list[tuple[Track, _TrackState]], t_s: float) -> None:
         boxes = [tuple(float(v) for v in t.box) for t, _ in due]

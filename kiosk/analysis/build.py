@@ -16,6 +16,7 @@ from kiosk.analysis.analyzer import FaceAnalyzer
 from kiosk.analysis.attributes import AttributeEngine, Estimators
 from kiosk.config import Config
 from kiosk.detect.align import align_face
+from kiosk.detect.room import RoomDetector
 from kiosk.detect.yunet import YuNetDetector
 from kiosk.infer.embed import SFaceEmbedder
 from kiosk.models import ModelStore, create_session
@@ -34,14 +35,22 @@ def _session(cfg: Config, store: ModelStore, name: str) -> Any:
 def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
     """Load and verify the models the configuration needs and wire them into an analyzer."""
     det_cfg = cfg.detector
-    detector = YuNetDetector(
-        _session(cfg, store, "yunet"),
-        input_width=det_cfg.input_width,
-        score_threshold=det_cfg.score_threshold,
-        nms_iou_threshold=det_cfg.nms_iou_threshold,
-        top_k=det_cfg.top_k,
-        min_face_px=det_cfg.min_face_px,
-    )
+    det_session = _session(cfg, store, "yunet")
+    detector: YuNetDetector | RoomDetector
+    if det_cfg.scan_tile_px:
+        # Base pass + rotating full-resolution scan + zoom around small faces (kiosk/detect/room.py).
+        detector = RoomDetector(det_session, det_cfg.input_width, det_cfg.score_threshold,
+                                det_cfg.nms_iou_threshold, det_cfg.top_k, det_cfg.min_face_px,
+                                det_cfg.scan_tile_px)
+    else:
+        detector = YuNetDetector(
+            det_session,
+            input_width=det_cfg.input_width,
+            score_threshold=det_cfg.score_threshold,
+            nms_iou_threshold=det_cfg.nms_iou_threshold,
+            top_k=det_cfg.top_k,
+            min_face_px=det_cfg.min_face_px,
+        )
     embed = None
     watchlist = None
     if cfg.recognition.enabled or cfg.watchlist.enabled:

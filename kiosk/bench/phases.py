@@ -77,7 +77,7 @@ def make_source(spec: str, cfg: Any, *, realtime: bool) -> Any:
 # ------------------------------------------------------------------------------------------------
 
 def naive_config(cfg: Any) -> Any:
-    """``cfg`` with every ``*_interval_s`` set to 0 and every ``max_*_per_frame`` lifted.
+    """``cfg`` with every ``*_interval_s`` set to 0, every ``max_*_per_frame`` lifted, no frame budget.
 
     Each scheduled model then runs on every face on every frame. Fields are found by name, so
     schedules and caps added to the config later are covered too. Built with ``model_copy``
@@ -91,6 +91,8 @@ def naive_config(cfg: Any) -> Any:
         changed: dict[str, Any] = {name: 0.0 for name in fields if name.endswith("interval_s")}
         changed.update({name: 1_000_000 for name in fields
                         if name.startswith("max_") and name.endswith("_per_frame")})
+        # The shared per-frame time budget is a cap too (kiosk/budget.py): 0 switches it off.
+        changed.update({name: 0.0 for name in fields if name == "frame_budget_ms"})
         if changed:
             updates[section_name] = section.model_copy(update=changed)
     return cfg.model_copy(update=updates)

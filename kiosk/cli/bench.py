@@ -95,7 +95,12 @@ def main_bench(source: str | None = None, *, config: Path | None = None, frames:
         else:
             report = run_bench(spec, cfg, frames=frames or 300, naive=naive, live_s=live_s, ui_frames=ui_frames,
                                devices=devices)
-            text = format_report(report)
+            from kiosk.verdict import verdict
+
+            report["verdict"] = verdict(report, config)
+            text = format_report(report) + "\n\n" + report["verdict"]["line"]
+            if json_output:  # the JSON goes to stdout; the one line stays visible
+                print(report["verdict"]["line"], file=sys.stderr)
             code = EXIT_OK
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)

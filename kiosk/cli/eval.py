@@ -92,6 +92,12 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     wf.add_argument("--min-face-px", type=float, default=64.0, help="'large face' width for the recall figure (default 64)")
     wf.add_argument("--sweep-widths", type=_widths, default=[], metavar="W1,W2,...",
                     help="also evaluate with the image shrunk to these input widths (e.g. 320,640)")
+    wf.add_argument("--runtime", action="store_true",
+                    help="score the kiosk's runtime detection (config's detector.*, camera-sized frames; "
+                         "kiosk/eval/widerface_runtime.py) instead of YuNet at native size")
+    wf.add_argument("--config", type=Path, default=None, help="with --runtime: the kiosk configuration (default: defaults)")
+    wf.add_argument("--size", default=None, metavar="WxH",
+                    help="with --runtime: camera frame size (default: the config's camera.width x height)")
     common(wf)
 
     utk = esub.add_parser("utkface", help="UTKFace age MAE and gender accuracy, by gender, race and age band")
@@ -125,6 +131,19 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     if cmd == "lfw":
         return evaluate_lfw(args.root, models, threshold=args.threshold, det_score=args.det_score, far=args.far,
                             progress=progress, align=args.align)
+    if cmd == "widerface" and getattr(args, "runtime", False):
+        from kiosk.config import load_config
+        from kiosk.eval.widerface_runtime import evaluate_widerface_runtime, parse_size
+
+        try:
+            size = parse_size(args.size) if args.size else None
+        except ValueError as exc:
+            raise EvalDataError(f"--size: {exc}") from None
+        op_score = None if args.operating_score == 0.75 else args.operating_score
+        return evaluate_widerface_runtime(args.root, models, load_config(args.config), size=size,
+                                          det_score=args.det_score, nms_iou=args.nms_iou, top_k=args.top_k,
+                                          operating_score=op_score, min_width_px=args.min_face_px,
+                                          progress=progress)
     if cmd == "widerface":
         return evaluate_widerface(args.root, models, det_score=args.det_score, nms_iou=args.nms_iou, top_k=args.top_k,
                                   operating_score=args.operating_score, min_width_px=args.min_face_px,

@@ -55,6 +55,19 @@ class RuntimeConfig(_Section):
             "spare cores."
         ),
     )
+    frame_budget_ms: float = Field(
+        20.0,
+        ge=0.0,
+        le=1000.0,
+        description=(
+            "Milliseconds per frame that recognition, attributes and the face mesh may spend together "
+            "after detection (0 = no shared budget, only the per-frame caps). Work that does not fit "
+            "waits for the next frame, so a group walking in does not make one slow frame: lower keeps "
+            "the overlay closer to the camera, higher finishes a group's first analysis sooner. The "
+            "first piece of work in a frame always runs. On slow devices raise it (a Pi 4's single face "
+            "embedding takes ~80 ms)."
+        ),
+    )
 
     @field_validator("models_dir", "demo_dir", mode="before")
     @classmethod

@@ -171,6 +171,27 @@ class DetectorConfig(_Section):
             "analyses people close to the screen."
         ),
     )
+    scan_tile_px: int = Field(
+        0,
+        ge=0,
+        le=4096,
+        description=(
+            "0 (off) or the side in camera pixels of the tiles the picture is cut into to look for "
+            "distant faces at full resolution: one tile per frame, in rotation, plus a cheap zoomed "
+            "look around each small face already found (kiosk/detect/room.py). Lets a large camera "
+            "picture (1280x720, 1920x1080) see faces 15-60 px wide at camera rate; a new distant face "
+            "is found within one rotation (tiles / fps seconds). Costs one tile's detection per frame. "
+            "Set min_face_px low enough for those faces to count. Only used when the camera picture "
+            "is wider than input_width."
+        ),
+    )
+
+    @field_validator("scan_tile_px")
+    @classmethod
+    def _scan_tile_size(cls, value: int) -> int:
+        if value and value < 64:
+            raise ValueError(f"must be 0 (off) or at least 64 pixels, got {value}")
+        return value
 
 
 class TrackingConfig(_Section):

@@ -46,6 +46,37 @@ def _import_face_mesh() -> Any:
     return face_mesh
 
 
+# A NormalizedLandmarkList serialises each landmark as one 17-byte record when x, y and z are
+# all present and nothing else is: tag 0x0a (field 1, bytes), length 15, then 0x0d x, 0x15 y,
+# 0x1d z as little-endian float32. Parsing that with numpy is ~40 us per mesh against ~250 us
+# (quiet machine) to several ms (busy) for 478 x 3 attribute reads through the protobuf API.
+_RECORD = 17
+_RECORD_TAGS = np.array([0x0A, 0x0F, 0x0D, 0x15, 0x1D], np.uint8)
+_TAG_COLUMNS = np.array([0, 1, 2, 7, 12])
+
+
+def landmarks_array(landmark_list: Any, out: np.ndarray) -> np.ndarray:
+    """The (N, 3) float32 x, y, z of a MediaPipe ``NormalizedLandmarkList``, written into ``out``.
+
+    Fast path: one ``SerializeToString`` and a strided numpy view (see ``_RECORD``). Any other
+    layout (a coordinate exactly 0.0 is omitted by proto3, visibility/presence fields present)
+    falls back to the attribute loop, so the result is always exact.
+    """
+    n = out.shape[0]
+    data = landmark_list.SerializeToString()
+    if len(data) == n * _RECORD:
+        records = np.frombuffer(data, np.uint8).reshape(n, _RECORD)
+        if np.array_equal(records[:, _TAG_COLUMNS], np.broadcast_to(_RECORD_TAGS, (n, 5))):
+            floats = np.ascontiguousarray(records[:, np.r_[3:7, 8:12, 13:17]]).view("<f4")
+            out[:] = floats
+            return out
+    for i, lm in enumerate(landmark_list.landmark):
+        out[i, 0] = lm.x
+        out[i, 1] = lm.y
+        out[i, 2] = lm.z
+    return out
+
+
 class FaceMesher:
     """Face-mesh points of one face at a time, in frame pixels.
 
@@ -124,11 +155,7 @@ class FaceMesher:
         if len(landmarks) != MESH_POINTS:
             log.warning("mesh returned %d points, expected %d (refine_landmarks off?)", len(landmarks), MESH_POINTS)
             return None
-        raw = self._raw
-        for i, lm in enumerate(landmarks):
-            raw[i, 0] = lm.x
-            raw[i, 1] = lm.y
-            raw[i, 2] = lm.z
+        raw = landmarks_array(faces[0], self._raw)
         # Normalised crop coordinates -> crop pixels -> frame pixels. MediaPipe scales z like x
         # (by the crop width), so it maps with the same factor and no offset.
         points = raw * np.float32(CROP_PX / scale)
