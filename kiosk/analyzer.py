@@ -68,7 +68,9 @@ class FaceAnalyzer:
         self.watchlist = watchlist
         # Embeddings serve re-identification and the watchlist search; with both off, none is
         # ever computed.
-        self.embed = embed if (rec.enabled or watchlist is not None) else None
+        self.embed = embed if (rec.enabled or watchlist is not None or cfg.watchlist.enabled) else None
+        #: Set by the pipeline when the watchlist loads in the background (its status for the lesson).
+        self.watchlist_loader: object | None = None
         self.attributes = attributes
         self.tracker = Tracker(cfg.tracking.iou_threshold, cfg.tracking.max_missing_s)
         self.gallery = Gallery(

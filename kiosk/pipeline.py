@@ -29,6 +29,7 @@ from kiosk.config import Config
 from kiosk.models import ModelStore, create_session
 from kiosk.types import FaceView, Snapshot
 from kiosk.watchlist import Watchlist
+from kiosk.watchlist_load import BackgroundLoader as WatchlistLoader
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,12 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
         min_face_px=det_cfg.min_face_px,
     )
     embed = None
-    watchlist = None
+    loader = None
     if cfg.recognition.enabled or cfg.watchlist.enabled:
         embedder = SFaceEmbedder(
             create_session(store.require("sface"), list(rt.providers), rt.intra_op_threads))
         if cfg.watchlist.enabled:
-            watchlist = build_watchlist(cfg, store, embedder)
+            loader = start_watchlist(cfg, store, embedder)
 
         def embed(image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
             crops = [align_face(image, lm) for lm in landmarks]
@@ -102,22 +103,26 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
                 crop.fill(0)
             return out
 
-    return FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store), watchlist)
+    analyzer = FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store),
+                            loader.watchlist if loader is not None else None)
+    if loader is not None:
+        analyzer.watchlist_loader = loader
+        # Background load: the inference thread picks the watchlist up at its next search.
+        loader.attach(lambda wl: setattr(analyzer, "watchlist", wl))
+    return analyzer
 
 
-def build_watchlist(cfg: Config, store: ModelStore, embedder: object) -> Watchlist:
-    """Embed the operator's portrait folder at start-up (held in RAM only)."""
-    from kiosk.watchlist import Watchlist, load_calibration, portrait_detector
+def start_watchlist(cfg: Config, store: ModelStore, embedder: object) -> WatchlistLoader:
+    """The watchlist from its stored embeddings (instant), or embedded in the background
+    (``kiosk.watchlist_load``): start-up never waits for the portraits."""
+    from kiosk.watchlist import load_calibration, portrait_detector
+    from kiosk.watchlist_load import BackgroundLoader, model_hashes
 
     rt = cfg.runtime
-    assert cfg.watchlist.dir is not None  # the config refuses enabled without a folder
-    detector = portrait_detector(
-        create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads))
-    watchlist = Watchlist.from_folder(cfg.watchlist.dir, detector, embedder,
-                                      calibration=load_calibration("sface"))
-    log.info("watchlist: %d portraits from %s (%d skipped)", watchlist.size, cfg.watchlist.dir,
-             len(watchlist.skipped))
-    return watchlist
+    return BackgroundLoader(
+        cfg.watchlist.dir_resolved, cfg.runtime.models_dir_resolved, model_hashes(store),
+        lambda: portrait_detector(create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads)),
+        embedder, load_calibration("sface"))
 
 
 def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:

@@ -363,42 +363,24 @@ class Watchlist:
         Cost: one detection + one embedding per portrait: 134 NASA portraits took 7.4 s at 1
         onnxruntime thread on the 2-core development PC (start-up only).
         """
+        from kiosk.watchlist_load import embed_folder  # checks every file before decoding it
+
         folder = Path(folder)
-        entries = list_portraits(folder)
-        rows: list[np.ndarray] = []
-        names: list[str] = []
-        skipped: list[str] = []
-        iterator: Iterable[tuple[Path, str]] = entries
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(entries, desc="watchlist", unit="img")
-        for path, name in iterator:
-            rel = path.relative_to(folder).as_posix()
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                log.warning("watchlist: %s cannot be read as an image; skipped", path)
-                skipped.append(rel)
-                continue
-            try:
-                face = largest_face(detector.detect(image))
-                if face is None:
-                    log.warning("watchlist: no face found in %s; skipped", path)
-                    skipped.append(rel)
-                    continue
-                rows.append(embed_detection(image, face, embedder))
-                names.append(name)
-            finally:
-                wipe(image)
-        if not rows:
-            raise WatchlistError(f"{folder}: no face found in any of its {len(entries)} image(s)")
-        matrix = np.stack(rows).astype(np.float32)
-        for row in rows:
-            wipe(row)
-        if skipped:
-            log.warning("watchlist: %d of %d image(s) skipped (no face or unreadable)", len(skipped), len(entries))
+            bar = tqdm(total=len(list_portraits(folder)), desc="watchlist", unit="img")
+        names, _rels, matrix, report = embed_folder(
+            folder, detector, embedder, (lambda done, _total: bar.update(done - bar.n)) if bar else None)
+        if bar is not None:
+            bar.close()
+        if matrix is None:
+            raise WatchlistError(f"{folder}: no face found in any of its {report.total} image(s)")
+        if report.skipped:
+            log.warning("watchlist: %d of %d image(s) skipped", len(report.skipped), report.total)
         log.info("watchlist: %d portrait(s) from %s", len(names), folder)
-        return cls(names, matrix, calibration=calibration, skipped=skipped)
+        return cls(names, matrix, calibration=calibration, skipped=[rel for rel, _ in report.skipped])
 
     def search(self, embedding: np.ndarray, threshold: float, k: int) -> tuple[WatchlistMatch, ...]:
         """The ``k`` portraits most similar to ``embedding`` (cosine, highest first).
