@@ -1074,6 +1074,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
                      help="LFW folder: every image under <root>/lfw/<identity>/ is used (identity = folder name)")
     cal.add_argument("--portraits", type=Path, default=None,
                      help="optional portrait folder (metadata.csv path,name; identity = name)")
+    cal.add_argument("--extra-impostors", type=Path, action="append", default=[], metavar="CSV",
+                     help="more different-person images: an images.csv (path,person; paths relative to its "
+                          "folder) or its folder, e.g. ../shared/evaldata/lfw_calib; may be repeated")
     cal.add_argument("--det-score", type=_unit_interval, default=0.75, help="detector score threshold (kiosk default 0.75)")
     cal.add_argument("--bootstrap", type=int, default=200, help="identity bootstrap resamples for the intervals (default 200)")
     cal.add_argument("--write-manifest", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
@@ -1102,7 +1105,7 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         from kiosk.calibration import calibrate, write_manifest_calibration
 
         result = calibrate(args.lfw_root, args.portraits, models, det_score=args.det_score,
-                           bootstrap=args.bootstrap, progress=progress)
+                           bootstrap=args.bootstrap, progress=progress, extra_lists=args.extra_impostors)
         if args.write_manifest is not None:
             target = None if str(args.write_manifest) == "-default-" else args.write_manifest
             result["manifest"] = str(write_manifest_calibration(result, target))

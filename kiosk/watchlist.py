@@ -81,6 +81,9 @@ class FmrCalibration:
     impostor_pairs: int = 0
     data: str = ""
     command: str = ""
+    #: Smallest rate counted directly (at least 10 impostor pairs above it); points for smaller
+    #: rates come from the tail fit of ``kiosk eval calibrate`` (0: every point was counted).
+    measured_down_to: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.points) < 2:
@@ -94,14 +97,16 @@ class FmrCalibration:
 
     @classmethod
     def from_mapping(
-        cls, fmr_thresholds: Mapping[Any, Any], impostor_pairs: int = 0, data: str = "", command: str = ""
+        cls, fmr_thresholds: Mapping[Any, Any], impostor_pairs: int = 0, data: str = "", command: str = "",
+        measured_down_to: float = 0.0,
     ) -> FmrCalibration:
         """Build from ``{"1e-2": threshold, ...}`` as stored in the manifest (keys: rates)."""
         try:
             points = sorted((float(t), float(r)) for r, t in fmr_thresholds.items())
         except (TypeError, ValueError) as exc:
             raise ValueError(f"fmr_thresholds must map rates to cosine thresholds: {exc}") from None
-        return cls(points=tuple(points), impostor_pairs=int(impostor_pairs), data=str(data), command=str(command))
+        return cls(points=tuple(points), impostor_pairs=int(impostor_pairs), data=str(data), command=str(command),
+                   measured_down_to=float(measured_down_to))
 
     @property
     def calibrated_range(self) -> tuple[float, float]:
@@ -109,8 +114,11 @@ class FmrCalibration:
         return self.points[0][0], self.points[-1][0]
 
     def is_calibrated(self, threshold: float) -> bool:
-        """True if ``threshold`` lies between calibrated points (interpolated, not extrapolated)."""
+        """True if ``threshold`` lies between points that were counted (interpolated, not
+        extrapolated beyond the end points or from the tail fit)."""
         low, high = self.calibrated_range
+        if self.measured_down_to > 0:
+            high = min(high, self.threshold_for(self.measured_down_to))
         return low <= threshold <= high
 
     def false_match_rate(self, threshold: float) -> float:
@@ -182,6 +190,7 @@ def _load_calibration_cached(manifest: Path, model: str) -> FmrCalibration | Non
             impostor_pairs=int(entry.get("impostor_pairs", 0)),
             data=str(entry.get("data", "")),
             command=str(entry.get("command", "")),
+            measured_down_to=float(entry.get("measured_down_to", 0.0) or 0.0),
         )
     except ValueError as exc:
         raise WatchlistError(f"{manifest}: calibration.{model}: {exc} (re-run `kiosk eval calibrate`)") from None
