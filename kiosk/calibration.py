@@ -346,7 +346,7 @@ def calibrate(
         tail = {
             "method": ("least-squares line log10(FMR) = a + b * threshold through the empirical thresholds at "
                        f"{len(grid)} log-spaced rates from {grid[0]:.0e} to {grid[-1]:.1e} "
-                       f"({min_exceeding} pairs), extended to smaller rates"),
+                       f"({max(min_exceeding, TAIL_MIN_PAIRS)} pairs), extended to smaller rates"),
             "a": _round(a, 4), "b_per_cosine": _round(slope, 3),
             "max_abs_residual_decades": _round(float(np.abs(resid).max()), 3),
             "measured_down_to": float(f"{grid[-1]:.3g}"),

@@ -653,7 +653,7 @@ class WatchlistConfig(_Section):
         le=1.0,
         description=(
             "Cosine score at or above which a portrait is declared a \"match\". 0.363 (SFace's usual "
-            "threshold) falsely matches about 1 in 1,100 stranger pairs as measured (docs/ACCURACY.md); "
+            "threshold) falsely matches about 1 in 1,200 stranger pairs as measured (docs/ACCURACY.md); "
             "lower is more lenient (more false matches), higher stricter."
         ),
     )

@@ -1082,6 +1082,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     cal.add_argument("--write-manifest", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
                      help="store the result as calibration.sface in models/manifest.yaml (or PATH)")
     common(cal)
+    from kiosk.eval_watchlist import add_parser as _add_watchlist
+
+    _add_watchlist(esub, common)
     return ev
 
 
@@ -1110,6 +1113,10 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             target = None if str(args.write_manifest) == "-default-" else args.write_manifest
             result["manifest"] = str(write_manifest_calibration(result, target))
         return result
+    if cmd == "watchlist":
+        from kiosk.eval_watchlist import run as run_watchlist
+
+        return run_watchlist(args, models, progress)
     raise EvalDataError(f"unknown eval command {cmd!r}")
 
 
@@ -1128,6 +1135,11 @@ def main_eval(args: argparse.Namespace | Sequence[str]) -> int:
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return exc.exit_code
+    if getattr(args, "eval_command", "") == "watchlist" and not getattr(args, "json", False):
+        from kiosk.eval_watchlist import summary
+
+        print(summary(result))
+        return EXIT_OK
     print(json.dumps(result, indent=2))
     return EXIT_OK
 
