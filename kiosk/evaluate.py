@@ -1085,6 +1085,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     from kiosk.eval_watchlist import add_parser as _add_watchlist
 
     _add_watchlist(esub, common)
+    from kiosk.eval_demographics import add_parser as _add_demographics
+
+    _add_demographics(esub, common)
     return ev
 
 
@@ -1117,6 +1120,10 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         from kiosk.eval_watchlist import run as run_watchlist
 
         return run_watchlist(args, models, progress)
+    if cmd == "demographics":
+        from kiosk.eval_demographics import run as run_demographics
+
+        return run_demographics(args, models, progress)
     raise EvalDataError(f"unknown eval command {cmd!r}")
 
 

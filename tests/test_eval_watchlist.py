@@ -56,3 +56,17 @@ def test_command_on_the_demo_photos(tmp_path: Path, capsys: pytest.CaptureFixtur
                       "--no-progress"])
     text = capsys.readouterr().out
     assert code == 0 and "rank-1 hit rate: 100.0 %" in text and "false alarms a day" in text
+
+
+def test_group_false_match_rate_with_bootstrap() -> None:
+    from kiosk.eval_demographics import group_fmr
+
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(60, 16)).astype(np.float32)
+    emb[1] = emb[0] + 0.01  # one near-identical pair: a "false match" under the one-crop-one-person assumption
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    r = group_fmr(emb, {1e-3: 0.95}, resamples=50)
+    assert r["images"] == 60 and r["pairs"] == 60 * 59 // 2
+    e = r["1e-3"]
+    assert e["false_matches"] == 1 and e["fmr"] == pytest.approx(1 / 1770, abs=1e-6)
+    assert e["ci90"][0] <= e["fmr"] <= e["ci90"][1]

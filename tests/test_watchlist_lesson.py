@@ -137,3 +137,21 @@ def test_nobody_in_view_shows_the_watchlist_and_an_invitation(screen, tmp_path: 
     assert rec.has_text("≈ False match: 1 in 1,000,000 comparisons")  # marked as extrapolated
     assert rec.has_text("extrapolated from the measured tail")
     assert rec.has_text("searched against 2 portraits")
+
+
+def test_bias_sentence_in_every_language(tmp_path: Path) -> None:
+    from kiosk.ui.i18n import load_strings
+    from kiosk.ui.rates import load_bias
+
+    path = tmp_path / "d.yaml"
+    path.write_text("lesson: {rate: 0.001, high: black_female, low: white_male, ratio: 3.14}\n", encoding="utf-8")
+    bias = load_bias(path)
+    assert bias == {"rate": 0.001, "high": "black_female", "low": "white_male", "ratio": 3.14}
+    assert load_bias(tmp_path / "missing.yaml") is None
+    for lang in ("en", "de", "es"):
+        s = load_strings(lang)
+        for race in ("asian", "black", "indian", "white", "others"):
+            for gender in ("female", "male"):
+                assert s.get(f"lesson.threshold.groups.{race}_{gender}").strip()
+        text = s.get("lesson.threshold.bias", n="1,000", ratio="3.1", high="H", low="L")
+        assert "3.1" in text and "H" in text and "L" in text

@@ -13,7 +13,12 @@ false-match rate for either setting.
 """
 from __future__ import annotations
 
+import logging
 import math
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 CONGRESS_MEMBERS = 535
 ACLU_DATABASE_SIZE = 25_000
@@ -74,3 +79,21 @@ def one_in(rate: float) -> int:
     n = 1.0 / rate
     digits = max(0, int(math.floor(math.log10(n))) - 1)
     return int(round(n / 10 ** digits) * 10 ** digits)
+
+
+BIAS_FILE = Path(__file__).resolve().parents[2] / "assets" / "watchlist" / "demographics.yaml"
+
+
+def load_bias(path: Path = BIAS_FILE) -> dict[str, Any] | None:
+    """The kiosk's own highest-to-lowest group false-match ratio (``kiosk eval demographics``,
+    copied into ``assets/watchlist/demographics.yaml``), or None when absent or malformed."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        lesson = data["lesson"]
+        return {"rate": float(lesson["rate"]), "high": str(lesson["high"]), "low": str(lesson["low"]),
+                "ratio": float(lesson["ratio"])}
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        log.warning("no demographic false-match figure for the lesson (%s): %s", path, exc)
+        return None

@@ -139,6 +139,7 @@ class UiDeps:
     portrait_numbers: Mapping[str, int] = field(default_factory=dict)
     show_names: bool = True
     fmr_measured_down_to: float = 0.0
+    bias: Mapping[str, Any] | None = None  # kiosk.ui.rates.load_bias(): the kiosk's own group ratio
     measured: Mapping[str, Any] = field(default_factory=dict)
     recognition_enabled: bool = True
 
@@ -206,10 +207,13 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
         names = tuple(dict.fromkeys(watchlist.names))
     numbers = {n: i + 1 for i, n in enumerate(names)}
     measured_down_to = float(getattr(calibration, "measured_down_to", 0.0) or 0.0)
+    from kiosk.ui.rates import load_bias
+
+    bias = load_bias()
     return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, watchlist_size=size,
                   watchlist_threshold=threshold, portrait=portrait, watchlist_status=status,
                   watchlist_names=names, portrait_numbers=numbers, show_names=show_names,
-                  fmr_measured_down_to=measured_down_to, measured=measured,
+                  fmr_measured_down_to=measured_down_to, bias=bias, measured=measured,
                   recognition_enabled=recognition)
 
 
