@@ -481,7 +481,7 @@ def main_fetch(models_dir: Path | None, demo_dir: Path | None, only: str | None)
         try:
             path, report = store_embeddings(DEFAULT_WATCHLIST, models_dir)
             print(f"watchlist {DEFAULT_WATCHLIST.name}: {report.loaded} portrait embeddings in {path}")
-        except WatchlistError as exc:
+        except (WatchlistError, ModelError) as exc:
             print(f"kiosk: {exc}", file=sys.stderr)
             return exc.exit_code
     scope = "all models and demo photos" if only is None else repr(only)
