@@ -238,7 +238,7 @@ def draw_threshold_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, 
     if deps.bias is not None:
         b = deps.bias
         notes.insert(1 if (deps.fmr is not None and not deps.fmr_calibrated) else 0, s.get(
-            "lesson.threshold.bias", n=s.number(one_in(b["rate"])), ratio=s.number(b["ratio"], 1),
+            "lesson.threshold.bias", n=s.number(one_in(b["rate"])), ratio=s.number(b["ratio"], 0 if b["ratio"] >= 10 else 1),
             high=s.get(f"lesson.threshold.groups.{b['high']}"), low=s.get(f"lesson.threshold.groups.{b['low']}")))
     for note in notes:
         if y + t.wrapped_height(note, "small", w) > bottom:
