@@ -131,7 +131,9 @@ class FaceAnalyzer:
                 self.gallery.seen(ident.visitor_id, frame.t_s, dt)
             ident.last_t_s = frame.t_s
         t2 = time.perf_counter()
-        if self.embed is not None:
+        # Without re-identification, faces are embedded only once a watchlist is there to search
+        # (it may still be loading in the background).
+        if self.embed is not None and (self.cfg.recognition.enabled or self.watchlist is not None):
             self._embed_due(frame, analysed)
         self.forgotten.extend(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()
