@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.18
 CONFIG ?= kiosk.example.yaml
 
-.PHONY: setup demo test test-tools fetch verify clean
+.PHONY: setup demo test test-fast test-tools fetch verify clean
 
 setup: $(STAMP) fetch
 
@@ -33,6 +33,11 @@ demo: setup
 
 test: setup test-tools
 	$(BIN)/python -m pytest -q tests
+
+# Feedback in under a minute: everything except the tests marked slow (whole pipeline runs,
+# subprocesses of the kiosk, the benchmark, Xvfb); tests/conftest.py explains the markers.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" tests
 
 # System tools some tests drive: strace (privacy audit), systemd-analyze (unit hardening score),
 # shellcheck (install script), Xvfb (the real-window test). Installed from Debian's packages when

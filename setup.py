@@ -20,7 +20,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["kiosk", "kiosk.*"]),
     include_package_data=True,
-    package_data={"kiosk": ["py.typed", "face_detail.schema.json"]},
+    package_data={"kiosk": ["py.typed"], "kiosk.analysis": ["face_detail.schema.json"]},
     install_requires=[
         "numpy>=1.24,<2",
         "opencv-python>=4.8,<4.12",

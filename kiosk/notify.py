@@ -10,7 +10,7 @@ Why not ``python-systemd`` / ``sdnotify``: the protocol is one datagram on a Uni
 dependency would add an install step on every platform (python-systemd needs libsystemd headers
 to build), and this module must be importable before anything heavy. The socket is created when
 the :class:`Notifier` is constructed, so create it before the privacy guard is installed (the
-guard allows Unix sockets anyway, see ``kiosk.privacy_guard``).
+guard allows Unix sockets anyway, see ``kiosk.privacy.guard``).
 
 Outside systemd (``$NOTIFY_SOCKET`` unset) every method is a cheap no-op.
 """

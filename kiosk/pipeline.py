@@ -19,17 +19,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 
-from kiosk.analyzer import FaceAnalyzer
-from kiosk.attributes import AttributeEngine, Estimators
+from kiosk.analysis.analyzer import FaceAnalyzer
 from kiosk.capture import open_source
-from kiosk.capture.base import CaptureThread, LatestFrame, Source
+from kiosk.capture.thread import CaptureThread
+from kiosk.capture.slot import LatestFrame
+from kiosk.capture.source import Source
 from kiosk.config import Config
-from kiosk.models import ModelStore, create_session
 from kiosk.types import FaceView, Snapshot
-from kiosk.watchlist import Watchlist
-from kiosk.watchlist_load import BackgroundLoader as WatchlistLoader
 
 log = logging.getLogger(__name__)
 
@@ -72,94 +69,6 @@ class RunStats:
                 del self.last_face[vid]
 
 
-def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
-    """Load and verify the models the configuration needs and wire them into an analyzer."""
-    from kiosk.detect.align import align_face
-    from kiosk.detect.yunet import YuNetDetector
-    from kiosk.infer.embed import SFaceEmbedder
-
-    rt = cfg.runtime
-    det_cfg = cfg.detector
-    detector = YuNetDetector(
-        create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads),
-        input_width=det_cfg.input_width,
-        score_threshold=det_cfg.score_threshold,
-        nms_iou_threshold=det_cfg.nms_iou_threshold,
-        top_k=det_cfg.top_k,
-        min_face_px=det_cfg.min_face_px,
-    )
-    embed = None
-    loader = None
-    if cfg.recognition.enabled or cfg.watchlist.enabled:
-        embedder = SFaceEmbedder(
-            create_session(store.require("sface"), list(rt.providers), rt.intra_op_threads))
-        if cfg.watchlist.enabled:
-            loader = start_watchlist(cfg, store, embedder)
-
-        def embed(image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
-            crops = [align_face(image, lm) for lm in landmarks]
-            out = embedder.embed(crops)
-            for crop in crops:  # aligned face crops are erased as soon as they are used
-                crop.fill(0)
-            return out
-
-    analyzer = FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store),
-                            loader.watchlist if loader is not None else None)
-    if loader is not None:
-        analyzer.watchlist_loader = loader
-        # Background load: the inference thread picks the watchlist up at its next search.
-        loader.attach(lambda wl: setattr(analyzer, "watchlist", wl))
-    return analyzer
-
-
-def start_watchlist(cfg: Config, store: ModelStore, embedder: object) -> WatchlistLoader:
-    """The watchlist from its stored embeddings (instant), or embedded in the background
-    (``kiosk.watchlist_load``): start-up never waits for the portraits."""
-    from kiosk.watchlist import load_calibration, portrait_detector
-    from kiosk.watchlist_load import BackgroundLoader, model_hashes
-
-    rt = cfg.runtime
-    return BackgroundLoader(
-        cfg.watchlist.dir_resolved, cfg.runtime.models_dir_resolved, model_hashes(store),
-        lambda: portrait_detector(create_session(store.require("yunet"), list(rt.providers), rt.intra_op_threads)),
-        embedder, load_calibration("sface"))
-
-
-def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
-    """Create only the estimators the configuration switches on (what is off is never computed)."""
-    ac = cfg.attributes
-    rt = cfg.runtime
-    est = Estimators()
-    if ac.age or ac.gender:
-        from kiosk.infer.age_gender import AgeGenderEstimator, age_summary, gender_summary
-        ag = AgeGenderEstimator(
-            create_session(store.require("age"), list(rt.providers), rt.intra_op_threads) if ac.age else None,
-            create_session(store.require("gender"), list(rt.providers), rt.intra_op_threads) if ac.gender else None,
-        )
-        if ac.age:
-            est.age, est.age_summary = ag.age_probs, age_summary
-        if ac.gender:
-            est.gender, est.gender_summary = ag.gender_probs, gender_summary
-    if ac.expression:
-        from kiosk.infer.expression import ExpressionEstimator, expression_summary
-        ex = ExpressionEstimator(
-            create_session(store.require("expression"), list(rt.providers), rt.intra_op_threads))
-        est.expression, est.expression_summary = ex.probabilities, expression_summary
-    if ac.quality:
-        from kiosk.infer.quality import face_quality
-        est.quality = face_quality
-    if ac.mesh:
-        from kiosk.infer.face_signals import FaceSignalTracker
-        from kiosk.infer.mesh import FaceMesher
-        mesher = FaceMesher()
-        est.mesh = mesher.run
-        est.closers.append(mesher.close)
-        est.signal_tracker = lambda: FaceSignalTracker(look_threshold_deg=ac.gaze_threshold_deg,
-                                                       smoothing_tau_s=ac.mesh_smoothing_s)
-    engine = AttributeEngine(ac, est)
-    return engine if engine.active else None
-
-
 class InferenceThread(threading.Thread):
     """Takes the newest frame, runs the analyzer, publishes an immutable Snapshot."""
 
@@ -172,7 +81,8 @@ class InferenceThread(threading.Thread):
         self.stop_event = stop
         self.realtime_clock = realtime_clock
         self.max_frames = max_frames
-        self.on_snapshot = on_snapshot
+        # Called on this thread with every published snapshot (Pipeline.subscribe adds to it).
+        self.subscribers: list[Callable[[Snapshot], None]] = [on_snapshot] if on_snapshot else []
         self.snapshot: Snapshot | None = None
         self.stats = RunStats()
         self.error: BaseException | None = None
@@ -210,8 +120,8 @@ class InferenceThread(threading.Thread):
             snap = replace(snap, inference_fps=self._fps, frames_processed=self.stats.frames,
                            frames_dropped=self.slot.dropped)
             self.snapshot = snap
-            if self.on_snapshot is not None:
-                self.on_snapshot(snap)
+            for subscriber in self.subscribers:
+                subscriber(snap)
             if self.max_frames is not None and self.stats.frames >= self.max_frames:
                 return
 
@@ -247,6 +157,15 @@ class Pipeline:
                 return src
             return factory()
         return make
+
+    def subscribe(self, on_snapshot: Callable[[Snapshot], None]) -> None:
+        """Call ``on_snapshot`` with every snapshot, on the inference thread, as it is published.
+
+        Call before :meth:`start`. The callback must be quick and must not keep the snapshot's
+        faces beyond what the privacy policy allows (counters only): it runs on the thread that
+        owns the analysis.
+        """
+        self.inference.subscribers.append(on_snapshot)
 
     def request_consent(self) -> None:
         """The visitor in view agreed to be analysed (touch or key in the UI); any thread."""

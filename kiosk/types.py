@@ -6,7 +6,7 @@ main thread     <- Snapshot (read-only; the UI never mutates it)
 
 Conventions: boxes are ``xyxy`` in frame pixels, images are BGR ``uint8`` until the UI, times
 are seconds on the pipeline clock (``*_s``). Embeddings never appear in these types: they stay
-inside the inference thread's tracker and gallery (see ``kiosk.privacy``).
+inside the inference thread's tracker and gallery (see ``kiosk.privacy.policy``).
 """
 from __future__ import annotations
 
@@ -218,3 +218,23 @@ class Snapshot:
     inference_fps: float = 0.0
     frames_processed: int = 0
     frames_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What the UI shows about the camera (published by the capture thread through the frame slot).
+
+    ``since_s`` is the ``time.monotonic()`` at which ``ok`` last changed (so the UI can say
+    "camera lost for 40 s"); ``reconnects`` counts reopen attempts after faults since start.
+    """
+
+    ok: bool
+    message: str
+    since_s: float
+    reconnects: int
+
+
+#: OpenCV's published cosine threshold for "same person" with SFace: the default of
+#: ``recognition.match_threshold`` and ``watchlist.threshold``, the fixed threshold ``kiosk eval lfw``
+#: reports accuracy at, and a rate ``kiosk eval calibrate`` always reports. One home for the number.
+SAME_PERSON_COSINE = 0.363

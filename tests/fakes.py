@@ -284,7 +284,7 @@ class FaultyCamera:
 
 @dataclass(eq=False)
 class FaultySource:
-    """One open of a :class:`FaultyCamera`; implements ``kiosk.capture.base.Source``."""
+    """One open of a :class:`FaultyCamera`; implements ``kiosk.capture.source.Source``."""
 
     camera: FaultyCamera
     opened: bool = False

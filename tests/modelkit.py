@@ -68,3 +68,14 @@ def photo(name: str) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert image is not None, path
     return image
+
+
+def require_demo_scene() -> Path:
+    """The demo photos folder with every photo the demo scene needs, or FAIL naming the fix."""
+    from kiosk.capture.demo import DemoScene
+
+    folder = Path(models.default_demo_dir())
+    missing = DemoScene.missing_photos(folder)
+    if missing:
+        pytest.fail(f"demo photos {', '.join(missing)} missing in {folder}; {FIX}", pytrace=False)
+    return folder

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.aggregates import (DWELL_BINS_S, MAX_DAYS, Aggregates, AggregatesFileError, Persister,
+from kiosk.counters.daily import (DWELL_BINS_S, MAX_DAYS, Aggregates, AggregatesFileError, Persister,
                               allowed_paths, read_aggregates, temp_path)
-from kiosk.privacy import find_biometric_leaks, report_safe
+from kiosk.privacy.policy import find_biometric_leaks, report_safe
 from kiosk.types import (EXPRESSIONS, AgeEstimate, Attributes, ExpressionEstimate, FaceView, Gaze,
                          GenderEstimate, Snapshot, VisitorView, WatchlistMatch)
 
@@ -331,7 +331,7 @@ def test_a_crash_mid_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pyte
         raise OSError(28, "No space left on device (simulated)")
 
     if crash_at == "write":
-        import kiosk.aggregates as module
+        import kiosk.counters.daily as module
 
         class HalfWritten:  # writes half the text to the temp file, then the disk is full
             def __init__(self, name: Any, *args: Any, **kwargs: Any) -> None:
@@ -351,7 +351,7 @@ def test_a_crash_mid_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pyte
 
         monkeypatch.setattr(module, "open", HalfWritten, raising=False)
     else:
-        monkeypatch.setattr(f"kiosk.aggregates.os.{crash_at}", boom)
+        monkeypatch.setattr(f"kiosk.counters.daily.os.{crash_at}", boom)
     with pytest.raises(OSError, match="simulated"):
         new.write_json(path)
     monkeypatch.undo()
@@ -386,7 +386,7 @@ def test_persister_survives_a_failing_write(tmp_path: Path, caplog: pytest.LogCa
     now = [0.0]
     persister = Persister(Aggregates(today=Clock()), path, interval_s=1.0, clock=lambda: now[0])
     feed = Feed(persister)
-    with caplog.at_level(logging.ERROR, logger="kiosk.aggregates"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.counters.daily"):
         for step in range(5):
             now[0] = float(step * 2)
             feed((face(1, 1, 8.0),), remembered=(1,))
@@ -427,8 +427,8 @@ def test_allowed_paths_are_the_file_and_its_fixed_temp_name(tmp_path: Path) -> N
 GUARDED = textwrap.dedent('''
     import datetime as dt, json, sys
     from pathlib import Path
-    from kiosk.aggregates import Aggregates, allowed_paths
-    from kiosk.privacy_guard import install_guard
+    from kiosk.counters.daily import Aggregates, allowed_paths
+    from kiosk.privacy.guard import install_guard
     folder = Path(sys.argv[1])
     target = folder / "aggregates.json"
     install_guard(allowed_paths(target), lock_memory=False)

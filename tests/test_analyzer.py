@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kiosk.analyzer import MAX_EMBEDS_PER_FRAME, FaceAnalyzer
+from kiosk.analysis.analyzer import MAX_EMBEDS_PER_FRAME, FaceAnalyzer
 from kiosk.config import config_from_mapping
 from kiosk.types import Detection, Frame
 
@@ -135,7 +135,7 @@ def test_close_erases_everything() -> None:
 
 
 def test_consent_required_computes_nothing_until_given_and_ends_with_the_track() -> None:
-    from kiosk.attributes import AttributeEngine, Estimators
+    from kiosk.analysis.attributes import AttributeEngine, Estimators
 
     calls = {"age": 0}
 

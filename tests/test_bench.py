@@ -16,15 +16,13 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from kiosk import bench  # noqa: E402
-from kiosk.capture.demo import DemoScene  # noqa: E402
+from kiosk.bench import devices, phases, probes, run, soak  # noqa: E402
+from kiosk.bench import report as bench_report  # noqa: E402
+from kiosk.cli import bench as bench_cli  # noqa: E402
 from kiosk.config import Config  # noqa: E402
-from kiosk.models import default_demo_dir, default_models_dir  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    bool(DemoScene.missing_photos(default_demo_dir()))
-    or not (default_models_dir() / "face_recognition_sface_2021dec_stripped.onnx").is_file(),
-    reason="models or demo photos not fetched (run `make setup`)")
+# Whole pipeline runs: slow; missing models or photos FAIL (never skip): see conftest.
+pytestmark = [pytest.mark.slow, pytest.mark.models, pytest.mark.usefixtures("fetched_models", "fetched_photos")]
 
 FRAMES = 24
 
@@ -44,8 +42,8 @@ def numbers(node: Any, path: str = "") -> list[tuple[str, float]]:
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    cfg = bench._bench_config(Config(), None)
-    out = bench.run_bench("synthetic:4", cfg, frames=FRAMES, naive=True, live_s=1.5, ui_frames=8)
+    cfg = run._bench_config(Config(), None)
+    out = run.run_bench("synthetic:4", cfg, frames=FRAMES, naive=True, live_s=1.5, ui_frames=8)
     # What --json prints must survive a JSON round trip unchanged (plain types only).
     assert json.loads(json.dumps(out)) == out
     return out
@@ -55,7 +53,7 @@ def test_report_structure_and_finite_numbers(report: dict[str, Any]) -> None:
     for key in ("schema", "kiosk_version", "source", "frame_size", "frames", "playback", "machine",
                 "settings", "startup", "throughput", "live", "memory", "naive", "ui", "targets"):
         assert key in report, key
-    assert report["schema"] == bench.SCHEMA
+    assert report["schema"] == probes.SCHEMA
     assert report["frame_size"] == [640, 480]
     assert report["frames"] == FRAMES
     bad = [(p, v) for p, v in numbers(report) if not math.isfinite(v)]
@@ -113,7 +111,7 @@ def test_naive_runs_every_model_on_every_face_and_finds_the_same_boxes(report: d
 
 
 def test_table_output_names_every_section(report: dict[str, Any]) -> None:
-    text = bench.format_report(report)
+    text = bench_report.format_report(report)
     for needle in ("inference rate (lossless)", "cost / floor", "speed-up of the kiosk over naive",
                    "capture-to-overlay p50 / p95", "UI alone, 1280x720", "peak RSS", "detect", "yunet",
                    "naive sface", "target (issue 5)"):
@@ -121,13 +119,13 @@ def test_table_output_names_every_section(report: dict[str, Any]) -> None:
 
 
 def test_naive_config_zeroes_every_interval_and_caps_are_restored() -> None:
-    import kiosk.analyzer as analyzer_module
+    import kiosk.analysis.analyzer as analyzer_module
 
-    cfg = bench.naive_config(Config())
+    cfg = phases.naive_config(Config())
     assert cfg.recognition.refresh_interval_s == 0.0 and cfg.recognition.sample_interval_s == 0.0
     assert cfg.detector == Config().detector  # nothing else changes
     before = analyzer_module.MAX_EMBEDS_PER_FRAME
-    with bench.naive_caps() as caps:
+    with phases.naive_caps() as caps:
         assert analyzer_module.MAX_EMBEDS_PER_FRAME > 100 and caps
     assert analyzer_module.MAX_EMBEDS_PER_FRAME == before
 
@@ -137,10 +135,10 @@ def test_soak_short_run_passes_its_own_checks() -> None:
     # turn over several times with the soak's 10 s forget time. The mesh every 0.5 s instead of
     # 0.1 s keeps its code path in the run at a fifth of the cost (the 100,000-frame soak in
     # docs/RELIABILITY.md runs the defaults).
-    base = bench._bench_config(Config(), None).with_overrides({"camera.fps": 10, "attributes.mesh_interval_s": 0.5})
-    cfg = bench.soak_config(base, 10.0)
-    out = bench.run_soak(cfg, frames=900, sample_every=75, warmup_frames=450)
-    assert out["schema"] == bench.SOAK_SCHEMA and out["frames"] == 900
+    base = run._bench_config(Config(), None).with_overrides({"camera.fps": 10, "attributes.mesh_interval_s": 0.5})
+    cfg = soak.soak_config(base, 10.0)
+    out = soak.run_soak(cfg, frames=900, sample_every=75, warmup_frames=450)
+    assert out["schema"] == probes.SOAK_SCHEMA and out["frames"] == 900
     assert set(out["checks"]) == {"memory", "threads", "fds", "gallery_ttl", "gallery_bound", "gallery_turnover"}
     failed = {k: v for k, v in out["checks"].items() if not v["ok"]}
     assert not failed, failed
@@ -149,16 +147,16 @@ def test_soak_short_run_passes_its_own_checks() -> None:
     assert turnover["visitors_forgotten"] >= 2 and turnover["visitors_created"] > turnover["visitors_forgotten"] - 1
     assert len(out["samples"]) == 900 // 75 + 1
     assert all(s["gallery"] <= s["gallery_bound"] for s in out["samples"])
-    assert "soak passed" in bench.format_soak(out)
+    assert "soak passed" in bench_report.format_soak(out)
 
 
 def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # noqa: ANN001
-    assert bench.main(["--source", "synthetic:9", "--frames", "5"]) == 2
+    assert bench_cli.main(["--source", "synthetic:9", "--frames", "5"]) == 2
     assert "synthetic:N" in capsys.readouterr().err
-    assert bench.main(["--source", f"file:{tmp_path / 'missing.mp4'}", "--frames", "5"]) == 2
+    assert bench_cli.main(["--source", f"file:{tmp_path / 'missing.mp4'}", "--frames", "5"]) == 2
     assert "missing.mp4" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        bench.main(["--size", "12x34"])
+        bench_cli.main(["--size", "12x34"])
 
 
 def test_device_projection_is_monotonic_in_the_obvious_ways(report: dict[str, Any]) -> None:
@@ -167,9 +165,9 @@ def test_device_projection_is_monotonic_in_the_obvious_ways(report: dict[str, An
                       "yunet_640x480_ms": {"min": 16.0}, "sface_ms": {"min": 10.0}},
            "kiosk": {"yunet_w160_ms": {"min": 0.5}, "yunet_w224_ms": {"min": 1.0}, "yunet_w320_ms": {"min": 2.0},
                      "sface_per_face_ms": {"min": 8.0}}}
-    proj = bench.project_devices(report, ref, faces=4, refresh_interval_s=2.0)
+    proj = devices.project_devices(report, ref, faces=4, refresh_interval_s=2.0)
     devs = proj["devices"]
-    assert set(devs) == set(bench.DEVICES)
+    assert set(devs) == set(devices.DEVICES)
     pi4 = devs["raspberry-pi-4"]
     assert pi4["factor_yunet"] == pytest.approx(6.2) and pi4["factor_sface"] == pytest.approx(6.88)
     assert pi4["sface_per_face_ms"] == pytest.approx(8.0 * 6.88, abs=0.1)
@@ -186,7 +184,7 @@ def test_device_projection_is_monotonic_in_the_obvious_ways(report: dict[str, An
     per_face = {k: d["sface_per_face_ms"] for k, d in devs.items()}
     assert min(per_face, key=per_face.get) == "jetson-orin-nano-cuda"
     assert max(per_face, key=per_face.get) == "raspberry-pi-4"
-    slower = bench.project_devices(report, ref, faces=4, refresh_interval_s=0.5)["devices"]["raspberry-pi-4"]
+    slower = devices.project_devices(report, ref, faces=4, refresh_interval_s=0.5)["devices"]["raspberry-pi-4"]
     assert slower["scheduled_ms_per_s"] > pi4["scheduled_ms_per_s"]
 
 
@@ -194,7 +192,7 @@ def test_summary_takes_medians_over_runs(report: dict[str, Any], tmp_path, capsy
     faster = json.loads(json.dumps(report))
     faster["throughput"]["fps"] = report["throughput"]["fps"] * 3
     runs = [report, faster, faster]
-    summary = bench.summarize_reports(runs)
+    summary = bench_report.summarize_reports(runs)
     fps = summary["figures"]["inference rate (lossless)"]
     assert fps["n"] == 3 and fps["median"] == pytest.approx(faster["throughput"]["fps"], rel=1e-3)
     assert fps["min"] == pytest.approx(report["throughput"]["fps"], rel=1e-3)
@@ -202,6 +200,6 @@ def test_summary_takes_medians_over_runs(report: dict[str, Any], tmp_path, capsy
     for i, r in enumerate(runs):
         paths.append(tmp_path / f"run{i}.json")
         paths[-1].write_text(json.dumps(r))
-    assert bench.main(["--summarize", *map(str, paths)]) == 0
+    assert bench_cli.main(["--summarize", *map(str, paths)]) == 0
     out = capsys.readouterr().out
     assert "| inference rate (lossless) |" in out and "3 runs of synthetic:4" in out

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from kiosk.capture import open_source
-from kiosk.capture.base import BACKOFF_INITIAL_S, CaptureThread, LatestFrame, Source
+from kiosk.capture.thread import BACKOFF_INITIAL_S, CaptureThread
+from kiosk.capture.slot import LatestFrame
+from kiosk.capture.source import Source
 from kiosk.capture.files import ImageDirSource, VideoFileSource
 from kiosk.capture.opencv_source import CameraSource, opencv_has_gstreamer
 from kiosk.errors import SourceError
@@ -351,7 +353,7 @@ def test_unexpected_exception_is_recorded_and_logged_once(stop: threading.Event,
     slot = LatestFrame()
     buggy = FakeSource([bgr(), ValueError("bug in the driver wrapper")])
     cap = CaptureThread(Factory(buggy), slot, stop, stall_timeout_s=1.0)
-    with caplog.at_level(logging.ERROR, logger="kiosk.capture.base"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.capture.thread"):
         cap.start()
         cap.join(1.0)
     assert not cap.is_alive()

@@ -12,16 +12,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from kiosk.config import (
-    Config,
-    SourceSpec,
-    config_from_mapping,
-    load_config,
-    main_check,
-    override_source,
-    parse_source,
-    schema_markdown,
-)
+from kiosk.config import Config, SourceSpec, config_from_mapping, load_config, override_source, parse_source, schema_markdown
+from kiosk.cli.check_config import main_check
 from kiosk.errors import EXIT_OK, EXIT_USAGE, ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +173,7 @@ def test_main_check_ok_summary(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_in_a_fresh_process_exits_2_without_traceback() -> None:
-    code = "import sys; from pathlib import Path; from kiosk.config import main_check; sys.exit(main_check(Path(sys.argv[1])))"
+    code = "import sys; from pathlib import Path; from kiosk.cli.check_config import main_check; sys.exit(main_check(Path(sys.argv[1])))"
     for path, status in [(BAD / "several_errors.yaml", 2), (BAD / "syntax_error.yaml", 2), (EXAMPLE, 0),
                          (BAD / "does_not_exist.yaml", 2)]:
         proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=REPO)

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from kiosk.capture import open_source
-from kiosk.capture.base import CaptureThread, LatestFrame
+from kiosk.capture.thread import CaptureThread
+from kiosk.capture.slot import LatestFrame
 from kiosk.capture.demo import _LEDGE_TOP, LOOP_S, PORTRAITS, DemoFigure, DemoScene
 from kiosk.errors import ModelError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk import doctor
+from kiosk.cli import doctor
 from kiosk.config import config_from_mapping
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.eval_watchlist import metrics
-from kiosk.evaluate import main_eval
+from kiosk.eval.watchlist import metrics
+from kiosk.cli.eval import main_eval
 from modelkit import photo_path
 
 
@@ -59,7 +59,7 @@ def test_command_on_the_demo_photos(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_group_false_match_rate_with_bootstrap() -> None:
-    from kiosk.eval_demographics import group_fmr
+    from kiosk.eval.demographics import group_fmr
 
     rng = np.random.default_rng(1)
     emb = rng.normal(size=(60, 16)).astype(np.float32)

@@ -10,17 +10,16 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from kiosk.errors import ModelError
 from kiosk.infer import face_signals as fs
 from kiosk.infer.face_signals import FaceSignals, FaceSignalTracker
 from kiosk.types import HeadPose
+from modelkit import photo_path, require_model
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,9 @@ NOT_SMILING = ("obama2.jpg", "obama3.jpg", "biden.jpg")
 # (kept in this file rather than a shared conftest so the test files stay independent)
 
 def _models() -> Any:
-    return pytest.importorskip("kiosk.models")
+    from kiosk import models
+
+    return models
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,10 +43,7 @@ def _detector() -> Any:
     from kiosk.detect.yunet import YuNetDetector
 
     models = _models()
-    try:
-        path = Path(models.ModelStore(models.default_models_dir()).require("yunet"))
-    except ModelError as exc:
-        pytest.skip(f"model 'yunet' unavailable ({exc}); run `make setup`")
+    path = require_model("yunet")  # fails (never skips) when the model is missing
     session = models.create_session(path, ["CPUExecutionProvider"], 1)
     return YuNetDetector(session, 640, 0.7, 0.3, 5000, 20)
 
@@ -61,9 +59,7 @@ def _mesher() -> Any:
 @functools.lru_cache(maxsize=None)
 def _mesh(name: str, flipped: bool = False) -> np.ndarray:
     """Mesh of the one face in a demo photo (optionally mirrored left-right), read-only."""
-    path = Path(_models().default_demo_dir()) / name
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
+    path = photo_path(name)  # fails (never skips) when the photo is missing
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert image is not None, path
     if flipped:

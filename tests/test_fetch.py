@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import kiosk.fetch as kfetch
+import kiosk.models.fetch as kfetch
 from kiosk.errors import EXIT_OK, EXIT_USAGE, ModelError
-from kiosk.models import (
-    Entry,
-    default_demo_dir,
-    default_models_dir,
-    demo_entries,
-    main_fetch,
-    model_entries,
-    sha256_file,
-    verify,
-)
+from kiosk.models import Entry, default_demo_dir, default_models_dir, demo_entries, model_entries, sha256_file, verify
+from kiosk.cli.models import main_fetch
 
 MODELS = default_models_dir()
 PHOTOS = default_demo_dir()

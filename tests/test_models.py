@@ -18,18 +18,9 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kiosk.errors import EXIT_OK, EXIT_USAGE, ModelError
-from kiosk.keras_onnx import EXPRESSION_LABELS, KerasConversionError, convert_keras_hdf5
-from kiosk.models import (
-    DemoStore,
-    ModelStore,
-    create_session,
-    default_demo_dir,
-    default_models_dir,
-    main_verify,
-    model_entries,
-    sha256_file,
-    verify,
-)
+from kiosk.models.keras_onnx import EXPRESSION_LABELS, KerasConversionError, convert_keras_hdf5
+from kiosk.models import DemoStore, ModelStore, create_session, default_demo_dir, default_models_dir, model_entries, sha256_file, verify
+from kiosk.cli.models import main_verify
 
 MODELS = default_models_dir()
 PHOTOS = default_demo_dir()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kiosk import cli
-from kiosk.analyzer import FaceAnalyzer
+from kiosk.analysis.analyzer import FaceAnalyzer
 from kiosk.config import config_from_mapping
 from kiosk.pipeline import Pipeline
 from kiosk.types import Frame
@@ -160,17 +160,17 @@ def test_cli_sigterm_stops_within_two_seconds(tmp_path: Path) -> None:
 
 def test_cli_worker_failure_exits_non_zero(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    import kiosk.pipeline as pipeline_mod
+    import kiosk.analysis.build as build_mod
 
     def broken_analyzer(cfg, store):  # noqa: ANN001, ANN202
         def detect(image: np.ndarray) -> list:
             raise RuntimeError("simulated inference crash")
         return FaceAnalyzer(cfg, detect, None)
 
-    monkeypatch.setattr(pipeline_mod, "build_analyzer", broken_analyzer)
+    monkeypatch.setattr(build_mod, "build_analyzer", broken_analyzer)
     # In-process: an audit hook cannot be removed again, so the privacy guard (tested in its own
     # subprocesses) must not be installed into the test runner.
-    import kiosk.privacy_guard as guard_mod
+    import kiosk.privacy.guard as guard_mod
     monkeypatch.setattr(guard_mod, "install_guard",
                         lambda *a, **k: SimpleNamespace(summary=lambda: "guard not installed in-process"))
     rc = cli.main(["run", "--source", "demo", "--headless", "--max-frames", "50"])

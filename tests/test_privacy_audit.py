@@ -14,19 +14,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from systemkit import require_tool
 
+
+pytestmark = [pytest.mark.slow, pytest.mark.system]
 REPO = Path(__file__).resolve().parent.parent
 AUDIT = REPO / "tools" / "privacy_audit.sh"
 PYTHON = REPO / ".venv" / "bin" / "python"
 
 
 def _require_strace() -> None:
-    if shutil.which("strace"):
-        return
-    message = "strace is not installed: sudo apt-get install -y strace"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require_tool("strace", "sudo apt-get install -y strace")
 
 
 def _audit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -65,12 +63,13 @@ def test_a_debugging_imwrite_fails_the_audit(tmp_path: Path) -> None:
     script = tmp_path / "leaky_kiosk.py"
     script.write_text(textwrap.dedent(f'''
         import sys, time
-        from kiosk.privacy_guard import prepare_environment
+        from kiosk.privacy.guard import prepare_environment
         prepare_environment()  # as `kiosk run` does: the only violation left is the debugging write
         import cv2
         from kiosk.config import config_from_mapping
         from kiosk.models import ModelStore
-        from kiosk.pipeline import Pipeline, build_analyzer
+        from kiosk.pipeline import Pipeline
+        from kiosk.analysis.build import build_analyzer
 
         cfg = config_from_mapping({{"camera": {{"source": "demo", "realtime": False}}}})
         pipeline = Pipeline(cfg, build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved)),
@@ -80,7 +79,7 @@ def test_a_debugging_imwrite_fails_the_audit(tmp_path: Path) -> None:
             if snap.frames_processed == 15:
                 cv2.imwrite({str(leak)!r}, pipeline.slot.peek().image)
 
-        pipeline.inference.on_snapshot = debug_dump
+        pipeline.subscribe(debug_dump)
         pipeline.start()
         while pipeline.running():
             time.sleep(0.02)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.privacy import find_biometric_leaks
+from kiosk.privacy.policy import find_biometric_leaks
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ HARNESS = textwrap.dedent('''
     import json, logging, os, sys, time
     from pathlib import Path
 
-    from kiosk.privacy_guard import Recorder, install_guard, prepare_environment
+    from kiosk.privacy.guard import Recorder, install_guard, prepare_environment
     env_report = prepare_environment()
 
     out_fd, frames, leak_dir, mode, ui = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -38,8 +38,9 @@ HARNESS = textwrap.dedent('''
 
     from kiosk.config import config_from_mapping
     from kiosk.models import ModelStore
-    from kiosk.pipeline import Pipeline, build_analyzer
-    from kiosk.report import build_report
+    from kiosk.pipeline import Pipeline
+    from kiosk.analysis.build import build_analyzer
+    from kiosk.cli.report import build_report
 
     cfg = config_from_mapping({
         "camera": {"source": "demo", "realtime": False},
@@ -67,7 +68,7 @@ HARNESS = textwrap.dedent('''
             s.close()
             logging.getLogger("kiosk.debug").debug("embedding %s", np.random.rand(128).astype(np.float32))
 
-        pipeline.inference.on_snapshot = leak
+        pipeline.subscribe(leak)
 
     recorder = Recorder() if mode == "record" else None
     guard = install_guard(recorder=recorder)
@@ -183,7 +184,7 @@ ENFORCE = textwrap.dedent('''
     from pathlib import Path
     import cv2
     import numpy as np
-    from kiosk.privacy_guard import GuardRefusal, install_guard
+    from kiosk.privacy.guard import GuardRefusal, install_guard
 
     tmp = Path(sys.argv[1])
     allowed = tmp / "report.json"
@@ -298,7 +299,7 @@ def test_prepare_environment_keeps_matplotlib_out_of_home(tmp_path: Path) -> Non
     home.mkdir()
     code = textwrap.dedent('''
         import json, os
-        from kiosk.privacy_guard import prepare_environment
+        from kiosk.privacy.guard import prepare_environment
         report = prepare_environment()
         import matplotlib.pyplot  # noqa: F401  (what mediapipe.solutions imports)
         print(json.dumps({"dir": os.environ["MPLCONFIGDIR"], "ram": report.scratch_in_ram,
@@ -335,7 +336,7 @@ def test_leak_detector_finds_embeddings_pixels_and_blobs() -> None:
 
 def test_leak_detector_passes_ordinary_log_lines() -> None:
     lines = [
-        "2026-11-22 03:25:21,868 INFO kiosk.analyzer: new visitor 2",
+        "2026-11-22 03:25:21,868 INFO kiosk.analysis.analyzer: new visitor 2",
         "loaded face_recognition_sface_2021dec_stripped.onnx with ['CPUExecutionProvider'], 1 intra-op threads",
         "face_detection_yunet_2023mar.onnx: sha256 " + "0123456789abcdef" * 4 + " ok",
         "box (120, 40, 260, 210) score 0.93 landmarks 5",

@@ -1,14 +1,13 @@
 """Brightness and sharpness of a face box (no model; synthetic images and the astronaut photo)."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
 from kiosk.infer.quality import SHARPNESS_HALF_VAR, face_quality, sharpness_from_variance
+from modelkit import photo_path
 
 
 def _textured(seed: int = 0, size: int = 300) -> np.ndarray:
@@ -74,10 +73,7 @@ def test_sharpness_curve_is_monotone_and_documented() -> None:
 
 
 def test_real_face_blur_and_dark() -> None:
-    models: Any = pytest.importorskip("kiosk.models")
-    path = Path(models.default_demo_dir()) / "astronaut.png"
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
+    path = photo_path("astronaut.png")  # fails (never skips) when the photo is missing
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     box = (178.0, 63.0, 268.0, 176.0)  # the astronaut's face as YuNet finds it
     q = face_quality(image, box)

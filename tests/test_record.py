@@ -4,7 +4,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from kiosk.record import EMOTION_TYPES, face_detail, face_detail_schema
+from kiosk.analysis.record import EMOTION_TYPES, face_detail, face_detail_schema
 from kiosk.types import (EXPRESSIONS, AgeEstimate, Attributes, ExpressionEstimate, FaceState,
                          FaceView, Gaze, GenderEstimate, HeadPose, Quality)
 

@@ -16,20 +16,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from fakes import Disconnect, FaultyCamera, Frames, Garbage, Stall, odd_arrays
-from kiosk.analyzer import FaceAnalyzer
-from kiosk.capture import base as capture_base
-from kiosk.capture.base import BACKOFF_INITIAL_S, BACKOFF_MAX_S, CaptureThread, LatestFrame
+from kiosk.analysis.analyzer import FaceAnalyzer
+from kiosk.capture import thread as capture_thread
+from kiosk.capture.thread import BACKOFF_INITIAL_S, BACKOFF_MAX_S, CaptureThread
+from kiosk.capture.slot import LatestFrame
 from kiosk.config import config_from_mapping
-from kiosk.errors import ModelError
 from kiosk.pipeline import Pipeline
 from kiosk.types import Snapshot
+from modelkit import photo, require_model
 
 RESUME_LIMIT_S = 2.0  # issue 6: "when the camera comes back, the kiosk resumes within 2 s"
 
@@ -116,13 +116,13 @@ def test_long_outage_logs_a_few_warnings_then_the_recovery(stop: threading.Event
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     # Fast backoff so that 30 attempts take a fraction of a second.
-    monkeypatch.setattr(capture_base, "BACKOFF_INITIAL_S", 0.005)
-    monkeypatch.setattr(capture_base, "BACKOFF_MAX_S", 0.01)
+    monkeypatch.setattr(capture_thread, "BACKOFF_INITIAL_S", 0.005)
+    monkeypatch.setattr(capture_thread, "BACKOFF_MAX_S", 0.01)
     cam = FaultyCamera(realtime=True)
     cam.unplug()
     slot = LatestFrame()
     cap = CaptureThread(cam, slot, stop, stall_timeout_s=1.0)
-    with caplog.at_level(logging.DEBUG, logger="kiosk.capture.base"):
+    with caplog.at_level(logging.DEBUG, logger="kiosk.capture.thread"):
         cap.start()
         assert wait_until(lambda: cam.failed_opens >= 30, 5.0)
         cam.plug()
@@ -188,25 +188,16 @@ def test_a_hang_inside_open_is_a_stall_too(stop: threading.Event) -> None:
 # --- the whole pipeline resumes by itself -----------------------------------------------------------
 
 def _astronaut() -> np.ndarray:
-    from kiosk.models import default_demo_dir
-
-    path = Path(default_demo_dir()) / "astronaut.png"
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None
+    image = photo("astronaut.png")  # fails (never skips) when the photo is missing
     return cv2.resize(image, (320, 320), interpolation=cv2.INTER_AREA)
 
 
 @pytest.fixture(scope="module")
 def detect() -> Callable[[np.ndarray], list]:
     from kiosk.detect.yunet import YuNetDetector
-    from kiosk.models import ModelStore, create_session
+    from kiosk.models import create_session
 
-    try:
-        session = create_session(ModelStore().require("yunet"), ["CPUExecutionProvider"], 1)
-    except ModelError as exc:
-        pytest.skip(f"YuNet unavailable ({exc}); run `make setup`")
+    session = create_session(require_model("yunet"), ["CPUExecutionProvider"], 1)  # fails if missing
     detector = YuNetDetector(session, input_width=320, score_threshold=0.75, nms_iou_threshold=0.3,
                              top_k=50, min_face_px=20)
     return detector.detect

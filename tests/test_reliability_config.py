@@ -26,7 +26,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import load_config, main_check
+from kiosk.config import load_config
+from kiosk.cli.check_config import main_check
 from kiosk.errors import EXIT_OK, EXIT_USAGE, ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from kiosk.capture.base import LatestFrame  # noqa: E402
+from kiosk.capture.slot import LatestFrame  # noqa: E402
 from kiosk.config import config_from_mapping  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.window import run_window  # noqa: E402

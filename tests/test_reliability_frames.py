@@ -2,11 +2,11 @@
 counts it, and never crashes.
 
 Where the frame contract (``Frame.image``: HxWx3 uint8 BGR, C-contiguous, read-only) is
-enforced: in ``kiosk.capture.base.normalise_image``, which the capture thread applies to every
+enforced: in ``kiosk.capture.source.normalise_image``, which the capture thread applies to every
 image a source returns. The detector only *checks* it (``ValueError`` naming shape and dtype),
 so these tests drive each odd array three ways:
 
-1. through a :class:`~kiosk.capture.base.CaptureThread` (converted or skipped, and counted);
+1. through a :class:`~kiosk.capture.thread.CaptureThread` (converted or skipped, and counted);
 2. through ``normalise_image`` and then the real YuNet detector and the real analyzer (as built
    by ``kiosk run``): whatever the capture side lets through must be fine for them;
 3. raw into ``YuNetDetector.detect``: valid-but-odd arrays (strides, 1x1, 8K) work, invalid ones
@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,11 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fakes import FaultyCamera, Frames, Garbage, odd_arrays
-from kiosk.analyzer import FaceAnalyzer
-from kiosk.capture.base import CaptureThread, LatestFrame, normalise_image
+from kiosk.analysis.analyzer import FaceAnalyzer
+from kiosk.capture.thread import CaptureThread
+from kiosk.capture.slot import LatestFrame
+from kiosk.capture.source import normalise_image
 from kiosk.config import config_from_mapping
-from kiosk.errors import ModelError
 from kiosk.types import Frame, Snapshot
+from modelkit import photo, require_model
 
 ODD = odd_arrays()
 K8_W, K8_H = 7680, 4320
@@ -53,14 +54,11 @@ def analyzer() -> FaceAnalyzer:
     from kiosk.detect.align import align_face
     from kiosk.detect.yunet import YuNetDetector
     from kiosk.infer.embed import SFaceEmbedder
-    from kiosk.models import ModelStore, create_session
+    from kiosk.models import create_session
 
-    try:
-        store = ModelStore()
-        session = create_session(store.require("yunet"), ["CPUExecutionProvider"], 1)
-        embedder = SFaceEmbedder(create_session(store.require("sface"), ["CPUExecutionProvider"], 1))
-    except ModelError as exc:
-        pytest.skip(f"models unavailable ({exc}); run `make setup`")
+    # A missing model fails the test (never skips it): see modelkit.
+    session = create_session(require_model("yunet"), ["CPUExecutionProvider"], 1)
+    embedder = SFaceEmbedder(create_session(require_model("sface"), ["CPUExecutionProvider"], 1))
     det = CFG.detector
     detector = YuNetDetector(session, det.input_width, det.score_threshold, det.nms_iou_threshold, det.top_k,
                              det.min_face_px)
@@ -191,14 +189,7 @@ def test_detector_accepts_any_layout_and_rejects_the_rest_with_value_error(
 # --- very large frames --------------------------------------------------------------------------------
 
 def _astronaut() -> np.ndarray:
-    from kiosk.models import default_demo_dir
-
-    path = Path(default_demo_dir()) / "astronaut.png"
-    if not path.is_file():
-        pytest.skip(f"demo photo {path} missing; run `make setup`")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
+    return photo("astronaut.png")  # fails (never skips) when the photo is missing
 
 
 @pytest.fixture(scope="module")
@@ -350,12 +341,9 @@ def test_the_full_analyzer_takes_every_odd_frame(frame_8k: np.ndarray) -> None:
     """``build_analyzer`` as `kiosk run` calls it, every attribute estimator on: the usable odd
     frames, an 8K frame with a face and a 1x1 frame all give snapshots."""
     from kiosk.models import ModelStore
-    from kiosk.pipeline import build_analyzer
+    from kiosk.analysis.build import build_analyzer
 
-    try:
-        full = build_analyzer(CFG, ModelStore())
-    except ModelError as exc:
-        pytest.skip(f"models unavailable ({exc}); run `make setup`")
+    full = build_analyzer(CFG, ModelStore())
     try:
         images = [normalise_image(raw)[0] for raw, usable in ODD.values() if usable]
         images += [frame_8k, np.zeros((1, 1, 3), np.uint8), frame_8k]

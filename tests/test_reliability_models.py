@@ -132,7 +132,7 @@ def test_model_with_wrong_input_layout(models_dir: Path, tmp_path: Path) -> None
     text = MODELS_MANIFEST.read_text(encoding="utf-8")
     assert text.count(yunet.derived.sha256) == 1
     manifest.write_text(text.replace(yunet.derived.sha256, sha), encoding="utf-8")
-    prelude = f"from pathlib import Path\nimport kiosk.models\nkiosk.models.MODELS_MANIFEST = Path({str(manifest)!r})"
+    prelude = f"from pathlib import Path\nimport kiosk.paths\nkiosk.paths.MODELS_MANIFEST = Path({str(manifest)!r})"
     proc = _run("run", "--headless", "--max-frames", "5", "--config", str(_config(tmp_path, models_dir)),
                 prelude=prelude)
     _assert_operator_error(proc, f"{victim}: YuNet input 'input' is tensor(float) [1, 'H', 'W', 3]",

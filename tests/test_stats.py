@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.aggregates import Aggregates
+from kiosk.counters.daily import Aggregates
 from kiosk.errors import EXIT_OK, EXIT_USAGE
-from kiosk.stats import _bin_labels, main_stats
+from kiosk.cli.stats import _bin_labels, main_stats
 from kiosk.types import (EXPRESSIONS, AgeEstimate, Attributes, ExpressionEstimate, FaceView, Gaze,
                          GenderEstimate, Snapshot, VisitorView, WatchlistMatch)
 
@@ -167,7 +167,7 @@ def test_invalid_content_names_line_and_key(tmp_path: Path, capsys: pytest.Captu
     data = json.loads(path.read_text())
     edit(data)
     # Rewritten the way the kiosk writes it (one line per day), so the expected line is known.
-    from kiosk.aggregates import _format_file
+    from kiosk.counters.daily import _format_file
     text = _format_file(data)
     path.write_text(text)
     lines = text.splitlines()

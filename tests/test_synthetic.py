@@ -9,18 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.capture.demo import PLAIN, DemoScene, Look
-from kiosk.capture.synthetic import MAX_STANDING, SyntheticScene, SyntheticVisit, parse_spec
+from kiosk.capture.demo import PLAIN, Look
+from kiosk.bench.scenes import MAX_STANDING, SyntheticScene, SyntheticVisit, parse_spec
 from kiosk.config import Config
 from kiosk.errors import SourceError
-from kiosk.models import ModelStore, create_session, default_demo_dir, default_models_dir
+from kiosk.models import ModelStore, create_session, default_demo_dir
 
 PHOTOS = default_demo_dir()
-needs_photos = pytest.mark.skipif(bool(DemoScene.missing_photos(PHOTOS)),
-                                  reason="demo photos not fetched (run `make setup`)")
-needs_models = pytest.mark.skipif(
-    not (default_models_dir() / "face_detection_yunet_2023mar_dynhw.onnx").is_file(),
-    reason="models not fetched (run `make setup`)")
+# Missing photos or models FAIL these tests (never skip them): see modelkit and conftest.
+needs_photos = pytest.mark.usefixtures("fetched_photos")
+needs_models = pytest.mark.usefixtures("fetched_models")
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

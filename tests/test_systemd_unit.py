@@ -5,14 +5,16 @@ without systemd running). Under CI (CI=true) a missing systemd-analyze fails the
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from systemkit import require_tool
 
+
+pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parent.parent
 UNITS = {"kiosk.service": REPO / "systemd" / "kiosk.service",
          "kiosk-cage.service": REPO / "systemd" / "kiosk-cage.service"}
@@ -24,13 +26,7 @@ ALLOWED_DEVICES = {"char-video4linux", "char-media", "char-dma_heap", "char-drm"
 
 
 def _analyze() -> str:
-    found = shutil.which("systemd-analyze")
-    if found:
-        return found
-    message = "systemd-analyze is not installed: sudo apt-get install -y systemd"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+    return require_tool("systemd-analyze", "sudo apt-get install -y systemd")
 
 
 def parse_unit(path: Path) -> dict[str, list[str]]:
@@ -130,10 +126,7 @@ INSTALL = REPO / "tools" / "install.sh"
 
 def test_install_script_is_valid_bash_and_shellcheck_clean() -> None:
     assert subprocess.run(["bash", "-n", str(INSTALL)], check=False, capture_output=True).returncode == 0
-    if shutil.which("shellcheck") is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("shellcheck is not installed: sudo apt-get install -y shellcheck")
-        pytest.skip("shellcheck is not installed: sudo apt-get install -y shellcheck")
+    require_tool("shellcheck", "sudo apt-get install -y shellcheck")
     proc = subprocess.run(["shellcheck", str(INSTALL)], check=False, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
 

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 
 from kiosk.config import config_from_mapping  # noqa: E402
 from kiosk.types import Frame, Snapshot, WatchlistMatch  # noqa: E402
-from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.caveats import load_measured  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
@@ -23,7 +23,7 @@ from kiosk.ui.layout import inside, overlaps  # noqa: E402
 from kiosk.ui.portraits import PortraitThumbnails  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
-from kiosk.watchlist import Watchlist  # noqa: E402
+from kiosk.track.watchlist import Watchlist  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_PHOTOS = REPO / "assets" / "demo" / "photos"

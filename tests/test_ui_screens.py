@@ -1,6 +1,6 @@
 """Every screen rendered offscreen (SDL dummy driver) and checked for what a visitor would see:
 card geometry, texts, the banner, the mirror flip, countdowns, lessons, languages, the camera
-screen, touch and keys. Frames are synthetic pictures; snapshots come from kiosk.ui.synthetic."""
+screen, touch and keys. Frames are synthetic pictures; snapshots come from kiosk.bench.fake_snapshots."""
 from __future__ import annotations
 
 from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drivers)
@@ -14,9 +14,9 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from kiosk.capture.base import SourceStatus  # noqa: E402
+from kiosk.types import SourceStatus  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
-from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
 from kiosk.ui.layout import inside, overlaps  # noqa: E402

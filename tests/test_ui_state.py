@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from kiosk.types import Attributes, Gaze, Snapshot
-from kiosk.ui import synthetic as syn
+from kiosk.bench import fake_snapshots as syn
 from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.dossier import card_content
 from kiosk.ui.i18n import load_strings
@@ -223,5 +223,5 @@ def test_settings_from_config_and_bounds() -> None:
         UiSettings(theme="pink").check()
     with pytest.raises(ValueError, match="language"):
         UiSettings(language="fr", languages=("en", "de")).check()
-    from kiosk.record import face_detail
+    from kiosk.analysis.record import face_detail
     assert default_deps(cfg).record is face_detail

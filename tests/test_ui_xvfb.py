@@ -19,7 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from systemkit import require_tool
 
+
+pytestmark = [pytest.mark.slow, pytest.mark.system]
 REPO = Path(__file__).resolve().parents[1]
 SCREEN_W, SCREEN_H = 1024, 768
 
@@ -28,9 +31,9 @@ CHILD = textwrap.dedent("""
     from types import SimpleNamespace
     import numpy as np
     import pygame
-    from kiosk.capture.base import LatestFrame
+    from kiosk.capture.slot import LatestFrame
     from kiosk.types import Frame
-    from kiosk.ui import synthetic as syn
+    from kiosk.bench import fake_snapshots as syn
     from kiosk.ui.settings import UiDeps, UiSettings
     from kiosk.ui.window import run_window
 
@@ -96,10 +99,7 @@ def check_screenshot(rgb: np.ndarray) -> None:
 
 
 def test_real_window_under_xvfb(tmp_path: Path) -> None:
-    if shutil.which("Xvfb") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Xvfb is not installed; CI must install the xvfb package for this test")
-        pytest.skip("Xvfb is not installed (apt install xvfb); CI runs this test")
+    require_tool("Xvfb", "sudo apt-get install -y xvfb (CI runs this test)")
     xvfb, display = start_xvfb()
     try:
         env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11", SDL_AUDIODRIVER="dummy",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from kiosk.errors import EXIT_USAGE
-from kiosk.watchlist import (
+from kiosk.track.watchlist import (
     FmrCalibration,
     Watchlist,
     WatchlistError,

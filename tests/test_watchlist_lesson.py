@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from kiosk.types import Frame, WatchlistMatch  # noqa: E402
-from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp, main_face  # noqa: E402
 from kiosk.ui.portraits import PortraitThumbnails  # noqa: E402
 from kiosk.ui.rates import (  # noqa: E402
@@ -25,7 +25,7 @@ from kiosk.ui.rates import (  # noqa: E402
 )
 from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
 from kiosk.ui.threshold_lesson import judge_at_slider, reading, threshold_for_rate  # noqa: E402
-from kiosk.watchlist import FmrCalibration  # noqa: E402
+from kiosk.track.watchlist import FmrCalibration  # noqa: E402
 
 FRAME = Frame(image=np.full((480, 640, 3), 90, np.uint8), index=1, t_s=10.0)
 # Shaped like the measured calibration (models/manifest.yaml), with a tail-fit point at 1e-6.

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.watchlist import portrait_detector
-from kiosk.watchlist_load import (
+from kiosk.track.watchlist import portrait_detector
+from kiosk.track.watchlist_load import (
     BackgroundLoader,
     cache_file,
     embed_folder,
@@ -69,7 +69,7 @@ def bad_folder(tmp_path: Path) -> Path:
 
 def test_bad_files_are_skipped_with_one_line_each(bad_folder: Path, detector: Any, embedder: Any,
                                                    caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kiosk.watchlist_load"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.track.watchlist_load"):
         names, rels, matrix, report = embed_folder(bad_folder, detector, embedder)
     assert report.total == 7 and report.loaded == 2 and matrix is not None and matrix.shape == (2, 128)
     assert sorted(names) == ["Barack Obama", "Two People"]
@@ -85,7 +85,7 @@ def test_bad_files_are_skipped_with_one_line_each(bad_folder: Path, detector: An
         mine = [ln for ln in lines if rel in ln and "skipped" in ln]
         assert len(mine) == 1 and reasons[rel] in mine[0], (rel, lines)
     # The portrait with two faces is embedded from the larger one (Biden), not the astronaut.
-    from kiosk.watchlist import embed_detection, largest_face
+    from kiosk.track.watchlist import embed_detection, largest_face
 
     ref = {}
     for who in ("biden.jpg", "astronaut.png"):
@@ -149,7 +149,7 @@ def test_shipped_watchlist_loads_from_its_derived_file_fast(tmp_path: Path, dete
     import time
 
     from kiosk.models import ModelStore, default_models_dir
-    from kiosk.watchlist_load import DEFAULT_WATCHLIST, model_hashes
+    from kiosk.track.watchlist_load import DEFAULT_WATCHLIST, model_hashes
 
     hashes = model_hashes(ModelStore(default_models_dir()))
     key = folder_key(DEFAULT_WATCHLIST, hashes)
@@ -161,7 +161,7 @@ def test_shipped_watchlist_loads_from_its_derived_file_fast(tmp_path: Path, dete
     assert loader.thread is None and loader.watchlist is not None and loader.watchlist.size == 134
     assert time.perf_counter() - started < 1.0
     # Eileen Collins' official portrait is on it: the demo's astronaut is a true match.
-    from kiosk.watchlist import embed_detection, largest_face
+    from kiosk.track.watchlist import embed_detection, largest_face
 
     image = photo("astronaut.png")
     top = loader.watchlist.search(embed_detection(image, largest_face(detector.detect(image)), embedder), 0.5, 3)

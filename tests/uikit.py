@@ -10,7 +10,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from kiosk.capture.base import SourceStatus  # noqa: E402
+from kiosk.types import SourceStatus  # noqa: E402
 
 W, H = 1280, 720
 OK = SourceStatus(ok=True, message="ok", since_s=0.0, reconnects=0)

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="embed crop and original, print their cosines")
     args = ap.parse_args(argv)
 
-    from kiosk.evaluate import EvalModels
-    from kiosk.watchlist import embed_detection, largest_face, portrait_detector
+    from kiosk.eval.common import EvalModels
+    from kiosk.track.watchlist import embed_detection, largest_face, portrait_detector
 
     models = EvalModels(threads=1)
     detector = portrait_detector(models.session("yunet"))

@@ -7,9 +7,9 @@
 Camera pictures are real frames of the built-in demo scene (``kiosk.capture.demo.DemoScene``;
 the demo photos must have been fetched: ``make setup`` or ``kiosk models fetch``). Faces,
 identities and visits come from the scene's ground truth; the guesses on the cards are the
-made-up but plausible values of ``kiosk.ui.synthetic.PERSONAS`` (the estimators are not in the
+made-up but plausible values of ``kiosk.bench.fake_snapshots.PERSONAS`` (the estimators are not in the
 pipeline yet). ``consent_<lang>.png`` shows ``privacy.consent: required`` before anyone touched
-"Analyse me"; the caveats lessons show the measured figures of ``assets/caveats/measured.yaml``. The false-match-rate curve is ``kiosk.watchlist.false_match_rate`` when that
+"Analyse me"; the caveats lessons show the measured figures of ``assets/caveats/measured.yaml``. The false-match-rate curve is ``kiosk.track.watchlist.false_match_rate`` when that
 exists, else the illustrative placeholder (and the screen then says "illustrative figures").
 
 Each screen is driven through the real ``KioskApp`` by replaying the scene's timeline (cards
@@ -33,13 +33,13 @@ from PIL import Image  # noqa: E402  (Pillow comes with matplotlib, a dependency
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.capture.base import SourceStatus  # noqa: E402
+from kiosk.types import SourceStatus  # noqa: E402
 from kiosk.capture.demo import DemoScene  # noqa: E402
 from kiosk.models import default_demo_dir  # noqa: E402
 from kiosk.types import Frame  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
-from kiosk.ui.synthetic import WATCHLIST_THRESHOLD, DemoStory, placeholder_fmr  # noqa: E402
+from kiosk.bench.fake_snapshots import WATCHLIST_THRESHOLD, DemoStory, placeholder_fmr  # noqa: E402
 
 log = logging.getLogger("screenshots")
 

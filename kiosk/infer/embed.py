@@ -13,12 +13,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from kiosk.errors import ModelError
-from kiosk.models import wrong_model_message
+from kiosk.errors import wrong_model_message
+from kiosk.types import SAME_PERSON_COSINE  # noqa: F401 (re-exported; the number's one home is kiosk.types)
 
 log = logging.getLogger(__name__)
 
-#: OpenCV's published cosine threshold for "same person" with SFace.
-SAME_PERSON_COSINE = 0.363
 
 
 class SFaceEmbedder:
@@ -94,7 +93,7 @@ class SFaceEmbedder:
                 )
         finally:
             # The blob is a copy of the face crops: erase it like the crops themselves (see
-            # kiosk.privacy) instead of leaving face pixels to the garbage collector.
+            # kiosk.privacy.policy) instead of leaving face pixels to the garbage collector.
             blob.fill(0.0)
         features = np.asarray(features, dtype=np.float32).reshape(len(crops_bgr), -1)
         norms = np.linalg.norm(features, axis=1, keepdims=True)

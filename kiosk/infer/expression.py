@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 
 from kiosk.errors import ModelError
-from kiosk.models import wrong_model_message
+from kiosk.errors import wrong_model_message
 from kiosk.types import EXPRESSIONS, ExpressionEstimate
+from kiosk.privacy.policy import wipe
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ExpressionEstimator:
     """Runs the converted mini-Xception on every face box of a frame in one batch.
 
     Not thread-safe (one estimator per inference thread). Crops and the input blob are erased
-    after use (face pixels; see ``kiosk.privacy``).
+    after use (face pixels; see ``kiosk.privacy.policy``).
     """
 
     def __init__(self, session: Any, margin_px: int = MARGIN_PX) -> None:
@@ -107,7 +108,7 @@ class ExpressionEstimator:
                     image_bgr[sy1:sy2, sx1:sx2], cv2.COLOR_BGR2GRAY)
             interp = cv2.INTER_AREA if face.shape[0] > INPUT_PX else cv2.INTER_LINEAR
             out.append(cv2.resize(face, (INPUT_PX, INPUT_PX), interpolation=interp))
-            face.fill(0)
+            wipe(face)
         return out
 
     def probabilities(self, image_bgr: np.ndarray, boxes_xyxy: Sequence[Sequence[float]]) -> np.ndarray:
@@ -118,7 +119,7 @@ class ExpressionEstimator:
         blob = np.empty((len(crops), INPUT_PX, INPUT_PX, 1), np.float32)
         for i, crop in enumerate(crops):
             blob[i, :, :, 0] = crop
-            crop.fill(0)
+            wipe(crop)
         blob /= np.float32(255.0)
         blob -= np.float32(0.5)
         blob *= np.float32(2.0)

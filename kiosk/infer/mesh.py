@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from kiosk.infer.face_signals import MESH_POINTS  # 468 mesh points + 5 per iris (refine_landmarks)
+from kiosk.privacy.policy import wipe
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class FaceMesher:
             refine_landmarks=True,
             min_detection_confidence=min_detection_confidence,
         )
-        # Reused between calls; wiped after each (they hold face pixels: see kiosk.privacy).
+        # Reused between calls; wiped after each (they hold face pixels: see kiosk.privacy.policy).
         self._crop_bgr = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
         self._crop_rgb = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
         self._affine = np.zeros((2, 3), np.float64)
@@ -113,8 +114,8 @@ class FaceMesher:
         try:
             result = self._graph.process(self._crop_rgb)
         finally:
-            self._crop_bgr.fill(0)
-            self._crop_rgb.fill(0)
+            wipe(self._crop_bgr)
+            wipe(self._crop_rgb)
         faces = result.multi_face_landmarks
         if not faces:
             log.debug("no mesh for box %s", box_xyxy)

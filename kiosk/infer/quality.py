@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from kiosk.types import Quality
+from kiosk.privacy.policy import wipe
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,6 @@ def face_quality(image_bgr: np.ndarray, box_xyxy: Sequence[float]) -> Quality:
     interp = cv2.INTER_AREA if min(gray.shape) > size else cv2.INTER_LINEAR
     resized = cv2.resize(gray, (size, size), interpolation=interp)
     laplacian_var = float(cv2.Laplacian(resized, cv2.CV_32F).var())
-    gray.fill(0)  # face pixels: erased rather than left to the allocator (kiosk.privacy)
-    resized.fill(0)
+    wipe(gray)  # face pixels: erased rather than left to the allocator (kiosk.privacy.policy)
+    wipe(resized)
     return Quality(brightness=brightness, sharpness=sharpness_from_variance(laplacian_var))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiosk.privacy import wipe
+from kiosk.privacy.policy import wipe
 from kiosk.types import VisitorView
 
 log = logging.getLogger(__name__)

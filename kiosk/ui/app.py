@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pygame
 
-from kiosk.capture.base import SourceStatus
+from kiosk.types import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
 from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.caveats import Caveat, load_caveats

@@ -7,7 +7,7 @@ fine. :meth:`PortraitThumbnails.preload` reads them at start-up (the kiosk calls
 of 160 px take well under a second), so the first lesson never waits for the disk; beyond
 ``max_entries`` names (folders of thousands) the rest are read when first shown.
 
-- The folder is listed once, at the first request (``kiosk.watchlist.list_portraits``: the same
+- The folder is listed once, at the first request (``kiosk.track.watchlist.list_portraits``: the same
   names the watchlist uses, from ``metadata.csv`` or the file names). A name used by several
   images shows the first one.
 - Each name is read at most once: the result (a ``size_px`` square BGR thumbnail, or None when
@@ -39,7 +39,7 @@ Lister = Callable[[Path], list[tuple[Path, str]]]
 
 
 def _default_lister(folder: Path) -> list[tuple[Path, str]]:
-    from kiosk.watchlist import list_portraits  # the watchlist's own naming rules
+    from kiosk.track.watchlist import list_portraits  # the watchlist's own naming rules
 
     return list_portraits(folder)
 

@@ -108,14 +108,14 @@ class UiDeps:
     """Collaborators the screen calls; every one optional, the screen degrades without it.
 
     - ``record(face, frame_size)``: the FaceDetail-shaped dict for "your record"
-      (``kiosk.record.face_detail``); None hides the record's fields.
+      (``kiosk.analysis.record.face_detail``); None hides the record's fields.
     - ``fmr(threshold)``: false-match rate per comparison at a watchlist score threshold (same
       units as ``WatchlistMatch.score``). None: the threshold lesson shows the formula but no
       figures. ``fmr_calibrated`` False labels the figures "illustrative".
     - ``watchlist_size``: number of portraits searched; ``watchlist_threshold``: the threshold
       the kiosk itself uses (a mark on the slider), None if unknown.
     - ``portrait(name)``: a BGR thumbnail of a watchlist portrait, or None (a silhouette is drawn).
-    - ``watchlist_status()``: live loading state (``kiosk.watchlist_load.WatchlistStatus``) when the
+    - ``watchlist_status()``: live loading state (``kiosk.track.watchlist_load.WatchlistStatus``) when the
       watchlist loads in the background; None: ``watchlist_size`` is final.
     - ``watchlist_names``: portrait names in watchlist order (the lesson shows a few when nobody is
       in view); ``portrait_numbers``: name -> 1-based number, shown instead of names when
@@ -147,11 +147,11 @@ class UiDeps:
 def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: Any | None = None) -> UiDeps:
     """The collaborators available in this tree.
 
-    - the FaceDetail record from ``kiosk.record``;
+    - the FaceDetail record from ``kiosk.analysis.record``;
     - the false-match-rate curve: the loaded watchlist's calibration when it has one, else
-      ``kiosk.watchlist.load_calibration()`` (None when the manifest has no calibration);
+      ``kiosk.track.watchlist.load_calibration()`` (None when the manifest has no calibration);
     - the kiosk's measured accuracy for the caveats (``assets/caveats/measured.yaml``);
-    - with a ``watchlist`` (a loaded ``kiosk.watchlist.Watchlist``; the pipeline's is
+    - with a ``watchlist`` (a loaded ``kiosk.track.watchlist.Watchlist``; the pipeline's is
       ``pipeline.inference.analyzer.watchlist``): its size, the configured threshold
       ``cfg.watchlist.threshold``, and portrait thumbnails read lazily from ``cfg.watchlist.dir``
       (``kiosk.ui.portraits``). Without one, the threshold lesson says no watchlist is loaded.
@@ -160,7 +160,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
     """
     record: RecordFn | None
     try:
-        from kiosk.record import face_detail
+        from kiosk.analysis.record import face_detail
         record = face_detail
     except ImportError:  # the record module is optional for the screen
         record = None
@@ -170,7 +170,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
         fmr = calibration.false_match_rate
     else:
         try:
-            from kiosk.watchlist import load_calibration
+            from kiosk.track.watchlist import load_calibration
 
             calibration = load_calibration()
             fmr = calibration.false_match_rate if calibration is not None else None

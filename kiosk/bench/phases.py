@@ -1,0 +1,389 @@
+"""One benchmark phase: a real :class:`~kiosk.pipeline.Pipeline` on a timed source, with the
+kiosk's screen drawn offscreen (live), lossless (throughput), screen alone (ui) or every
+schedule off (naive). See :mod:`kiosk.bench.run` for the phases' order and meaning.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+import numpy as np
+from kiosk.errors import KioskError
+from kiosk.bench.probes import ModelTimer, UI_SIZE, _MAX_SAMPLES, _START_TIMEOUT_S, _cpu_s, native_threads, process_age_s
+
+
+# ------------------------------------------------------------------------------------------------
+# Sources
+# ------------------------------------------------------------------------------------------------
+
+class TimedSource:
+    """A Source wrapper that times ``read()`` (the capture stage: decode, render or grab)."""
+
+    def __init__(self, inner: Any, read_ms: deque[float]) -> None:
+        self._inner = inner
+        self._read_ms = read_ms
+        self.name: str = inner.name
+        self.fps: float = inner.fps
+        self.realtime: bool = inner.realtime
+
+    def open(self) -> None:
+        self._inner.open()
+        self.fps = self._inner.fps  # a file's rate is known only once it is open
+
+    def read(self) -> np.ndarray | None:
+        t0 = time.perf_counter()
+        image = self._inner.read()
+        self._read_ms.append((time.perf_counter() - t0) * 1e3)
+        return image
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def make_source(spec: str, cfg: Any, *, realtime: bool) -> Any:
+    """A fresh, unopened Source for ``spec``: ``synthetic:N`` / ``synthetic:churn`` or any capture spec.
+
+    Non-synthetic specs go through :func:`kiosk.capture.open_source` with ``loop=True`` (the
+    bench decides when to stop). Frame size is ``camera.width`` x ``camera.height`` for the
+    demo and synthetic scenes; files keep theirs.
+    """
+    from kiosk.capture import open_source
+    from kiosk.bench.scenes import SyntheticScene, parse_spec
+
+    cam = cfg.camera
+    kind = parse_spec(spec)
+    demo_dir = cfg.runtime.demo_dir_resolved
+    if kind is None:
+        return open_source(spec, width=cam.width, height=cam.height, fps=cam.fps, realtime=realtime,
+                           loop=True, demo_dir=demo_dir)
+    SyntheticScene.check_photos(demo_dir)
+    if kind == "churn":
+        return SyntheticScene.churn(demo_dir, cfg.privacy.forget_after_s,
+                                    max_missing_s=cfg.tracking.max_missing_s, width=cam.width,
+                                    height=cam.height, fps=cam.fps, realtime=realtime)
+    assert isinstance(kind, int)
+    return SyntheticScene.standing(demo_dir, kind, width=cam.width, height=cam.height, fps=cam.fps,
+                                   realtime=realtime)
+
+
+# ------------------------------------------------------------------------------------------------
+# Naive mode
+# ------------------------------------------------------------------------------------------------
+
+def naive_config(cfg: Any) -> Any:
+    """``cfg`` with every ``*_interval_s`` set to 0 and every ``max_*_per_frame`` lifted.
+
+    Each scheduled model then runs on every face on every frame. Fields are found by name, so
+    schedules and caps added to the config later are covered too. Built with ``model_copy``
+    (no validation) because these values are outside the schema's bounds on purpose: no
+    operator should run like this; the benchmark does, to show why.
+    """
+    updates: dict[str, Any] = {}
+    for section_name in type(cfg).model_fields:
+        section = getattr(cfg, section_name)
+        fields = getattr(type(section), "model_fields", {})
+        changed: dict[str, Any] = {name: 0.0 for name in fields if name.endswith("interval_s")}
+        changed.update({name: 1_000_000 for name in fields
+                        if name.startswith("max_") and name.endswith("_per_frame")})
+        if changed:
+            updates[section_name] = section.model_copy(update=changed)
+    return cfg.model_copy(update=updates)
+
+
+@contextlib.contextmanager
+def naive_caps() -> Iterator[list[str]]:
+    """Lift the analyzer's per-frame work caps (``MAX_*_PER_FRAME``) while the context is open."""
+    import kiosk.analysis.analyzer as analyzer_module
+
+    saved = {name: getattr(analyzer_module, name) for name in dir(analyzer_module)
+             if name.startswith("MAX_") and name.endswith("_PER_FRAME")}
+    for name in saved:
+        setattr(analyzer_module, name, 1_000_000)
+    try:
+        yield sorted(saved)
+    finally:
+        for name, value in saved.items():
+            setattr(analyzer_module, name, value)
+
+
+# ------------------------------------------------------------------------------------------------
+# UI
+# ------------------------------------------------------------------------------------------------
+
+class UiRenderer:
+    """The kiosk's own screen code on an offscreen surface (SDL dummy driver unless set).
+
+    Drives ``kiosk.ui.app.KioskApp`` the way ``kiosk.ui.window.run_window`` does (``update``
+    with the newest frame, source status and snapshot, then ``render`` and ``flip``), with the
+    settings and collaborators ``run_window`` would use (``UiSettings.from_config``,
+    ``default_deps``). ``entry`` names what was measured.
+    """
+
+    def __init__(self, cfg: Any, size: tuple[int, int] = UI_SIZE) -> None:
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+
+        from kiosk.ui.app import KioskApp
+        from kiosk.ui.settings import UiSettings, default_deps
+
+        self.size = size
+        self._pygame = pygame
+        pygame.display.init()
+        pygame.font.init()
+        self.screen = pygame.display.set_mode(size)
+        self._app = KioskApp(size, UiSettings.from_config(cfg), default_deps(cfg))
+        self.entry = "kiosk.ui.app.KioskApp.update + render"
+
+    def draw(self, pipeline_like: Any) -> float:
+        """Draw the newest frame and snapshot of ``pipeline_like`` once, flip; returns milliseconds.
+
+        ``pipeline_like`` needs ``slot.peek()``, ``slot.status()`` and ``snapshot``.
+        """
+        t0 = time.perf_counter()
+        now_s = time.monotonic()
+        self._app.update(now_s, pipeline_like.slot.peek(), pipeline_like.slot.status(), pipeline_like.snapshot)
+        self._app.render(self.screen, now_s)
+        self._pygame.display.flip()
+        return (time.perf_counter() - t0) * 1e3
+
+    @property
+    def mode(self) -> str:
+        """The screen the app is showing (``mirror``, ``attract``, ``lesson``, ``camera``)."""
+        return str(self._app.state.mode)
+
+    def pump(self) -> None:
+        self._pygame.event.pump()
+
+    def close(self) -> None:
+        self._pygame.quit()
+
+
+# ------------------------------------------------------------------------------------------------
+# Phases
+# ------------------------------------------------------------------------------------------------
+
+@dataclass
+class PhaseResult:
+    """What one pass of the pipeline measured (internal; see ``run_bench`` for the report)."""
+
+    mode: str
+    frames: int = 0
+    wall_s: float = 0.0
+    fps: float = 0.0
+    cpu_s: float = 0.0
+    stage_ms: dict[str, deque[float]] = field(default_factory=dict)
+    capture_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    floor_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    model_calls: dict[str, int] = field(default_factory=dict)
+    model_items: dict[str, int] = field(default_factory=dict)
+    model_ms: dict[str, deque[float]] = field(default_factory=dict)
+    faces: deque[int] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    boxes: dict[int, np.ndarray] = field(default_factory=dict)
+    snapshots: dict[int, Any] = field(default_factory=dict)
+    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    ui_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    ui_frames: int = 0
+    ui_fps: float = 0.0
+    first_total_ms: float | None = None  # analyzer time of the first frame (excluded from the stats)
+    frames_captured: int = 0
+    dropped: int = 0
+    threads: int = 0
+    ui: UiRenderer | None = None  # the screen of a live phase (closed by the caller)
+    first_frame_s: float | None = None  # wall seconds from pipeline start to the first snapshot
+    first_frame_process_age_s: float | None = None
+    build_s: float = 0.0
+    embeddings: int = 0
+    scene_fps: float | None = None  # the source's frame rate, from the frames' pipeline-clock times
+
+
+def _stage_values(times: Any) -> dict[str, float]:
+    """Every ``*_ms`` field of a StageTimes (discovered, so new stages appear by themselves)."""
+    out: dict[str, float] = {}
+    if dataclasses.is_dataclass(times):
+        for f in dataclasses.fields(times):
+            if f.name.endswith("_ms"):
+                value = getattr(times, f.name)
+                if isinstance(value, (int, float)):
+                    out[f.name[:-3]] = float(value)
+    return out
+
+
+def _boxes_of(snap: Any) -> np.ndarray:
+    boxes = np.array([face.box_xyxy for face in snap.faces], dtype=np.float64).reshape(-1, 4)
+    return boxes[np.lexsort(boxes.T[::-1])] if len(boxes) else boxes
+
+
+def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, frames: int | None,
+               duration_s: float | None = None, timer_names: dict[str, str] | None = None,
+               keep_boxes: bool = False, keep_snapshots: int = 0,
+               ui_factory: Callable[[], UiRenderer] | None = None,
+               latency: bool = False, on_sample: Callable[[Any, Any], None] | None = None,
+               record: bool = True) -> PhaseResult:
+    """Build an analyzer for ``cfg``, run the Pipeline on ``factory``'s source, collect measurements.
+
+    Stops after ``frames`` processed frames or ``duration_s`` seconds after the first processed
+    frame (start-up is measured separately), whichever is given / first. With ``ui_factory``, the calling (main) thread opens the screen once the
+    pipeline has started (as ``kiosk run`` does) and draws at ``ui.max_fps`` meanwhile.
+    ``record=False`` keeps no per-frame series (the soak: the bench itself must not grow).
+    """
+    from kiosk.pipeline import Pipeline
+    from kiosk.analysis.build import build_analyzer
+
+    res = PhaseResult(mode=mode)
+    t_build = time.monotonic()
+    analyzer = build_analyzer(cfg, store)
+    res.build_s = time.monotonic() - t_build
+    capture_ms: deque[float] = res.capture_ms
+
+    def timed_factory() -> Any:
+        return TimedSource(factory(), capture_ms) if record else factory()
+
+    timer = ModelTimer(timer_names).install() if timer_names is not None else None
+    t_start = time.monotonic()
+    first_wall: list[float] = []
+    last_wall: list[float] = []
+    cpu_at_first: list[float] = []
+    ui_marks: list[float] = []  # first and last screen draw
+
+    def on_snapshot(snap: Any) -> None:
+        now = time.monotonic()
+        if not first_wall:
+            first_wall.append(now)
+            res.first_frame_process_age_s = process_age_s()
+            cpu_at_first.append(_cpu_s())
+        last_wall[:] = [now]
+        if snap.frame_index > 0 and snap.t_s > 0:
+            res.scene_fps = snap.frame_index / snap.t_s
+        if on_sample is not None:
+            on_sample(snap, analyzer)
+        if not record:
+            return
+        if keep_boxes:
+            res.boxes[snap.frame_index] = _boxes_of(snap)
+        if snap.frame_index < keep_snapshots:
+            res.snapshots[snap.frame_index] = snap
+        if res.first_total_ms is None:
+            # The first frame pays one-off costs (graph and session warm-up, first allocations):
+            # reported with the start-up, kept out of the steady-state statistics.
+            res.first_total_ms = snap.times.total_ms
+            if timer is not None:
+                timer.take_frame()
+            return
+        for name, value in _stage_values(snap.times).items():
+            series = res.stage_ms.get(name)
+            if series is None:
+                series = res.stage_ms[name] = deque(maxlen=_MAX_SAMPLES)
+            series.append(value)
+        res.faces.append(len(snap.faces))
+        if timer is not None:
+            ms, calls, items = timer.take_frame()
+            res.floor_ms.append(sum(ms.values()))
+            for name, value in ms.items():
+                res.model_ms.setdefault(name, deque(maxlen=_MAX_SAMPLES)).append(value)
+            for name, n in calls.items():
+                res.model_calls[name] = res.model_calls.get(name, 0) + n
+            for name, n in items.items():
+                res.model_items[name] = res.model_items.get(name, 0) + n
+        if latency:
+            res.latency_ms.append((now - snap.t_s) * 1e3)
+
+    pipeline = Pipeline(cfg, analyzer, source_factory=timed_factory, max_frames=frames)
+    pipeline.subscribe(on_snapshot)
+    try:
+        pipeline.start()
+        start_limit_s = time.monotonic() + _START_TIMEOUT_S
+
+        def more() -> bool:
+            """Keep going: running, and (for a timed phase) ``duration_s`` not yet past the first frame."""
+            if not pipeline.running():
+                return False
+            if duration_s is None:
+                return True
+            if not first_wall:
+                if time.monotonic() > start_limit_s:
+                    raise KioskError(f"no frame processed within {_START_TIMEOUT_S:.0f} s of starting the pipeline")
+                return True
+            return time.monotonic() < first_wall[0] + duration_s
+
+        if ui_factory is not None:
+            res.ui = ui = ui_factory()
+            period_s = 1.0 / max(1, cfg.ui.max_fps)
+            next_s = time.monotonic()
+            while more():
+                ui.pump()
+                if pipeline.slot.peek() is not None:
+                    res.ui_ms.append(ui.draw(pipeline))
+                    res.ui_frames += 1
+                    ui_marks[:] = [ui_marks[0] if ui_marks else time.monotonic(), time.monotonic()]
+                # Pace like pygame's Clock.tick(max_fps) in kiosk.ui.window.run_window.
+                next_s = max(next_s + period_s, time.monotonic())
+                time.sleep(max(0.0, next_s - time.monotonic()))
+        else:
+            while more():
+                pipeline.inference.done.wait(0.05)
+        res.threads = native_threads()
+    finally:
+        pipeline.stop(timeout_s=5.0)  # also when the screen or a callback failed
+        if timer is not None:
+            timer.uninstall()
+    error = pipeline.error
+    if error is not None:
+        raise error
+    # CPU time from the first processed frame on (process-wide: every thread, the screen too).
+    res.cpu_s = _cpu_s() - cpu_at_first[0] if cpu_at_first else 0.0
+    res.frames = pipeline.inference.stats.frames
+    res.frames_captured = pipeline.capture.frames_delivered
+    res.dropped = pipeline.slot.dropped
+    res.embeddings = analyzer.embeddings_computed
+    if first_wall:
+        res.first_frame_s = first_wall[0] - t_start
+        res.wall_s = last_wall[0] - first_wall[0]
+        # Rate from the first processed frame on (start-up is reported separately).
+        res.fps = (res.frames - 1) / res.wall_s if res.frames > 1 and res.wall_s > 0 else 0.0
+    if len(ui_marks) == 2 and ui_marks[1] > ui_marks[0]:
+        res.ui_fps = (res.ui_frames - 1) / (ui_marks[1] - ui_marks[0])
+    return res
+
+
+def _ui_only(cfg: Any, factory: Callable[[], Any], snapshots: dict[int, Any], ui: UiRenderer,
+             frames: int) -> tuple[list[float], float]:
+    """Draw ``frames`` source frames with their snapshots as fast as possible; (ms list, fps)."""
+    from kiosk.capture.slot import LatestFrame
+    from kiosk.types import Frame
+
+    source = factory()
+    source.open()
+    slot = LatestFrame()
+    slot.set_status(True, "bench")
+    fake = SimpleNamespace(slot=slot, snapshot=None)
+    images: list[np.ndarray] = []
+    try:
+        for _ in range(min(frames, max(1, len(snapshots)))):
+            image = source.read()
+            if image is None:
+                break
+            images.append(np.ascontiguousarray(image))
+    finally:
+        source.close()
+    if not images:
+        return [], 0.0
+    times_ms: list[float] = []
+    t0 = time.perf_counter()
+    for i in range(frames):
+        k = i % len(images)
+        slot.put(Frame(images[k], k, k / max(source.fps, 1e-6)))
+        fake.snapshot = snapshots.get(k)
+        ui.pump()
+        times_ms.append(ui.draw(fake))
+    wall = time.perf_counter() - t0
+    return times_ms, (frames / wall if wall > 0 else 0.0)
+
+

@@ -1,0 +1,120 @@
+"""``kiosk run``: configuration -> analyzer -> pipeline -> window (or headless) -> report and exit code."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from kiosk.errors import EXIT_OK, EXIT_RUNTIME, KioskError
+
+log = logging.getLogger("kiosk")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    env = os.environ.get("KIOSK_CONFIG")
+    return Path(env) if env else None
+
+
+def _live(cfg: object) -> bool:
+    """True for sources that film people in front of the kiosk (not recorded material)."""
+    return cfg.camera.source_spec.kind in ("camera", "gst", "picamera2")  # type: ignore[attr-defined]
+
+
+def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
+    from kiosk.config import load_config, override_source
+
+    cfg = load_config(config_path(args.config))
+    if args.source:
+        cfg = override_source(cfg, args.source)
+    setup_logging(cfg.logging.level)
+    for note in env_notes:
+        log.warning("%s", note)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise KioskError("--max-frames must be at least 1")
+
+    from kiosk.models import ModelStore
+    from kiosk.pipeline import Pipeline
+    from kiosk.analysis.build import build_analyzer
+
+    started = time.monotonic()
+    analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
+    pipeline = Pipeline(cfg, analyzer, max_frames=args.max_frames)
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        pipeline.stop_event.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    from kiosk.notify import Notifier
+    notifier = Notifier()  # its Unix socket exists before the guard closes the door
+    allowed = [Path(args.report)] if args.report and args.report != "-" else []
+    persister = None
+    if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
+        from kiosk.counters.daily import Aggregates, Persister, allowed_paths
+        agg_file = cfg.privacy.aggregates_file
+        persister = Persister(Aggregates.resume(
+            agg_file, watchlist_threshold=cfg.watchlist.threshold if cfg.watchlist.enabled else None),
+            agg_file)
+        pipeline.subscribe(persister.observe)
+        allowed += allowed_paths(agg_file)
+    if cfg.privacy.mode == "strict":
+        # From here on, nothing may be written or sent except the operator's report file and,
+        # if enabled, the aggregate counters.
+        from kiosk.privacy.guard import install_guard
+        log.info("%s", install_guard(allowed).summary())
+    log.info("source %s, models %s", cfg.camera.source, cfg.runtime.models_dir_resolved)
+    pipeline.start()
+    notifier.ready(f"source {cfg.camera.source}")
+    try:
+        if args.headless:
+            while pipeline.running():
+                notifier.tick()
+                time.sleep(0.05)
+        else:
+            from kiosk.ui.window import run_window
+            run_window(cfg, pipeline, heartbeat=notifier.tick)
+    finally:
+        notifier.stopping()
+        pipeline.stop()
+        if persister is not None:
+            persister.close()
+        notifier.close()
+    wall_s = time.monotonic() - started
+
+    if args.report:
+        from kiosk.cli.report import build_report, write_report
+        stats = pipeline.inference.stats
+        write_report(build_report(
+            source=cfg.camera.source, frames=stats.frames, dropped=pipeline.slot.dropped,
+            wall_s=wall_s, started_s=started, first_frame_s=stats.first_frame_s,
+            clock_origin_s=stats.first_frame_t_s or 0.0,
+            stage_ms=stats.stage_ms, max_faces=stats.max_faces,
+            embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
+            # A live camera films real visitors: in strict mode their guesses never leave RAM, so
+            # the report keeps counters only. Recorded material (demo, files) gets the records.
+            last_faces=(stats.last_face if not (cfg.privacy.mode == "strict" and _live(cfg))
+                        else None),
+            frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
+        ), args.report)
+
+    error = pipeline.error
+    if error is not None:
+        if isinstance(error, KioskError):
+            print(f"kiosk: {error}", file=sys.stderr)
+            return error.exit_code
+        print(f"kiosk: a worker thread failed: {type(error).__name__}: {error} "
+              "(details in the log above)", file=sys.stderr)
+        return EXIT_RUNTIME
+    return EXIT_OK

@@ -1,0 +1,5 @@
+"""Counters: the day's anonymous figures (visitors, dwell times, who looked, guess distributions).
+
+One home for "visitors today": :mod:`~kiosk.counters.daily` counts from the snapshots, persists
+to the aggregates file and reads it back (``kiosk stats``).
+"""

@@ -1,0 +1,450 @@
+"""The watchlist lesson: search a visitor against a folder of portraits, and say how often that lies.
+
+The operator points the kiosk at a folder of portraits (for example public-domain official
+portraits). At start-up every portrait is embedded once (the largest face in each image, the
+same detect -> align -> SFace path as the live pipeline) into a (M, 128) float32 matrix held in
+RAM only; nothing is written anywhere, and :meth:`Watchlist.close` zeroes the matrix.
+
+A search returns the top-k portraits by cosine similarity and whether each passes the chosen
+threshold. Whatever the threshold, every "match" of a visitor is a *false* match (visitors are
+not in the gallery), and how many to expect is the lesson: expected false matches per search =
+false-match rate (FMR) at the threshold x gallery size. The FMR comes from the calibration that
+``kiosk eval calibrate`` measures on tens of thousands to millions of different-person pairs and
+stores in ``models/manifest.yaml`` (``calibration: sface: fmr_thresholds``); see
+``docs/ACCURACY.md``. This is the ACLU's 2018 mechanism: 535 members of Congress searched against
+25,000 mugshots at Amazon Rekognition's default 80 % similarity gave 28 false matches.
+
+Scores are SFace cosines (-1..1), not Rekognition's "similarity %" (an undocumented 0-100 scale
+of a different model): the two cannot be converted into each other. :func:`similarity_percent`
+exists only to display a cosine on a 0-100 scale and says so.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kiosk.detect.align import align_face
+from kiosk import paths
+from kiosk.config.source_spec import IMAGE_SUFFIXES  # the one list of image endings (case-insensitive)
+from kiosk.errors import EXIT_USAGE, KioskError
+from kiosk.privacy.policy import wipe
+from kiosk.types import Detection, WatchlistMatch
+
+log = logging.getLogger(__name__)
+
+#: Optional name table in the portrait folder: columns ``path`` (relative to the folder) and ``name``.
+METADATA_FILE = "metadata.csv"
+
+# Detector settings for portraits (see :func:`portrait_detector`).
+PORTRAIT_INPUT_WIDTH = 640
+PORTRAIT_SCORE_THRESHOLD = 0.6
+
+
+class WatchlistError(KioskError):
+    """The portrait folder is missing, empty, unreadable or has a malformed metadata.csv."""
+
+    exit_code = EXIT_USAGE
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration: false-match rate as a function of the cosine threshold
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FmrCalibration:
+    """Measured cosine thresholds for false-match rates, and the rate at any threshold.
+
+    ``points`` are ``(threshold, fmr)`` pairs sorted by threshold, with the rate strictly
+    falling: at ``threshold`` a fraction ``fmr`` of the calibration's different-person pairs
+    scored ``>= threshold``.
+
+    :meth:`false_match_rate` interpolates **log-linearly**: ``log10(fmr)`` is a straight line in
+    the threshold between neighbouring calibrated points. Impostor-score tails fall roughly
+    exponentially in the cosine over these ranges, so a log-linear line stays within the same
+    decade where a linear one would be off by orders of magnitude halfway between 1e-2 and 1e-3.
+    Outside the calibrated range the end segments are extended (capped at 1.0); beyond the
+    strictest point that is an extrapolation (tails usually fall faster than that, so it tends
+    to *over*-state the rate), which :meth:`is_calibrated` lets a display mark.
+    """
+
+    points: tuple[tuple[float, float], ...]
+    impostor_pairs: int = 0
+    data: str = ""
+    command: str = ""
+    #: Smallest rate counted directly (at least 10 impostor pairs above it); points for smaller
+    #: rates come from the tail fit of ``kiosk eval calibrate`` (0: every point was counted).
+    measured_down_to: float = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.points) < 2:
+            raise ValueError(f"a calibration needs at least 2 (threshold, fmr) points, got {len(self.points)}")
+        for (t0, r0), (t1, r1) in zip(self.points, self.points[1:]):
+            if not (t1 > t0 and 0.0 < r1 < r0 <= 1.0):
+                raise ValueError(
+                    "calibration points must have rising thresholds and falling rates in (0, 1], got "
+                    f"({t0}, {r0}) then ({t1}, {r1})"
+                )
+
+    @classmethod
+    def from_mapping(
+        cls, fmr_thresholds: Mapping[Any, Any], impostor_pairs: int = 0, data: str = "", command: str = "",
+        measured_down_to: float = 0.0,
+    ) -> FmrCalibration:
+        """Build from ``{"1e-2": threshold, ...}`` as stored in the manifest (keys: rates)."""
+        try:
+            points = sorted((float(t), float(r)) for r, t in fmr_thresholds.items())
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fmr_thresholds must map rates to cosine thresholds: {exc}") from None
+        return cls(points=tuple(points), impostor_pairs=int(impostor_pairs), data=str(data), command=str(command),
+                   measured_down_to=float(measured_down_to))
+
+    @property
+    def calibrated_range(self) -> tuple[float, float]:
+        """Lowest and highest calibrated threshold."""
+        return self.points[0][0], self.points[-1][0]
+
+    def is_calibrated(self, threshold: float) -> bool:
+        """True if ``threshold`` lies between points that were counted (interpolated, not
+        extrapolated beyond the end points or from the tail fit)."""
+        low, high = self.calibrated_range
+        if self.measured_down_to > 0:
+            high = min(high, self.threshold_for(self.measured_down_to))
+        return low <= threshold <= high
+
+    def false_match_rate(self, threshold: float) -> float:
+        """Fraction of different-person comparisons expected to score ``>= threshold`` (0..1).
+
+        Monotone non-increasing in ``threshold``; see the class docstring for interpolation and
+        extrapolation.
+        """
+        t = float(threshold)
+        pts = self.points
+        if t <= pts[0][0]:
+            seg = (pts[0], pts[1])
+        elif t >= pts[-1][0]:
+            seg = (pts[-2], pts[-1])
+        else:
+            i = next(i for i in range(1, len(pts)) if t <= pts[i][0])
+            seg = (pts[i - 1], pts[i])
+        (t0, r0), (t1, r1) = seg
+        slope = (math.log10(r1) - math.log10(r0)) / (t1 - t0)
+        return min(1.0, 10.0 ** (math.log10(r0) + slope * (t - t0)))
+
+    def threshold_for(self, rate: float) -> float:
+        """The cosine threshold at which the false-match rate is ``rate`` (inverse of the above)."""
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
+        lr = math.log10(rate)
+        pts = self.points
+        if rate >= pts[0][1]:
+            seg = (pts[0], pts[1])
+        elif rate <= pts[-1][1]:
+            seg = (pts[-2], pts[-1])
+        else:
+            i = next(i for i in range(1, len(pts)) if rate >= pts[i][1])
+            seg = (pts[i - 1], pts[i])
+        (t0, r0), (t1, r1) = seg
+        slope = (math.log10(r1) - math.log10(r0)) / (t1 - t0)
+        return t0 + (lr - math.log10(r0)) / slope
+
+
+def rate_key(rate: float) -> str:
+    """``1e-3`` -> ``"1e-3"``: how rates are written as keys in the manifest and in reports."""
+    mantissa, exponent = f"{rate:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _default_manifest() -> Path:
+    return paths.MODELS_MANIFEST
+
+
+@cache
+def _load_calibration_cached(manifest: Path, model: str) -> FmrCalibration | None:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        log.warning("%s missing: no false-match calibration", manifest)
+        return None
+    section = (raw or {}).get("calibration", {}) if isinstance(raw, dict) else {}
+    entry = section.get(model) if isinstance(section, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("fmr_thresholds"), dict):
+        log.warning("%s has no calibration.%s.fmr_thresholds: false-match rates unavailable", manifest, model)
+        return None
+    try:
+        return FmrCalibration.from_mapping(
+            entry["fmr_thresholds"],
+            impostor_pairs=int(entry.get("impostor_pairs", 0)),
+            data=str(entry.get("data", "")),
+            command=str(entry.get("command", "")),
+            measured_down_to=float(entry.get("measured_down_to", 0.0) or 0.0),
+        )
+    except ValueError as exc:
+        raise WatchlistError(f"{manifest}: calibration.{model}: {exc} (re-run `kiosk eval calibrate`)") from None
+
+
+def load_calibration(model: str = "sface", manifest: Path | None = None) -> FmrCalibration | None:
+    """The ``calibration: <model>:`` section of ``models/manifest.yaml``, or None if absent.
+
+    Cached per process (the manifest is part of the source tree). A malformed section raises
+    :class:`WatchlistError`.
+    """
+    return _load_calibration_cached(Path(manifest) if manifest is not None else _default_manifest(), model)
+
+
+def similarity_percent(score: float) -> float:
+    """A cosine shown on a 0-100 scale: ``clip(score, 0, 1) * 100``.
+
+    For display only. It is **not** Amazon Rekognition's "similarity %": that is a different
+    model's undocumented score, and no conversion between the two exists. Compare thresholds
+    by their false-match rates (:meth:`FmrCalibration.false_match_rate`), never by this number:
+    80 % here (cosine 0.8) is far stricter than Rekognition's 80 % default.
+    """
+    return float(min(1.0, max(0.0, score)) * 100.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Embedding portraits
+# --------------------------------------------------------------------------------------------
+
+
+def largest_face(detections: Sequence[Detection]) -> Detection | None:
+    """The detection with the largest box area (portraits: the sitter, not a face in the background)."""
+    if not detections:
+        return None
+    return max(detections, key=lambda d: d.width_px * d.height_px)
+
+
+def embed_detection(image_bgr: np.ndarray, detection: Detection, embedder: Any) -> np.ndarray:
+    """One (D,) unit embedding of ``detection`` in ``image_bgr``: align, embed, erase the crop.
+
+    The kiosk's own path (``align_face`` onto the ArcFace template, then ``SFaceEmbedder``).
+    """
+    return embed_landmarks(image_bgr, detection.landmarks_px, embedder)
+
+
+def embed_landmarks(image_bgr: np.ndarray, landmarks_px: np.ndarray, embedder: Any) -> np.ndarray:
+    """Like :func:`embed_detection` from 5 landmarks (e.g. a fallback geometry)."""
+    crop = align_face(image_bgr, landmarks_px)
+    try:
+        return np.asarray(embedder.embed([crop])[0], dtype=np.float32)
+    finally:
+        wipe(crop)
+
+
+def portrait_detector(session: Any) -> Any:
+    """A YuNet detector with settings for portraits rather than the live camera.
+
+    Width 640 (portraits are sharp; shrinking them to the camera's 320 would cost landmark
+    precision for nothing: this runs once per portrait at start-up), score 0.6 (a clear frontal
+    face scores > 0.9; 0.6 still finds a face in a dim or small portrait), no minimum size.
+    """
+    from kiosk.detect.yunet import YuNetDetector
+
+    return YuNetDetector(session, PORTRAIT_INPUT_WIDTH, PORTRAIT_SCORE_THRESHOLD, 0.3, 50, 0)
+
+
+def _read_metadata(folder: Path) -> dict[str, str]:
+    """``relative posix path -> name`` from ``folder/metadata.csv`` (empty if there is none)."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames or []
+            missing = [c for c in ("path", "name") if c not in fields]
+            if missing:
+                raise WatchlistError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected a header with at least "
+                    f"'path,name' (got {','.join(fields) or 'nothing'})"
+                )
+            out: dict[str, str] = {}
+            for line, row in enumerate(reader, start=2):
+                rel, name = (row.get("path") or "").strip(), (row.get("name") or "").strip()
+                if not rel or not name:
+                    raise WatchlistError(f"{path}:{line}: empty path or name")
+                out[Path(rel).as_posix()] = name
+            return out
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise WatchlistError(f"{path}: cannot read it ({exc})") from None
+
+
+def _name_from_stem(path: Path) -> str:
+    return path.stem.replace("_", " ").strip() or path.name
+
+
+def list_portraits(folder: Path) -> list[tuple[Path, str]]:
+    """(image path, display name) for every image under ``folder`` (recursive, in name order).
+
+    Names come from ``folder/metadata.csv`` (``path`` relative to ``folder``) where listed, else
+    from the file stem with underscores as spaces (``Sally_Ride.jpg`` -> "Sally Ride").
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise WatchlistError(f"{folder}: portrait folder not found (watchlist.dir); point it at a folder of face images")
+    names = _read_metadata(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise WatchlistError(
+            f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in it or its subfolders"
+        )
+    out = []
+    for p in files:
+        rel = p.relative_to(folder).as_posix()
+        out.append((p, names.get(rel) or _name_from_stem(p)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The watchlist
+# --------------------------------------------------------------------------------------------
+
+
+class Watchlist:
+    """Portrait embeddings in RAM, searched by cosine; false-match rates from the calibration.
+
+    ``Watchlist(names, embeddings)`` **takes ownership** of ``embeddings`` ((M, D) float32,
+    C-contiguous: used as is, rows normalised in place; any other dtype/layout is copied, and the
+    caller then wipes its own array). :meth:`close` zeroes the matrix. Names may repeat (several
+    portraits of one person are separate entries).
+
+    Not thread-safe for ``close`` against ``search``: the inference thread owns it.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        embeddings: np.ndarray,
+        calibration: FmrCalibration | None = None,
+        skipped: Iterable[str] = (),
+    ) -> None:
+        matrix = np.ascontiguousarray(embeddings, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(names):
+            raise ValueError(f"embeddings must be (len(names)={len(names)}, D), got {matrix.shape}")
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix /= np.maximum(norms, np.float32(1e-12))
+        self._matrix: np.ndarray = matrix
+        self.names: tuple[str, ...] = tuple(names)
+        self.calibration = calibration
+        #: Images (paths relative to the folder) in which no face was found, or that could not be read.
+        self.skipped: tuple[str, ...] = tuple(skipped)
+        self.closed = False
+
+    @property
+    def size(self) -> int:
+        """Number of portraits (the gallery size of the lesson)."""
+        return len(self.names)
+
+    @property
+    def dim(self) -> int:
+        return int(self._matrix.shape[1])
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: Path,
+        detector: Any,
+        embedder: Any,
+        calibration: FmrCalibration | None = None,
+        progress: bool = False,
+    ) -> Watchlist:
+        """Embed the largest face of every image under ``folder`` (see :func:`list_portraits`).
+
+        Images without a face (or unreadable) are skipped with a warning naming the file and are
+        listed in :attr:`skipped`. Raises :class:`WatchlistError` if the folder is missing, holds no
+        images, or no face was found in any of them. ``detector``: e.g. :func:`portrait_detector`;
+        ``embedder``: the pipeline's ``SFaceEmbedder`` (shared; start-up only).
+
+        Cost: one detection + one embedding per portrait: 134 NASA portraits took 7.4 s at 1
+        onnxruntime thread on the 2-core development PC (start-up only).
+        """
+        from kiosk.track.watchlist_load import embed_folder  # checks every file before decoding it
+
+        folder = Path(folder)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(list_portraits(folder)), desc="watchlist", unit="img")
+        names, _rels, matrix, report = embed_folder(
+            folder, detector, embedder, (lambda done, _total: bar.update(done - bar.n)) if bar else None)
+        if bar is not None:
+            bar.close()
+        if matrix is None:
+            raise WatchlistError(f"{folder}: no face found in any of its {report.total} image(s)")
+        if report.skipped:
+            log.warning("watchlist: %d of %d image(s) skipped", len(report.skipped), report.total)
+        log.info("watchlist: %d portrait(s) from %s", len(names), folder)
+        return cls(names, matrix, calibration=calibration, skipped=[rel for rel, _ in report.skipped])
+
+    def search(self, embedding: np.ndarray, threshold: float, k: int) -> tuple[WatchlistMatch, ...]:
+        """The ``k`` portraits most similar to ``embedding`` (cosine, highest first).
+
+        ``passes`` is ``score >= threshold``. ``k`` larger than the gallery returns all of it;
+        ``k < 1`` raises ValueError. ``embedding`` need not be unit length. Cost: one (M, D)
+        matrix-vector product and a partial sort: ~0.09 ms for 134 portraits, ~4.3 ms for 25,000
+        (measured on the 2-core development PC).
+        """
+        if self.closed:
+            raise RuntimeError("watchlist is closed (its embeddings were erased)")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        e = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        if e.shape[0] != self.dim:
+            raise ValueError(f"embedding must have {self.dim} values, got {e.shape[0]}")
+        norm = float(np.linalg.norm(e))
+        if norm == 0.0 or self.size == 0:
+            return ()
+        scores = self._matrix @ (e / norm)
+        k = min(k, self.size)
+        # argpartition is O(M) for the top k; only those k are sorted. Ties: lower index first.
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        top = top[np.lexsort((top, -scores[top]))]
+        return tuple(
+            WatchlistMatch(name=self.names[i], score=float(scores[i]), passes=bool(scores[i] >= threshold))
+            for i in top
+        )
+
+    def false_match_rate(self, threshold: float) -> float:
+        """Calibrated probability that one visitor-vs-portrait comparison passes ``threshold``.
+
+        Raises RuntimeError when no calibration was loaded (``kiosk eval calibrate`` writes it).
+        """
+        if self.calibration is None:
+            raise RuntimeError("no false-match calibration loaded (models/manifest.yaml calibration.sface)")
+        return self.calibration.false_match_rate(threshold)
+
+    def expected_false_matches(self, threshold: float, gallery_size: int | None = None, probes: int = 1) -> float:
+        """False-match rate x gallery size (x number of people searched).
+
+        ``gallery_size`` defaults to this watchlist's size. Example (the ACLU's test): 535 probes
+        against a 25,000-photo gallery make 13.4 million comparisons; at a threshold with a rate
+        of 1e-4 that is ~1,300 false matches, 2.5 per member of Congress.
+        """
+        size = self.size if gallery_size is None else int(gallery_size)
+        if size < 0 or probes < 0:
+            raise ValueError(f"gallery_size and probes must be >= 0, got {size} and {probes}")
+        return self.false_match_rate(threshold) * size * probes
+
+    def close(self) -> None:
+        """Zero the embedding matrix in place; the watchlist cannot be searched afterwards."""
+        wipe(self._matrix)
+        self.closed = True
+
+    def __enter__(self) -> Watchlist:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
