@@ -504,7 +504,7 @@ class WatchlistConfig(_Section):
         """:attr:`dir`, or the shipped NASA portraits when it is empty."""
         if self.dir is not None:
             return self.dir
-        from kiosk.track.watchlist_load import DEFAULT_WATCHLIST  # lazy: keeps importing the config cheap
+        from kiosk.paths import DEFAULT_WATCHLIST
 
         return DEFAULT_WATCHLIST
 

@@ -46,7 +46,13 @@ import cv2
 import numpy as np
 
 from kiosk.privacy.policy import wipe
-from kiosk.track.watchlist import (
+from kiosk.track.watchlist import (  # noqa: F401  (re-exported: the loading API lives here)
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    LoadReport,
+    embed_folder,
+    image_header_size,
+    read_portrait,
     PORTRAIT_INPUT_WIDTH,
     PORTRAIT_SCORE_THRESHOLD,
     FmrCalibration,
@@ -59,110 +65,8 @@ from kiosk.track.watchlist import (
 
 log = logging.getLogger(__name__)
 
-MAX_PIXELS = 40_000_000
-"""Largest image accepted (width x height from the header): 40 MP is a 7,700 x 5,200 photo; an
-official portrait is under 5 MP. A decoded 40 MP image is 120 MB of BGR."""
-MAX_FILE_BYTES = 50_000_000
 CACHE_SUBDIR = "watchlist"
 CACHE_FORMAT = 1
-
-
-@dataclass
-class LoadReport:
-    """What happened to each file of the folder: loaded, or skipped with a reason."""
-
-    folder: Path
-    total: int = 0
-    loaded: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
-    from_cache: bool = False
-    seconds: float = 0.0
-
-    def skip(self, rel: str, reason: str) -> None:
-        self.skipped.append((rel, reason))
-        log.warning("watchlist: %s skipped: %s", rel, reason)
-
-
-def image_header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from an image's header without decoding its pixels, or None if unreadable."""
-    try:
-        from PIL import Image  # Pillow reads headers lazily: .size needs no pixel data
-
-        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
-        with Image.open(io.BytesIO(data)) as im:
-            return int(im.size[0]), int(im.size[1])
-    except Exception:  # noqa: BLE001 - any header Pillow cannot parse counts as unreadable
-        return None
-
-
-def read_portrait(path: Path) -> tuple[np.ndarray | None, bytes, str | None]:
-    """``(image BGR or None, file bytes, reason it was refused or None)``; see the module docstring."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return None, b"", f"cannot read it ({exc.strerror or exc})"
-    if size == 0:
-        return None, b"", "empty file (0 bytes)"
-    if size > MAX_FILE_BYTES:
-        return None, b"", f"too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, b"", f"cannot read it ({exc.strerror or exc})"
-    wh = image_header_size(data)
-    if wh is None:
-        return None, data, "not a readable image (no image header recognised)"
-    if wh[0] * wh[1] > MAX_PIXELS:
-        return None, data, (f"too many pixels ({wh[0]} x {wh[1]} declared in its header; at most "
-                            f"{MAX_PIXELS:,}): possibly a decompression bomb, not decoded")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None or image.ndim != 3 or min(image.shape[:2]) < 8:
-        return None, data, "not a readable image (decoding failed)"
-    return image, data, None
-
-
-def embed_folder(folder: Path, detector: Any, embedder: Any,
-                 progress: Callable[[int, int], None] | None = None,
-                 ) -> tuple[list[str], list[str], np.ndarray | None, LoadReport]:
-    """Embed the largest face of every acceptable image: ``(names, relative paths, (M, D) matrix
-    or None, report)``. Every refusal is logged once, naming the file and the reason."""
-    started = time.perf_counter()
-    folder = Path(folder)
-    entries = list_portraits(folder)
-    report = LoadReport(folder=folder, total=len(entries))
-    seen: dict[str, str] = {}
-    names: list[str] = []
-    rels: list[str] = []
-    rows: list[np.ndarray] = []
-    for i, (path, name) in enumerate(entries):
-        rel = path.relative_to(folder).as_posix()
-        image, data, reason = read_portrait(path)
-        if data:
-            digest = hashlib.sha256(data).hexdigest()
-            if reason is None and digest in seen:
-                reason = f"duplicate of {seen[digest]} (identical file)"
-            seen.setdefault(digest, rel)
-        if reason is not None or image is None:
-            report.skip(rel, reason or "not a readable image")
-        else:
-            try:
-                face = largest_face(detector.detect(image))
-                if face is None:
-                    report.skip(rel, "no face found")
-                else:
-                    rows.append(embed_detection(image, face, embedder))
-                    names.append(name)
-                    rels.append(rel)
-            finally:
-                wipe(image)
-        if progress is not None:
-            progress(i + 1, len(entries))
-    report.loaded = len(rows)
-    report.seconds = time.perf_counter() - started
-    matrix = np.stack(rows).astype(np.float32) if rows else None
-    for row in rows:
-        wipe(row)
-    return names, rels, matrix, report
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,8 +251,7 @@ def read_metadata_rows(folder: Path) -> dict[str, dict[str, str]]:
         return {r.get("name", "").strip(): r for r in csv.DictReader(fh) if r.get("name")}
 
 
-DEFAULT_WATCHLIST = Path(__file__).resolve().parents[2] / "assets" / "watchlist" / "nasa"
-"""The watchlist that ships with the kiosk (see its README)."""
+from kiosk.paths import DEFAULT_WATCHLIST  # noqa: E402,F401  (the watchlist that ships with the kiosk)
 
 
 def model_hashes(store: Any) -> tuple[str, str]:
