@@ -29,6 +29,9 @@ setup(
         "PyYAML>=6,<7",
         "pydantic>=2.6,<3",
         "tqdm>=4.60",
+        # Image headers (size) read before decoding a watchlist portrait: decompression-bomb check.
+        # Already installed as a dependency of matplotlib; listed because the kiosk imports it.
+        "Pillow>=9",
         # Model preparation (`kiosk models fetch`): editing ONNX graphs and reading the Keras HDF5 file.
         "onnx>=1.16,<1.23",
         "h5py>=3.8",

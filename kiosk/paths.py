@@ -22,3 +22,6 @@ def default_models_dir() -> Path:
 def default_demo_dir() -> Path:
     """The source tree's ``assets/demo/photos`` (git-ignored; filled by ``kiosk models fetch``)."""
     return REPO_ROOT / "assets" / "demo" / "photos"
+
+DEFAULT_WATCHLIST = REPO_ROOT / "assets" / "watchlist" / "nasa"
+"""The watchlist that ships with the kiosk: 134 public-domain NASA portraits (see its README)."""

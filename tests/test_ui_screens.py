@@ -20,7 +20,9 @@ from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
 from kiosk.ui.layout import inside, overlaps  # noqa: E402
-from kiosk.ui.lessons import ACLU_DATABASE_SIZE, format_record  # noqa: E402
+from kiosk.ui.lessons import format_record  # noqa: E402
+from kiosk.ui.rates import ACLU_FMR, fraction_for_rate, step  # noqa: E402
+from kiosk.ui.threshold_lesson import threshold_for_rate  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
 from kiosk.ui.state import LESSONS  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
@@ -266,24 +268,28 @@ def test_threshold_lesson(screen) -> None:  # noqa: ANN001
     snap = syn.snapshot(1, 10.0, (face,))
     app.update(10.0, FRAME, OK, snap)
     app.state.next_lesson(10.0)
-    app.state.set_slider(10.0, 0.30)
+    app.state.set_slider(10.0, 0.0)  # the lenient end: 1 in 100 comparisons
     rec = show(app, screen, 10.0, snap)
     assert rec.screen == "lesson:threshold" and rec.panel is not None and rec.slider is not None
-    rate = 0.5 * math.erfc((0.30 - 0.06) / 0.09 / math.sqrt(2))
-    assert rec.has_text(f"against this watchlist (40 photos): {40 * rate:.2f}")
-    assert rec.has_text(f"against a database of 25,000 photos: {round(ACLU_DATABASE_SIZE * rate):,}")
-    for text in ("You", "Portrait 0236", "41%", "29%", "Threshold 30%", "80%", "99%", "this kiosk", "lenient",
-                 "strict", "Illustrative figures, not a measurement."):
+    thr = threshold_for_rate(syn.placeholder_fmr, 1e-2)
+    assert syn.placeholder_fmr(thr) == pytest.approx(1e-2, rel=1e-6)
+    for text in ("You", "Portrait 0236", "0.41", "0.29", "1 in 100 comparisons", f"score ≥ {thr:.2f}",
+                 "ACLU test", "this kiosk", "lenient", "strict", "Illustrative figures, not a measurement.",
+                 "searched against 40 portraits", "False matches expected for you: 0.40",
+                 "535 members of Congress vs. 25,000"):
         assert rec.has_text(text), text
-    assert sum(t.text == "MATCH" for t in rec.texts) == 1  # only 0.41 passes 0.30
-    assert rec.has_text("ACLU 2018")
+    assert rec.has_text("134,000")  # 1e-2 x 535 x 25,000 = 133,750, three significant digits
+    assert sum(t.text == "MATCH" for t in rec.texts) == 1 + 1  # 0.41 passes 0.21: lesson and card agree
+    assert rec.has_text("ACLU, 2018") and rec.has_text("publishes no false-match")
+    assert not rec.has_text("80%") and not rec.has_text("99%,")  # no Rekognition scale on this slider
     assert_cards_ok(rec)
     assert_banner(rec)
-    # Stricter: nothing matches any more, and expected false matches fall.
-    app.state.set_slider(11.0, 0.8)
+    # The ACLU mark: the Congress figure is 28 by construction, as in the ACLU sentence.
+    app.state.set_slider(11.0, fraction_for_rate(ACLU_FMR))
     rec = show(app, screen, 11.0, snap)
-    assert not any(t.text == "MATCH" for t in rec.texts)
-    assert rec.has_text("against a database of 25,000 photos: < 0.01")
+    assert rec.has_text("1 in 480,000 comparisons") and rec.has_text(": 28")
+    assert not any(t.text == "MATCH" for t in rec.texts)  # neither in the lesson nor on the card
+    assert rec.has_text("False matches expected for you: < 0.01")
 
 
 def test_threshold_lesson_without_calibration_or_watchlist(screen) -> None:  # noqa: ANN001
@@ -330,7 +336,8 @@ def test_record_lesson_uses_the_injected_record(screen) -> None:  # noqa: ANN001
 def test_lessons_with_nobody_in_view(screen) -> None:  # noqa: ANN001
     app = make_app()
     rec = open_lesson(app, screen, "threshold", syn.snapshot(1, 10.0, ()))
-    assert rec.says("Step in front of the camera to be searched against the watchlist.")
+    assert rec.says("Step closer: your face will be searched against these portraits.")
+    assert rec.has_text("1 in 100 comparisons") and rec.has_text("535 members of Congress")  # the rates, still
     rec = open_lesson(app, screen, "record", syn.snapshot(2, 10.0, ()))
     assert rec.says("Step in front of the camera to see the record")
 
@@ -362,7 +369,8 @@ def test_each_language_on_every_screen(screen, lang: str) -> None:  # noqa: ANN0
         assert_banner(rec, lang)
         assert rec.says(s.get(f"lesson.{name.split(':')[0]}.title"))
         if name == "threshold":  # the whole explanation and the ACLU example fit in every language
-            assert rec.says(s.get("lesson.threshold.intro")) and rec.says(s.get("lesson.threshold.aclu"))
+            assert rec.says(s.get("lesson.threshold.intro", n="40")) and rec.says(s.get("lesson.threshold.aclu"))
+            assert rec.says(s.get("lesson.threshold.aws"))
         if name.startswith("caveats"):  # at body size, not the small fallback
             body = [t for t in rec.texts if t.role == "body" and t.rect[0] >= rec.panel[0]]
             assert len(body) >= 8
@@ -398,12 +406,12 @@ def test_keys_and_touch_drive_lessons_and_slider(screen) -> None:  # noqa: ANN00
     app.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_UP), 10.2)
     first = app.state.slider_value(10.2)
     app.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_UP), 10.3)
-    assert app.state.slider_value(10.3) == pytest.approx(min(1.0, first + 0.05))
+    assert app.state.slider_value(10.3) == step(first, 1) > first  # one stop stricter
     sx, sy, sw, sh = rec.slider
     app.handle_event(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(sx + sw // 4, sy + sh // 2)), 10.4)
-    assert app.state.slider_value(10.4) == pytest.approx(0.25, abs=0.01)
+    assert app.state.slider_value(10.4) == pytest.approx(0.25, abs=0.01)  # the 1-in-1,000 stop
     app.handle_event(pygame.event.Event(pygame.MOUSEMOTION, pos=(sx + sw * 3 // 4, sy + sh // 2), rel=(1, 0), buttons=(1, 0, 0)), 10.5)
-    assert app.state.slider_value(10.5) == pytest.approx(0.75, abs=0.01)
+    assert app.state.slider_value(10.5) == pytest.approx(0.75, abs=0.01)  # 1 in 100,000
     app.handle_event(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(0, 0)), 10.6)
     app.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT), 10.7)
     assert app.state.lesson == LESSONS[1]

@@ -14,7 +14,8 @@ from kiosk.ui.dossier import card_content
 from kiosk.ui.i18n import load_strings
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.settings import UiSettings
-from kiosk.ui.state import LESSONS, SWEEP_RANGE, UiState
+from kiosk.ui.rates import AUTO_DWELL_S, AUTO_RATES, POSITIONS, fraction_for_rate, snap, step
+from kiosk.ui.state import LESSONS, UiState
 
 S = UiSettings(attract_after_s=5.0, lesson_after_s=12.0, lesson_rotate_s=20.0, interaction_hold_s=45.0)
 
@@ -84,20 +85,29 @@ def test_attract_touch_opens_lessons_and_camera_loss_wins() -> None:
     assert st.tick(2.5, 0, camera_ok=True) != "camera"
 
 
-def test_slider_sweeps_until_touched_then_holds_and_clamps() -> None:
+def test_slider_steps_slowly_until_touched_then_stays_until_the_next_visitor() -> None:
     st = UiState(S)
     st.tick(0.0, 1, True)
     st.next_lesson(0.0)
     st.last_interaction_s = -1e9  # as if opened by the timer
-    lo, hi = SWEEP_RANGE
-    assert st.slider_value(0.0) == pytest.approx(lo)
-    assert st.slider_value(10.0) == pytest.approx(hi)  # half a lesson period: strict end
+    auto = [fraction_for_rate(r) for r in AUTO_RATES]
+    # Discrete steps: the position holds for a whole dwell, then jumps (no gliding figures).
+    assert st.slider_value(0.0) == st.slider_value(AUTO_DWELL_S - 0.01) == auto[0]
+    assert st.slider_value(AUTO_DWELL_S) == st.slider_value(2 * AUTO_DWELL_S - 0.01) == auto[1]
+    assert st.slider_value(2 * AUTO_DWELL_S + 0.1) == auto[2]
+    # A touch snaps to the nearest stop and stays there, long after the interaction hold.
     st.set_slider(11.0, 0.8)
-    assert st.slider_value(30.0) == pytest.approx(0.8)
-    st.move_slider(31.0, 0.5)
-    assert st.slider_value(31.0) == 1.0
-    st.move_slider(32.0, -3.0)
-    assert st.slider_value(32.0) == 0.0
+    assert st.slider_value(11.0) == snap(0.8) and snap(0.8) in POSITIONS
+    assert st.slider_value(11.0 + 10 * S.interaction_hold_s) == snap(0.8)
+    st.move_slider(31.0, 1)
+    assert st.slider_value(31.0) == step(snap(0.8), 1)
+    for i in range(10):
+        st.move_slider(32.0 + i, -1)
+    assert st.slider_value(45.0) == POSITIONS[0]  # clamped at the lenient end
+    # The next visitor (after the attract screen) starts with the automatic steps again.
+    st._enter("attract", 100.0)
+    st._enter("lesson", 101.0)
+    assert st.slider_value(101.0) == auto[0]
 
 
 def test_pipeline_clock_extrapolates_between_snapshots() -> None:
@@ -169,7 +179,7 @@ def test_card_words_with_everything_and_with_nothing_yet() -> None:
     assert texts[0] == "Welcome back!"
     assert "Age: 63 (55–71)" in texts and "Gender: male · 95%" in texts and "Expression: happy · 64%" in texts
     assert "Seen before: 3 times, last 4 min ago" in texts and "In view: 1:42" in texts
-    assert "MATCH: Portrait 0236 · 41%" in texts and "Watchlist: Portrait 0412 · 29%" in texts
+    assert "MATCH: Portrait 0236 · 0.41" in texts and "Watchlist: Portrait 0412 · 0.29" in texts
     guesses = [line for line in c.lines if line.text.split(":")[0] in ("Age", "Gender", "Expression", "Blinks",
                                                                           "Looking at the screen", "Seen before")]
     assert guesses and all(line.marker for line in guesses)  # every guess carries its caveat marker

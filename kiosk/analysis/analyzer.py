@@ -86,7 +86,9 @@ class FaceAnalyzer:
         self.watchlist = watchlist
         # Embeddings serve re-identification and the watchlist search; with both off, none is
         # ever computed.
-        self.embed = embed if (rec.enabled or watchlist is not None) else None
+        self.embed = embed if (rec.enabled or watchlist is not None or cfg.watchlist.enabled) else None
+        #: Set by the pipeline when the watchlist loads in the background (its status for the lesson).
+        self.watchlist_loader: object | None = None
         self.attributes = attributes
         self.tracker = Tracker(cfg.tracking.iou_threshold, cfg.tracking.max_missing_s)
         self.gallery = Gallery(
@@ -152,7 +154,9 @@ class FaceAnalyzer:
             ident.last_t_s = frame.t_s
         t2 = time.perf_counter()
         self.budget.start()
-        if self.embed is not None:
+        # Without re-identification, faces are embedded only once a watchlist is there to search
+        # (it may still be loading in the background).
+        if self.embed is not None and (self.cfg.recognition.enabled or self.watchlist is not None):
             self._embed_due(frame, analysed)
         self.forgotten.extend(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()

@@ -52,11 +52,11 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
             min_face_px=det_cfg.min_face_px,
         )
     embed = None
-    watchlist = None
+    loader = None
     if cfg.recognition.enabled or cfg.watchlist.enabled:
         embedder = SFaceEmbedder(_session(cfg, store, "sface"))
         if cfg.watchlist.enabled:
-            watchlist = build_watchlist(cfg, store, embedder)
+            loader = start_watchlist(cfg, store, embedder)
 
         def embed(image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
             crops = [align_face(image, lm) for lm in landmarks]
@@ -65,18 +65,23 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
                 wipe(crop)
             return out
 
-    return FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store), watchlist)
+    analyzer = FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store),
+                            loader.watchlist if loader is not None else None)
+    if loader is not None:
+        analyzer.watchlist_loader = loader
+        # Background load: the inference thread picks the watchlist up at its next search.
+        loader.attach(lambda wl: setattr(analyzer, "watchlist", wl))
+    return analyzer
 
 
-def build_watchlist(cfg: Config, store: ModelStore, embedder: object) -> Watchlist:
-    """Embed the operator's portrait folder at start-up (held in RAM only)."""
-    assert cfg.watchlist.dir is not None  # the config refuses enabled without a folder
-    detector = portrait_detector(_session(cfg, store, "yunet"))
-    watchlist = Watchlist.from_folder(cfg.watchlist.dir, detector, embedder,
-                                      calibration=load_calibration("sface"))
-    log.info("watchlist: %d portraits from %s (%d skipped)", watchlist.size, cfg.watchlist.dir,
-             len(watchlist.skipped))
-    return watchlist
+def start_watchlist(cfg: Config, store: ModelStore, embedder: object) -> object:
+    """The watchlist from its stored embeddings (instant), or embedded in the background
+    (``kiosk.track.watchlist_load``): start-up never waits for the portraits."""
+    from kiosk.track.watchlist_load import BackgroundLoader, model_hashes
+
+    return BackgroundLoader(
+        cfg.watchlist.dir_resolved, cfg.runtime.models_dir_resolved, model_hashes(store),
+        lambda: portrait_detector(_session(cfg, store, "yunet")), embedder, load_calibration("sface"))
 
 
 def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:

@@ -111,6 +111,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
                      help="LFW folder: every image under <root>/lfw/<identity>/ is used (identity = folder name)")
     cal.add_argument("--portraits", type=Path, default=None,
                      help="optional portrait folder (metadata.csv path,name; identity = name)")
+    cal.add_argument("--extra-impostors", type=Path, action="append", default=[], metavar="CSV",
+                     help="more different-person images: an images.csv (path,person; paths relative to its "
+                          "folder) or its folder, e.g. ../shared/evaldata/lfw_calib; may be repeated")
     cal.add_argument("--det-score", type=_unit_interval, default=0.75, help="detector score threshold (kiosk default 0.75)")
     cal.add_argument("--bootstrap", type=int, default=200, help="identity bootstrap resamples for the intervals (default 200)")
     cal.add_argument("--write-manifest", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
@@ -118,6 +121,11 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     common(cal)
     from kiosk.eval.reid import add_reid_parser
     add_reid_parser(esub, common)
+    from kiosk.eval.demographics import add_parser as _add_demographics
+    from kiosk.eval.watchlist import add_parser as _add_watchlist
+
+    _add_watchlist(esub, common)
+    _add_demographics(esub, common)
     return ev
 
 
@@ -157,11 +165,19 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         from kiosk.eval.calibrate import calibrate, write_manifest_calibration
 
         result = calibrate(args.lfw_root, args.portraits, models, det_score=args.det_score,
-                           bootstrap=args.bootstrap, progress=progress)
+                           bootstrap=args.bootstrap, progress=progress, extra_lists=args.extra_impostors)
         if args.write_manifest is not None:
             target = None if str(args.write_manifest) == "-default-" else args.write_manifest
             result["manifest"] = str(write_manifest_calibration(result, target))
         return result
+    if cmd == "watchlist":
+        from kiosk.eval.watchlist import run as run_watchlist
+
+        return run_watchlist(args, models, progress)
+    if cmd == "demographics":
+        from kiosk.eval.demographics import run as run_demographics
+
+        return run_demographics(args, models, progress)
     raise EvalDataError(f"unknown eval command {cmd!r}")
 
 
@@ -183,6 +199,11 @@ def main_eval(args: argparse.Namespace | Sequence[str]) -> int:
     if args.eval_command == "reid":
         from kiosk.eval.reid import print_result
         print_result(result, args.json)
+        return EXIT_OK
+    if getattr(args, "eval_command", "") == "watchlist" and not getattr(args, "json", False):
+        from kiosk.eval.watchlist import summary
+
+        print(summary(result))
         return EXIT_OK
     print(json.dumps(result, indent=2))
     return EXIT_OK

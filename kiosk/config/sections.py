@@ -478,7 +478,7 @@ class WatchlistConfig(_Section):
     """Searching each visitor against a folder of portraits, to show how watchlists misidentify."""
 
     enabled: bool = Field(
-        False,
+        True,
         description=(
             "true: every visitor is compared with the portraits in `dir` and the closest ones are shown "
             "with their scores, as a police watchlist search would. Needs face embeddings."
@@ -489,8 +489,10 @@ class WatchlistConfig(_Section):
         strict=False,
         description=(
             "Folder of portrait photos (one face each; jpg/png), relative to this config file's folder. "
-            "Optional `metadata.csv` with columns path,name gives display names (else the file name). "
-            "Use public-domain portraits (e.g. official portraits); embeddings are held in RAM only."
+            "Empty: the 134 public-domain NASA astronaut portraits that ship with the kiosk "
+            "(assets/watchlist/nasa). Optional `metadata.csv` with columns path,name gives display names "
+            "(else the file name). Use public-domain portraits (e.g. official portraits); embeddings are "
+            "held in RAM only."
         ),
         json_schema_extra={"allowed": "folder path, or empty"},
     )
@@ -500,7 +502,7 @@ class WatchlistConfig(_Section):
         le=1.0,
         description=(
             "Cosine score at or above which a portrait is declared a \"match\". 0.363 (SFace's usual "
-            "threshold) falsely matches about 1 in 1,100 stranger pairs as measured (docs/ACCURACY.md); "
+            "threshold) falsely matches about 1 in 1,200 stranger pairs as measured (docs/ACCURACY.md); "
             "lower is more lenient (more false matches), higher stricter."
         ),
     )
@@ -509,6 +511,14 @@ class WatchlistConfig(_Section):
         ge=1,
         le=10,
         description="How many of the closest portraits are shown per visitor.",
+    )
+    show_names: bool = Field(
+        True,
+        description=(
+            "true: the lesson names the portraits a visitor resembles (public figures, e.g. the shipped "
+            "astronauts). false: it numbers them (\"Portrait 17\"), for watchlists of people who should "
+            "not be named on screen."
+        ),
     )
 
     @field_validator("dir", mode="before")
@@ -526,10 +536,13 @@ class WatchlistConfig(_Section):
             raise ValueError(f"folder not found: {path}; give a folder of portrait photos")
         return path
 
-    @model_validator(mode="after")
-    def _dir_needed(self) -> WatchlistConfig:
-        if self.enabled and self.dir is None:
-            raise ValueError("enabled is true but no `dir` is given; add `dir: FOLDER` or set enabled: false")
-        return self
+    @property
+    def dir_resolved(self) -> Path:
+        """:attr:`dir`, or the shipped NASA portraits when it is empty."""
+        if self.dir is not None:
+            return self.dir
+        from kiosk.paths import DEFAULT_WATCHLIST
+
+        return DEFAULT_WATCHLIST
 
 

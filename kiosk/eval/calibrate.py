@@ -29,6 +29,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,17 @@ from kiosk.track.watchlist import (
 log = logging.getLogger(__name__)
 
 #: Rates stored when enough pairs exceed them (at least MIN_EXCEEDING).
-RATES: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
+RATES: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 MIN_EXCEEDING = 10
+#: The tail fit (rates too small to count directly) uses the empirical thresholds from this rate
+#: down to the smallest rate with MIN_EXCEEDING pairs.
+TAIL_FIT_FROM = 1e-3
+TAIL_FIT_POINTS = 12
+#: The tail fit stops where fewer than this many pairs exceed the threshold. Below ~50 pairs the
+#: LFW tail is dominated by label noise (one person filed under two spellings, near-duplicate
+#: news photos): 8 "different-person" pairs score above 0.69, which no fit of the real impostor
+#: distribution should follow (see docs/ACCURACY.md).
+TAIL_MIN_PAIRS = 50
 _SOURCES = ("lfw", "portraits")
 
 
@@ -82,6 +92,56 @@ def lfw_images(lfw_root: Path) -> list[tuple[str, str]]:
     return out
 
 
+def listed_images(csv_path: Path) -> list[tuple[str, str]]:
+    """(path relative to the CSV's folder, identity) from an ``images.csv`` with ``path,person``.
+
+    For extra impostor material such as ``lfw_calib/images.csv`` (LFW people in no verification
+    fold).
+    """
+    path = Path(csv_path)
+    if path.is_dir():
+        path = path / "images.csv"
+    if not path.is_file():
+        raise EvalDataError(f"{path}: image list not found; expected a CSV with columns path,person")
+    import csv as _csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = _csv.DictReader(fh)
+        if not {"path", "person"} <= set(reader.fieldnames or []):
+            raise EvalDataError(f"{path}: expected columns path,person, got {','.join(reader.fieldnames or [])}")
+        rows = [(r["path"].strip(), r["person"].strip()) for r in reader if r.get("path") and r.get("person")]
+    if not rows:
+        raise EvalDataError(f"{path}: no rows")
+    return rows
+
+
+def tail_fit(thresholds: np.ndarray, rates: np.ndarray) -> tuple[float, float]:
+    """Least-squares line ``log10(rate) = a + b * threshold`` through empirical tail points.
+
+    Impostor cosine tails of SFace fall close to exponentially over the measured range (a straight
+    line in log10(rate) against the threshold: see docs/ACCURACY.md), so the line is extended to
+    rates too small to count directly. Returns ``(a, b)`` (b < 0).
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    lr = np.log10(np.asarray(rates, dtype=np.float64))
+    ok = np.isfinite(t)
+    b, a = np.polyfit(t[ok], lr[ok], 1)
+    return float(a), float(b)
+
+
+def _top_pairs(a: np.ndarray, b: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, int, float]]:
+    return [(int(a[i]), int(b[i]), float(scores[i])) for i in range(min(k, a.size))]
+
+
+def tail_grid(n: int, min_exceeding: int = MIN_EXCEEDING, start: float = TAIL_FIT_FROM,
+              points: int = TAIL_FIT_POINTS) -> tuple[float, ...]:
+    """Log-spaced rates from ``start`` down to the smallest rate that ``min_exceeding`` pairs resolve."""
+    low = min_exceeding / n
+    if low >= start:
+        return ()
+    return tuple(float(r) for r in np.geomspace(start, low, points))
+
+
 def thresholds_for_rates(scores_desc: np.ndarray, rates: tuple[float, ...] = RATES) -> dict[float, tuple[float, int]]:
     """rate -> (threshold, k) with k = floor(rate x n) pairs scoring >= threshold.
 
@@ -108,18 +168,30 @@ def _weighted_thresholds(scores_desc: np.ndarray, weights_desc: np.ndarray, rate
 
 
 def identity_bootstrap(
-    scores_desc: np.ndarray, id_a: np.ndarray, id_b: np.ndarray, n_ids: int, rates: tuple[float, ...], resamples: int, seed: int = 0
+    scores_desc: np.ndarray, id_a: np.ndarray, id_b: np.ndarray, n_ids: int, rates: tuple[float, ...], resamples: int,
+    seed: int = 0, extrapolate: tuple[float, ...] = (), grid: tuple[float, ...] = (),
 ) -> dict[float, tuple[float, float]]:
-    """5th-95th percentile of each rate's threshold over identity resamples (see module docstring)."""
-    if resamples <= 0 or not rates:
+    """5th-95th percentile of each rate's threshold over identity resamples (see module docstring).
+
+    ``extrapolate``: rates whose threshold comes from the tail fit (:func:`tail_fit` over the
+    thresholds at ``grid``); each resample refits the line, so the interval includes the fit's
+    sensitivity to which people happen to be in the tail.
+    """
+    if resamples <= 0 or not (rates or extrapolate):
         return {}
     rng = np.random.default_rng(seed)
-    draws = np.empty((resamples, len(rates)))
+    all_rates = tuple(rates) + tuple(grid)
+    draws = np.empty((resamples, len(rates) + len(extrapolate)))
     for b in range(resamples):
         w = np.bincount(rng.integers(0, n_ids, n_ids), minlength=n_ids).astype(np.float32)
-        draws[b] = _weighted_thresholds(scores_desc, w[id_a] * w[id_b], rates)
+        th = _weighted_thresholds(scores_desc, w[id_a] * w[id_b], all_rates)
+        draws[b, :len(rates)] = th[:len(rates)]
+        if extrapolate:
+            a, slope = tail_fit(np.array(th[len(rates):]), np.array(grid))
+            draws[b, len(rates):] = [(math.log10(r) - a) / slope for r in extrapolate]
     lo, hi = np.nanpercentile(draws, [5, 95], axis=0)
-    return {r: (float(lo[i]), float(hi[i])) for i, r in enumerate(rates)}
+    keys = tuple(rates) + tuple(extrapolate)
+    return {r: (float(lo[i]), float(hi[i])) for i, r in enumerate(keys)}
 
 
 def _embed_portraits(folder: Path, models: EvalModels, progress: bool) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -151,11 +223,19 @@ def calibrate(
     rates: tuple[float, ...] = RATES,
     min_exceeding: int = MIN_EXCEEDING,
     report_thresholds: tuple[float, ...] = (SAME_PERSON_COSINE,),
+    extra_lists: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Measure thresholds for ``rates``; the JSON-ready result with a ``manifest_section``.
 
-    A rate is kept only when at least ``min_exceeding`` impostor pairs score at or above its
-    threshold (fewer would make the threshold one or two pairs' noise).
+    A rate is *measured* only when at least ``min_exceeding`` impostor pairs score at or above
+    its threshold (fewer would make the threshold one or two pairs' noise). Smaller rates are
+    *extrapolated*: a straight line in log10(rate) against the threshold is fitted to the
+    empirical tail from ``TAIL_FIT_FROM`` down to ``min_exceeding`` pairs (:func:`tail_fit`) and
+    extended; the manifest says which rates are extrapolated (``extrapolated``), and the
+    identity bootstrap refits the line in every resample for their intervals.
+
+    ``extra_lists``: image lists (``images.csv``: ``path,person``, paths relative to the CSV's
+    folder) whose images join the impostor set, e.g. ``lfw_calib/images.csv``.
     """
     started = time.perf_counter()
     lfw = lfw_images(lfw_root)
@@ -175,6 +255,29 @@ def calibrate(
         keys.append(rel)
         idents.append(normalise_name(ident))
         sources.append(0)
+    extra_info = []
+    extra_wipe: list[EmbeddedImages] = []
+    for listing in extra_lists:
+        listing = Path(listing)
+        csv_path = listing / "images.csv" if listing.is_dir() else listing
+        items = listed_images(csv_path)
+        extra_emb = embed_images(csv_path.parent, [p for p, _ in items], detector, embedder,
+                                 choose=central_face, progress=progress, desc=csv_path.parent.name)
+        extra_missed = set(extra_emb.failed)
+        seen = set(keys)
+        added = 0
+        for rel, person in items:
+            key = f"{csv_path.parent.name}/{rel}"
+            if rel in extra_missed or key in seen:
+                continue
+            rows.append(extra_emb.embeddings[rel])
+            keys.append(key)
+            idents.append(normalise_name(person))
+            sources.append(0)
+            added += 1
+        extra_wipe.append(extra_emb)  # wiped once the matrix is stacked (the rows are these arrays)
+        extra_info.append({"list": str(csv_path), "images": len(items), "embedded": added,
+                           "people": len({normalise_name(p) for _, p in items}), "no_face": len(extra_missed)})
     portrait_info: dict[str, Any] | None = None
     shared_names: set[str] = set()
     if portraits is not None:
@@ -192,6 +295,8 @@ def calibrate(
 
     emb = np.stack(rows).astype(np.float32)
     embedded.wipe()
+    for extra in extra_wipe:
+        extra.wipe()
     id_names = sorted(set(idents))
     id_index = {n: i for i, n in enumerate(id_names)}
     ids = np.array([id_index[n] for n in idents], np.int32)
@@ -218,12 +323,37 @@ def calibrate(
 
     order = np.argsort(-imp_s, kind="stable")
     scores_desc = imp_s[order]
+    imp_a_desc, imp_b_desc = imp_a[order[:64]], imp_b[order[:64]]
     a_desc, b_desc = ids[imp_a[order]], ids[imp_b[order]]
     subset_desc = subset[order]
     n = scores_desc.size
-    pooled = thresholds_for_rates(scores_desc, rates)
-    pooled = {r: v for r, v in pooled.items() if v[1] >= min_exceeding}
-    ci = identity_bootstrap(scores_desc, a_desc, b_desc, len(id_names), tuple(pooled), bootstrap)
+    empirical = thresholds_for_rates(scores_desc, rates)
+    pooled = {r: v for r, v in empirical.items() if v[1] >= min_exceeding}
+    extrapolate = tuple(r for r in rates if r not in pooled and r < min(pooled, default=1.0))
+    grid = tail_grid(n, max(min_exceeding, TAIL_MIN_PAIRS)) if extrapolate else ()
+    fitted: dict[float, float] = {}
+    tail: dict[str, Any] | None = None
+    if extrapolate and len(grid) >= 3:
+        grid_t = np.array([t for t, _k in thresholds_for_rates(scores_desc, grid).values()])
+        a, slope = tail_fit(grid_t, np.array(grid))
+        fitted = {r: (math.log10(r) - a) / slope for r in extrapolate}
+        resid = np.log10(np.array(grid)) - (a + slope * grid_t)
+        tail = {
+            "method": ("least-squares line log10(FMR) = a + b * threshold through the empirical thresholds at "
+                       f"{len(grid)} log-spaced rates from {grid[0]:.0e} to {grid[-1]:.1e} "
+                       f"({max(min_exceeding, TAIL_MIN_PAIRS)} pairs), extended to smaller rates"),
+            "a": json_round(a, 4), "b_per_cosine": json_round(slope, 3),
+            "max_abs_residual_decades": json_round(float(np.abs(resid).max()), 3),
+            "measured_down_to": float(f"{grid[-1]:.3g}"),
+            "top_impostor_pairs": [
+                [keys[i], keys[j], json_round(float(v))] for i, j, v in _top_pairs(imp_a_desc, imp_b_desc, scores_desc, 15)],
+            "empirical": {rate_key(r): {"threshold": json_round(empirical[r][0]), "exceeding_pairs": empirical[r][1]}
+                          for r in extrapolate if r in empirical},
+        }
+    else:
+        extrapolate = ()
+    ci = identity_bootstrap(scores_desc, a_desc, b_desc, len(id_names), tuple(pooled), bootstrap,
+                            extrapolate=tuple(fitted), grid=grid if fitted else ())
 
     subset_names = ("lfw_vs_lfw", "lfw_vs_portraits", "portraits_vs_portraits")
     per_rate = {}
@@ -247,6 +377,14 @@ def calibrate(
                     "fmr": json_round(float((above & m).sum() / m.sum()), 7),
                 }
         per_rate[rate_key(r)] = row
+    for r, t in fitted.items():
+        above = scores_desc >= t
+        per_rate[rate_key(r)] = {
+            "threshold": json_round(t), "extrapolated": True,
+            "exceeding_pairs": int(above.sum()),
+            "ci90_identity_bootstrap": [json_round(ci[r][0]), json_round(ci[r][1])] if r in ci else None,
+            "tar_lfw_same_person_pairs": json_round(float(np.mean(genuine >= t))) if genuine.size else None,
+        }
 
     subset_names_all = subset_names
     at_thresholds = {}
@@ -279,18 +417,28 @@ def calibrate(
     data = (
         f"SFace cosines of all {n:,} different-identity pairs among {len(keys):,} face images: "
         f"{sum(1 for s_ in sources if s_ == 0):,} LFW images of {n_lfw_ids:,} people "
-        f"({len(missed)} skipped: no face at detector score {det_score})"
+        f"({len(lfw) - len(missed):,} from {Path(lfw_root).name}"
+        + "".join(f", {i['embedded']:,} of {i['people']:,} people from {Path(i['list']).parent.name}"
+                  for i in extra_info)
+        + f"; {len(missed) + sum(i['no_face'] for i in extra_info)} skipped: no face at detector score {det_score})"
     )
     if portrait_info:
         data += (f" and {portrait_info['embedded']} official portraits of {portrait_info['people']} people "
                  f"(pairs between the same name in both sets excluded: {len(shared_names)} names)")
-    command = f"kiosk eval calibrate --lfw-root {lfw_root}" + (f" --portraits {portraits}" if portraits else "")
+    command = (f"kiosk eval calibrate --lfw-root {lfw_root}"
+               + "".join(f" --extra-impostors {Path(x)}" for x in extra_lists)
+               + (f" --portraits {portraits}" if portraits else ""))
+    thresholds_all = {rate_key(r): json_round(t) for r, (t, _k) in pooled.items()}
+    thresholds_all.update({rate_key(r): json_round(t) for r, t in fitted.items()})
     section = {
-        "fmr_thresholds": {rate_key(r): json_round(t) for r, (t, _k) in pooled.items()},
+        "fmr_thresholds": thresholds_all,
         "impostor_pairs": int(n),
         "exceeding_pairs": {rate_key(r): k for r, (_t, k) in pooled.items()},
         "ci90": {rate_key(r): [json_round(ci[r][0]), json_round(ci[r][1])] for r in ci},
         "data": data,
+        **({"extrapolated": {rate_key(r): "tail fit" for r in fitted},
+            "measured_down_to": tail["measured_down_to"],
+            "tail_fit": tail["method"]} if tail else {}),
         "command": command + " --write-manifest",
         "measured": _dt.date.today().isoformat(),
     }
@@ -301,6 +449,8 @@ def calibrate(
         "lfw_people": len({i for _, i in lfw}),
         "lfw_no_face": len(missed),
         "portraits": portrait_info,
+        "extra_impostors": extra_info,
+        "tail_fit": tail,
         "impostor_pairs": int(n),
         "same_person_pairs_lfw": int(genuine.size),
         "detector_score": det_score,

@@ -21,11 +21,13 @@ exists only to display a cosine on a 0-100 scale and says so.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import time
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,9 @@ class FmrCalibration:
     impostor_pairs: int = 0
     data: str = ""
     command: str = ""
+    #: Smallest rate counted directly (at least 10 impostor pairs above it); points for smaller
+    #: rates come from the tail fit of ``kiosk eval calibrate`` (0: every point was counted).
+    measured_down_to: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.points) < 2:
@@ -96,14 +101,16 @@ class FmrCalibration:
 
     @classmethod
     def from_mapping(
-        cls, fmr_thresholds: Mapping[Any, Any], impostor_pairs: int = 0, data: str = "", command: str = ""
+        cls, fmr_thresholds: Mapping[Any, Any], impostor_pairs: int = 0, data: str = "", command: str = "",
+        measured_down_to: float = 0.0,
     ) -> FmrCalibration:
         """Build from ``{"1e-2": threshold, ...}`` as stored in the manifest (keys: rates)."""
         try:
             points = sorted((float(t), float(r)) for r, t in fmr_thresholds.items())
         except (TypeError, ValueError) as exc:
             raise ValueError(f"fmr_thresholds must map rates to cosine thresholds: {exc}") from None
-        return cls(points=tuple(points), impostor_pairs=int(impostor_pairs), data=str(data), command=str(command))
+        return cls(points=tuple(points), impostor_pairs=int(impostor_pairs), data=str(data), command=str(command),
+                   measured_down_to=float(measured_down_to))
 
     @property
     def calibrated_range(self) -> tuple[float, float]:
@@ -111,8 +118,11 @@ class FmrCalibration:
         return self.points[0][0], self.points[-1][0]
 
     def is_calibrated(self, threshold: float) -> bool:
-        """True if ``threshold`` lies between calibrated points (interpolated, not extrapolated)."""
+        """True if ``threshold`` lies between points that were counted (interpolated, not
+        extrapolated beyond the end points or from the tail fit)."""
         low, high = self.calibrated_range
+        if self.measured_down_to > 0:
+            high = min(high, self.threshold_for(self.measured_down_to))
         return low <= threshold <= high
 
     def false_match_rate(self, threshold: float) -> float:
@@ -182,6 +192,7 @@ def _load_calibration_cached(manifest: Path, model: str) -> FmrCalibration | Non
             impostor_pairs=int(entry.get("impostor_pairs", 0)),
             data=str(entry.get("data", "")),
             command=str(entry.get("command", "")),
+            measured_down_to=float(entry.get("measured_down_to", 0.0) or 0.0),
         )
     except ValueError as exc:
         raise WatchlistError(f"{manifest}: calibration.{model}: {exc} (re-run `kiosk eval calibrate`)") from None
@@ -367,42 +378,21 @@ class Watchlist:
         onnxruntime thread on the 2-core development PC (start-up only).
         """
         folder = Path(folder)
-        entries = list_portraits(folder)
-        rows: list[np.ndarray] = []
-        names: list[str] = []
-        skipped: list[str] = []
-        iterator: Iterable[tuple[Path, str]] = entries
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(entries, desc="watchlist", unit="img")
-        for path, name in iterator:
-            rel = path.relative_to(folder).as_posix()
-            # size, file type and pixel count checked before decoding (kiosk.safe_input)
-            image, reason = decode_image(path)
-            if image is None:
-                log.warning("watchlist: %s; skipped", reason)
-                skipped.append(rel)
-                continue
-            try:
-                face = largest_face(detector.detect(image))
-                if face is None:
-                    log.warning("watchlist: no face found in %s; skipped", path)
-                    skipped.append(rel)
-                    continue
-                rows.append(embed_detection(image, face, embedder))
-                names.append(name)
-            finally:
-                wipe(image)
-        if not rows:
-            raise WatchlistError(f"{folder}: no face found in any of its {len(entries)} image(s)")
-        matrix = np.stack(rows).astype(np.float32)
-        for row in rows:
-            wipe(row)
-        if skipped:
-            log.warning("watchlist: %d of %d image(s) skipped (no face or unreadable)", len(skipped), len(entries))
+            bar = tqdm(total=len(list_portraits(folder)), desc="watchlist", unit="img")
+        names, _rels, matrix, report = embed_folder(
+            folder, detector, embedder, (lambda done, _total: bar.update(done - bar.n)) if bar else None)
+        if bar is not None:
+            bar.close()
+        if matrix is None:
+            raise WatchlistError(f"{folder}: no face found in any of its {report.total} image(s)")
+        if report.skipped:
+            log.warning("watchlist: %d of %d image(s) skipped", len(report.skipped), report.total)
         log.info("watchlist: %d portrait(s) from %s", len(names), folder)
-        return cls(names, matrix, calibration=calibration, skipped=skipped)
+        return cls(names, matrix, calibration=calibration, skipped=[rel for rel, _ in report.skipped])
 
     def search(self, embedding: np.ndarray, threshold: float, k: int) -> tuple[WatchlistMatch, ...]:
         """The ``k`` portraits most similar to ``embedding`` (cosine, highest first).
@@ -463,3 +453,111 @@ class Watchlist:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a folder safely (see kiosk.track.watchlist_load for the start-up path)
+# --------------------------------------------------------------------------------------------
+
+MAX_PIXELS = 40_000_000
+"""Largest image accepted (width x height from the header): 40 MP is a 7,700 x 5,200 photo; an
+official portrait is under 5 MP. A decoded 40 MP image is 120 MB of BGR."""
+MAX_FILE_BYTES = 50_000_000
+
+
+@dataclass
+class LoadReport:
+    """What happened to each file of the folder: loaded, or skipped with a reason."""
+
+    folder: Path
+    total: int = 0
+    loaded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+    from_cache: bool = False
+    seconds: float = 0.0
+
+    def skip(self, rel: str, reason: str) -> None:
+        self.skipped.append((rel, reason))
+        log.warning("watchlist: %s skipped: %s", rel, reason)
+
+
+def image_header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an image's header without decoding its pixels, or None if unreadable."""
+    try:
+        from PIL import Image  # Pillow reads headers lazily: .size needs no pixel data
+
+        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.size[0]), int(im.size[1])
+    except Exception:  # noqa: BLE001 - any header Pillow cannot parse counts as unreadable
+        return None
+
+
+def read_portrait(path: Path) -> tuple[np.ndarray | None, bytes, str | None]:
+    """``(image BGR or None, file bytes, reason it was refused or None)``; see the module docstring."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, b"", f"cannot read it ({exc.strerror or exc})"
+    if size == 0:
+        return None, b"", "empty file (0 bytes)"
+    if size > MAX_FILE_BYTES:
+        return None, b"", f"too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, b"", f"cannot read it ({exc.strerror or exc})"
+    wh = image_header_size(data)
+    if wh is None:
+        return None, data, "not a readable image (no image header recognised)"
+    if wh[0] * wh[1] > MAX_PIXELS:
+        return None, data, (f"too many pixels ({wh[0]} x {wh[1]} declared in its header; at most "
+                            f"{MAX_PIXELS:,}): possibly a decompression bomb, not decoded")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.ndim != 3 or min(image.shape[:2]) < 8:
+        return None, data, "not a readable image (decoding failed)"
+    return image, data, None
+
+
+def embed_folder(folder: Path, detector: Any, embedder: Any,
+                 progress: Callable[[int, int], None] | None = None,
+                 ) -> tuple[list[str], list[str], np.ndarray | None, LoadReport]:
+    """Embed the largest face of every acceptable image: ``(names, relative paths, (M, D) matrix
+    or None, report)``. Every refusal is logged once, naming the file and the reason."""
+    started = time.perf_counter()
+    folder = Path(folder)
+    entries = list_portraits(folder)
+    report = LoadReport(folder=folder, total=len(entries))
+    seen: dict[str, str] = {}
+    names: list[str] = []
+    rels: list[str] = []
+    rows: list[np.ndarray] = []
+    for i, (path, name) in enumerate(entries):
+        rel = path.relative_to(folder).as_posix()
+        image, data, reason = read_portrait(path)
+        if data:
+            digest = hashlib.sha256(data).hexdigest()
+            if reason is None and digest in seen:
+                reason = f"duplicate of {seen[digest]} (identical file)"
+            seen.setdefault(digest, rel)
+        if reason is not None or image is None:
+            report.skip(rel, reason or "not a readable image")
+        else:
+            try:
+                face = largest_face(detector.detect(image))
+                if face is None:
+                    report.skip(rel, "no face found")
+                else:
+                    rows.append(embed_detection(image, face, embedder))
+                    names.append(name)
+                    rels.append(rel)
+            finally:
+                wipe(image)
+        if progress is not None:
+            progress(i + 1, len(entries))
+    report.loaded = len(rows)
+    report.seconds = time.perf_counter() - started
+    matrix = np.stack(rows).astype(np.float32) if rows else None
+    for row in rows:
+        wipe(row)
+    return names, rels, matrix, report

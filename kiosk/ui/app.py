@@ -52,8 +52,9 @@ from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_camera_unavailable, draw_debug
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist
+from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader
 from kiosk.ui.state import SLIDER_STEP, UiState
+from kiosk.ui.threshold_lesson import judge_at_slider, mark_searched_face
 from kiosk.ui.text import FrameRecord, TextRenderer
 from kiosk.ui.theme import TypeScale, get_theme
 from kiosk.ui.widgets import DrawContext, banner_height, button_size, draw_banner, draw_button
@@ -75,8 +76,11 @@ _CONSENT_KEYS = {pygame.K_a}
 
 
 def main_face(snap: Snapshot | None) -> FaceView | None:
-    """The visitor a lesson is about: the largest (nearest) face, identified ones first. Faces
-    without consent are never the subject of a lesson (nothing about them may be shown)."""
+    """The visitor a lesson is about: the largest (nearest) face among those the pipeline has
+    already embedded (searched against the watchlist, or identified), else the largest. A box
+    that was never embedded may be a detector's mistake on a painting or a coat; an embedded
+    one held still long enough to be a face. Faces without consent are never the subject of a
+    lesson (nothing about them may be shown)."""
     faces = [f for f in snap.faces if f.consented] if snap is not None else []
     if not faces:
         return None
@@ -84,7 +88,7 @@ def main_face(snap: Snapshot | None) -> FaceView | None:
     def area(f: FaceView) -> float:
         return (f.box_xyxy[2] - f.box_xyxy[0]) * (f.box_xyxy[3] - f.box_xyxy[1])
 
-    return max(faces, key=lambda f: (f.visitor_id is not None, area(f)))
+    return max(faces, key=lambda f: (f.visitor_id is not None or bool(f.watchlist), area(f)))
 
 
 class KioskApp:
@@ -354,6 +358,10 @@ class KioskApp:
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
+        if live_snap is not None and panel is not None and self.state.lesson == "threshold":
+            # The cards judge the watchlist at the lesson's slider, so a card never says "MATCH"
+            # where the lesson beside it says none (or the reverse).
+            live_snap = judge_at_slider(live_snap, self.deps, self.state.slider_value(now_s))
         consent = None
         consent_label = ""
         if live_snap is not None and needs_consent(live_snap):
@@ -386,6 +394,8 @@ class KioskApp:
                 self._lesson_face = (face, now_s)
             elif self._lesson_face is not None and now_s - self._lesson_face[1] <= HOLD_MISSING_S:
                 face = self._lesson_face[0]
+            if face is not None and self.state.lesson == "threshold" and snap is not None:
+                mark_searched_face(surface, ctx, mframe, face, snap)
             you = None
             if face is not None and frame is not None:
                 you = self.image.crop(frame, face.box_xyxy, round(h * 0.12), self.settings.mirror, self.settings.blur_faces)
@@ -507,7 +517,7 @@ def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps
     """
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     settings = settings or UiSettings.from_config(cfg)
-    deps = deps or default_deps(cfg, pipeline_watchlist(pipeline))
+    deps = deps or default_deps(cfg, pipeline_watchlist(pipeline), pipeline_watchlist_loader(pipeline))
     on_consent = getattr(pipeline, "request_consent", None)
     display = _Display(settings)
     pygame.font.init()

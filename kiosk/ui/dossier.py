@@ -106,7 +106,7 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
         lines.append(CardLine(s.get("card.maybe_visitor", id=f"{face.maybe_visitor_id:04d}"),
                               marker("reidentification"), "muted", True))
     for match in sorted(face.watchlist, key=lambda m: -m.score)[:WATCHLIST_LINES]:
-        score = s.percent(max(0.0, match.score))
+        score = s.number(match.score, 2)  # a cosine, as in the watchlist lesson: not a percentage
         if match.passes:
             lines.append(CardLine(s.get("card.watchlist_match", name=match.name, score=score),
                                   marker("watchlist"), "alert", True))

@@ -1,9 +1,11 @@
-"""Thumbnails of watchlist portraits for the threshold lesson, read lazily from the operator's folder.
+"""Thumbnails of watchlist portraits for the threshold lesson, read from the watchlist folder.
 
 The ``Watchlist`` holds only names and embeddings (no images, by design), so the lesson's
-portraits are read again from ``watchlist.dir`` when a name is first shown. These are the
-operator's public portraits (e.g. official portraits), not visitor data: keeping small copies
-in RAM is fine, but the folder can hold thousands of images, so nothing is read up front.
+portraits are read again from ``watchlist.dir``. These are the operator's public portraits
+(e.g. the shipped official NASA portraits), not visitor data: keeping small copies in RAM is
+fine. :meth:`PortraitThumbnails.preload` reads them at start-up (the kiosk calls it; 134 crops
+of 160 px take well under a second), so the first lesson never waits for the disk; beyond
+``max_entries`` names (folders of thousands) the rest are read when first shown.
 
 - The folder is listed once, at the first request (``kiosk.track.watchlist.list_portraits``: the same
   names the watchlist uses, from ``metadata.csv`` or the file names). A name used by several
@@ -101,5 +103,19 @@ class PortraitThumbnails:
             self._cache.popitem(last=False)
         return thumb
 
+    def preload(self, limit: int | None = None) -> tuple[str, ...]:
+        """Read the thumbnails of the first ``limit`` (default ``max_entries``) names now; returns
+        every name in the folder, in its order."""
+        names = tuple(self._index())
+        for name in names[: self.max_entries if limit is None else limit]:
+            self(name)
+        return names
+
     def __len__(self) -> int:
+        """Thumbnails held (not the number of portraits; never test this object for truth)."""
         return len(self._cache)
+
+    def __bool__(self) -> bool:
+        # An empty cache must not make ``if deps.portrait:`` skip the portraits (it did: every
+        # portrait was drawn as a silhouette until something else filled the cache).
+        return True

@@ -115,6 +115,13 @@ class UiDeps:
     - ``watchlist_size``: number of portraits searched; ``watchlist_threshold``: the threshold
       the kiosk itself uses (a mark on the slider), None if unknown.
     - ``portrait(name)``: a BGR thumbnail of a watchlist portrait, or None (a silhouette is drawn).
+    - ``watchlist_status()``: live loading state (``kiosk.track.watchlist_load.WatchlistStatus``) when the
+      watchlist loads in the background; None: ``watchlist_size`` is final.
+    - ``watchlist_names``: portrait names in watchlist order (the lesson shows a few when nobody is
+      in view); ``portrait_numbers``: name -> 1-based number, shown instead of names when
+      ``show_names`` is False (``watchlist.show_names``).
+    - ``fmr_measured_down_to``: the smallest false-match rate the calibration counted directly;
+      below it the rates are extrapolated from the measured tail and the lesson says so.
     - ``measured``: the kiosk's measured accuracy figures for the caveats, keyed by slot name
       (``kiosk.ui.caveats.MEASURED_SLOTS``): a ``MeasuredFigure`` (formatted per language) or an
       already formatted text. ``default_deps`` loads ``assets/caveats/measured.yaml``.
@@ -127,11 +134,17 @@ class UiDeps:
     watchlist_size: int = 0
     watchlist_threshold: float | None = None
     portrait: PortraitFn | None = None
+    watchlist_status: Callable[[], Any] | None = None
+    watchlist_names: tuple[str, ...] = ()
+    portrait_numbers: Mapping[str, int] = field(default_factory=dict)
+    show_names: bool = True
+    fmr_measured_down_to: float = 0.0
+    bias: Mapping[str, Any] | None = None  # kiosk.ui.rates.load_bias(): the kiosk's own group ratio
     measured: Mapping[str, Any] = field(default_factory=dict)
     recognition_enabled: bool = True
 
 
-def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps:
+def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: Any | None = None) -> UiDeps:
     """The collaborators available in this tree.
 
     - the FaceDetail record from ``kiosk.analysis.record``;
@@ -175,17 +188,32 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None) -> UiDeps
     if cfg is not None and hasattr(cfg, "recognition"):
         recognition = bool(getattr(cfg.recognition, "enabled", True))
     size, threshold, portrait = 0, None, None
+    names: tuple[str, ...] = ()
+    show_names = True
+    status = loader.status if loader is not None else None
+    wl_cfg = getattr(cfg, "watchlist", None)
     if watchlist is not None:
         size = int(watchlist.size)
-        wl_cfg = getattr(cfg, "watchlist", None)
-        if wl_cfg is not None:
-            threshold = float(wl_cfg.threshold)
-            if getattr(wl_cfg, "dir", None) is not None:
-                from kiosk.ui.portraits import PortraitThumbnails
+    if wl_cfg is not None and (watchlist is not None or loader is not None):
+        threshold = float(wl_cfg.threshold)
+        show_names = bool(getattr(wl_cfg, "show_names", True))
+        folder = getattr(wl_cfg, "dir_resolved", None) or getattr(wl_cfg, "dir", None)
+        if folder is not None:
+            from kiosk.ui.portraits import PortraitThumbnails
 
-                portrait = PortraitThumbnails(wl_cfg.dir)
+            portrait = PortraitThumbnails(folder)
+            names = portrait.preload()  # at start-up, not on the first draw
+    if watchlist is not None and getattr(watchlist, "names", None):
+        names = tuple(dict.fromkeys(watchlist.names))
+    numbers = {n: i + 1 for i, n in enumerate(names)}
+    measured_down_to = float(getattr(calibration, "measured_down_to", 0.0) or 0.0)
+    from kiosk.ui.rates import load_bias
+
+    bias = load_bias()
     return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, watchlist_size=size,
-                  watchlist_threshold=threshold, portrait=portrait, measured=measured,
+                  watchlist_threshold=threshold, portrait=portrait, watchlist_status=status,
+                  watchlist_names=names, portrait_numbers=numbers, show_names=show_names,
+                  fmr_measured_down_to=measured_down_to, bias=bias, measured=measured,
                   recognition_enabled=recognition)
 
 
@@ -193,3 +221,9 @@ def pipeline_watchlist(pipeline: Any) -> Any | None:
     """The pipeline's loaded watchlist (``pipeline.inference.analyzer.watchlist``), or None."""
     analyzer = getattr(getattr(pipeline, "inference", None), "analyzer", None)
     return getattr(analyzer, "watchlist", None)
+
+
+def pipeline_watchlist_loader(pipeline: Any) -> Any | None:
+    """The pipeline's background watchlist loader (its ``status()`` feeds the lesson), or None."""
+    analyzer = getattr(getattr(pipeline, "inference", None), "analyzer", None)
+    return getattr(analyzer, "watchlist_loader", None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from kiosk.ui.rates import AUTO_DWELL_S, AUTO_RATES, POSITIONS, fraction_for_rate, snap, step
 from kiosk.ui.settings import UiSettings
 
 CAVEAT_PAGES = 3
@@ -31,8 +32,9 @@ LESSONS: tuple[str, ...] = ("threshold", *(f"caveats:{i}" for i in range(CAVEAT_
 """Lesson panels in rotation order; the caveats lesson has one panel per two caveats."""
 
 SLIDER_RANGE: tuple[float, float] = (0.0, 1.0)
-SWEEP_RANGE: tuple[float, float] = (0.15, 0.99)
-SLIDER_STEP = 0.05
+"""The threshold slider's position: 0 lenient .. 1 strict, on the false-match-rate scale of
+``kiosk.ui.rates`` (1 in 100 .. 1 in 1,000,000 comparisons)."""
+SLIDER_STEP = 1  # keys move one slider position (kiosk.ui.rates.POSITIONS)
 
 MODES: tuple[str, ...] = ("camera", "attract", "mirror", "lesson")
 
@@ -48,8 +50,8 @@ class UiState:
     mode_since_s: float = 0.0
     last_face_s: float = -math.inf
     last_interaction_s: float = -math.inf
-    slider: float = SWEEP_RANGE[0]
-    slider_manual_s: float = -math.inf
+    slider: float = POSITIONS[0]
+    slider_manual_s: float = -math.inf  # last touch of the slider; -inf: not touched by this visitor
     debug: bool = False
     camera_ok: bool = True
     history: list[str] = field(default_factory=list)  # transitions, newest last (for tests and the log)
@@ -69,14 +71,17 @@ class UiState:
         return now_s - self.last_interaction_s < self.settings.interaction_hold_s
 
     def slider_value(self, now_s: float) -> float:
-        """The threshold shown: the visitor's setting while they use it, else a slow sweep from
-        lenient to strict and back over one lesson period."""
-        if now_s - self.slider_manual_s < self.settings.interaction_hold_s:
+        """The slider position shown (0 lenient .. 1 strict).
+
+        Once a visitor has touched it, it stays where they put it until the screen returns to
+        the attract screen (the next visitor). Untouched, it holds each of a few positions
+        (lenient, the ACLU's, strict) for ``AUTO_DWELL_S`` and then jumps to the next: the
+        figures never move while someone reads them.
+        """
+        if self.slider_manual_s > -math.inf:
             return self.slider
-        period = self.settings.lesson_rotate_s
-        phase = ((now_s - self.mode_since_s) % period) / period
-        lo, hi = SWEEP_RANGE
-        return lo + (hi - lo) * (0.5 - 0.5 * math.cos(2 * math.pi * phase))
+        i = int(max(0.0, now_s - self.mode_since_s) // AUTO_DWELL_S) % len(AUTO_RATES)
+        return fraction_for_rate(AUTO_RATES[i])
 
     # --- transitions ---------------------------------------------------------------------------
 
@@ -85,6 +90,8 @@ class UiState:
             return
         if mode == "attract":
             self.language = self.settings.language
+            self.slider_manual_s = -math.inf  # the next visitor starts with the automatic steps
+            self.slider = POSITIONS[0]
         self.history.append(f"{self.mode}->{mode}")
         del self.history[:-50]
         self.mode = mode
@@ -161,13 +168,18 @@ class UiState:
         return self.language
 
     def move_slider(self, now_s: float, delta: float) -> None:
-        self.set_slider(now_s, self.slider_value(now_s) + delta)
+        """One position stricter (``delta`` > 0) or more lenient (< 0)."""
+        current = self.slider_value(now_s)
+        self._touch(now_s)
+        self.slider_manual_s = now_s
+        self.slider = step(current, 1 if delta > 0 else -1)
 
     def set_slider(self, now_s: float, value: float) -> None:
+        """A touch at ``value`` along the slider (0..1): snaps to the nearest position."""
         self._touch(now_s)
         self.slider_manual_s = now_s
         lo, hi = SLIDER_RANGE
-        self.slider = min(hi, max(lo, value))
+        self.slider = snap(min(hi, max(lo, value)))
 
     def toggle_debug(self) -> bool:
         self.debug = not self.debug
