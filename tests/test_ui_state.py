@@ -168,7 +168,7 @@ def test_card_words_with_everything_and_with_nothing_yet() -> None:
     assert c.title == "Visitor 0042"
     assert texts[0] == "Welcome back!"
     assert "Age: 63 (55–71)" in texts and "Gender: male · 95%" in texts and "Expression: happy · 64%" in texts
-    assert "Seen before: 3 times, last 4 min ago" in texts and "In view: 1:42" in texts
+    assert "Seen before: 3 times, last 4 min ago" in texts and "In view: 0:02 (all visits: 1:42)" in texts
     assert "MATCH: Portrait 0236 · 41%" in texts and "Watchlist: Portrait 0412 · 29%" in texts
     guesses = [line for line in c.lines if line.text.split(":")[0] in ("Age", "Gender", "Expression", "Blinks",
                                                                           "Looking at the screen", "Seen before")]

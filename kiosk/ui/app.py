@@ -363,8 +363,13 @@ class KioskApp:
             bottom = min([h] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
             consent = layout_consent(ctx, image_area, bottom, strings.get("consent.button"))
             obstacles.append(consent.panel)
+        card_scale = 1.0
+        if frame is not None and image_rect is not None:
+            # Cards scale with the picture: smaller beside a lesson panel than on the full mirror.
+            full = fit_rect(frame.width, frame.height, (0, bh, w, h - bh))
+            card_scale = image_rect[2] / max(1, full[2])
         mframe = self.overlay.update(ctx, now_s, live_snap, image_rect or image_area, area, obstacles,
-                                     departures, strip, settle=settle)
+                                     departures, strip, settle=settle, card_scale=card_scale)
 
         if frame is not None and image_rect is not None:
             blur = []
@@ -379,6 +384,7 @@ class KioskApp:
         self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
         if consent is not None:
             draw_consent(surface, ctx, consent, consent_label)
+            ctx.record.consent = consent.panel
         if panel is not None:
             face = main_face(snap)
             # A face the detector misses for a moment keeps its lesson (as its card is kept).
