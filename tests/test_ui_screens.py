@@ -456,32 +456,43 @@ def test_blur_faces_pixelates_the_face_but_keeps_the_analysis(screen) -> None:  
     assert colours[True] < 60 < colours[False]
 
 
-def test_camera_unavailable_and_starting(screen) -> None:  # noqa: ANN001
+def test_camera_unavailable_and_starting_show_attract_with_a_note(screen, caplog) -> None:  # noqa: ANN001
     app = make_app()
     starting = SourceStatus(ok=False, message="Waiting for the first frame…", since_s=0.0, reconnects=0)
     rec = show(app, screen, 1.0, None, frame=None, status=starting)
-    assert rec.screen == "camera" and rec.has_text("Starting the camera…")
+    assert rec.screen == "attract" and rec.has_text("The camera is starting…")
     assert_banner(rec)
     show(app, screen, 2.0, syn.snapshot(1, 2.0, ()))
     lost = SourceStatus(ok=False, message="camera:0 delivered no frame for 2.0 s", since_s=20.0, reconnects=3)
     rec = show(app, screen, 62.0, None, frame=FRAME, status=lost)
-    assert rec.screen == "camera"
-    assert rec.says("The kiosk keeps trying to reconnect on its own. Nothing is being recorded.")
-    for text in ("The camera is not available", "Check that the camera is plugged in", "camera:0 delivered no frame for 2.0 s", "attempts: 3",
-                 "for 42 s"):
-        assert rec.has_text(text), text
+    assert rec.screen == "attract" and rec.image is None  # no picture, not even the last one
+    assert rec.has_text("Mirror paused: the camera is not available right now.")
+    assert not rec.has_text("camera:0 delivered")  # staff details stay in the log and F1
+    assert "camera:0 delivered no frame" in caplog.text
     assert_banner(rec)
     assert "language" in rec.buttons
-    rec = show(app, screen, 63.0, syn.snapshot(2, 63.0, ()), status=OK)
-    assert rec.screen != "camera"
+    # Staff: F1 shows the diagnosis, wrapped within the screen.
+    app.state.toggle_debug()
+    rec = show(app, screen, 62.5, None, frame=FRAME, status=lost)
+    assert rec.has_text("DOWN for 42 s, attempt 3") or rec.says("DOWN for 42 s, attempt 3")
+    assert rec.debug is not None and rec.debug[0] + rec.debug[2] <= W
+    app.state.toggle_debug()
+    # Every lesson opens, with the note beside it.
+    for lesson in LESSONS:
+        app.tap((W // 2, H // 2), 63.0) if app.state.mode == "attract" else app.state.next_lesson(63.0)
+        rec = show(app, screen, 63.0, None, frame=FRAME, status=lost)
+        assert rec.screen.startswith("lesson:"), rec.screen
+        assert rec.says("Mirror paused: the camera is not available right now.")
+    rec = show(app, screen, 64.0, syn.snapshot(2, 64.0, ()), status=OK)
+    assert not rec.has_text("Mirror paused")
 
 
-def test_camera_screen_in_german(screen) -> None:  # noqa: ANN001
+def test_camera_note_in_german(screen) -> None:  # noqa: ANN001
     app = make_app(language="de")
     lost = SourceStatus(ok=False, message="x", since_s=0.0, reconnects=1)
     show(app, screen, 1.0, None, frame=FRAME, status=OK)
     rec = show(app, screen, 30.0, None, frame=FRAME, status=lost)
-    assert rec.has_text("Die Kamera ist nicht verfügbar") and rec.has_text("Für das Personal")
+    assert rec.screen == "attract" and rec.says("Spiegel pausiert: Die Kamera ist gerade nicht verfügbar.")
 
 
 def test_text_is_cached_between_frames(screen) -> None:  # noqa: ANN001

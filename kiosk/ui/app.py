@@ -51,7 +51,7 @@ from kiosk.ui.layout import Rect, ease_rect, fit_rect
 from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
-from kiosk.ui.screens import DebugInfo, draw_attract, draw_camera_unavailable, draw_debug
+from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist
 from kiosk.ui.state import SLIDER_STEP, UiState
 from kiosk.ui.text import FrameRecord, TextRenderer
@@ -112,6 +112,7 @@ class KioskApp:
         self._snap: Snapshot | None = None
         self._status: SourceStatus | None = None
         self._had_frame = False
+        self._paused = False
         self._caveats: dict[str, tuple[Caveat, ...]] = {}
         self._frame_marks: deque[tuple[float, int]] = deque(maxlen=90)
         self._render_marks: deque[float] = deque(maxlen=90)
@@ -158,13 +159,17 @@ class KioskApp:
         return self._caveats[lang]
 
     def camera_problem(self, now_s: float) -> tuple[bool, bool]:
-        """(camera screen?, still starting?) from the source status and whether a frame came."""
+        """(mirror paused?, still starting?) from the source status and whether a frame came.
+
+        "Starting" only until the source reports its first failure: a device that does not
+        exist is reported as unavailable at once (its first open fails within milliseconds),
+        not after ``STARTING_GRACE_S``."""
         status = self._status
         if status is None:
             return (self._frame is None, True)
         if status.ok:
             return (False, False)
-        starting = not self._had_frame and now_s - status.since_s < STARTING_GRACE_S
+        starting = not self._had_frame and status.reconnects == 0 and now_s - status.since_s < STARTING_GRACE_S
         return (True, starting)
 
     def update(self, now_s: float, frame: Frame | None, status: SourceStatus | None, snap: Snapshot | None) -> str:
@@ -180,8 +185,14 @@ class KioskApp:
             self.clock.observe(snap, now_s)
             self.forget.observe(snap, now_s)
             self.aggregate.observe(snap)
-        problem, _ = self.camera_problem(now_s)
-        faces = len(snap.faces) if snap is not None else 0
+        problem, starting = self.camera_problem(now_s)
+        if problem != self._paused:
+            if problem and not starting and status is not None:
+                log.warning("mirror paused, visitors see the attract screen and the lessons: %s", status.message)
+            elif not problem:
+                log.info("camera back: the mirror resumes")
+            self._paused = problem
+        faces = len(snap.faces) if snap is not None and not problem else 0
         return self.state.tick(now_s, faces, camera_ok=not problem)
 
     # --- events ------------------------------------------------------------------------------------
@@ -281,14 +292,7 @@ class KioskApp:
         ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size)
         surface.fill(self.theme.background)
         mode = self.state.mode
-        if mode == "camera":
-            status = self._status
-            _, starting = self.camera_problem(now_s)
-            draw_camera_unavailable(surface, ctx, status.message if status else "", status.reconnects if status else 0,
-                                    now_s - status.since_s if status else 0.0, starting)
-            self._draw_language_button(surface, ctx, self._language_button(ctx))
-        else:
-            self._draw_live(surface, ctx, now_s, mode, settle)
+        self._draw_live(surface, ctx, now_s, mode, settle)
         draw_banner(surface, ctx)
         if self.state.debug:
             draw_debug(surface, ctx, self._debug_info(now_s))
@@ -319,11 +323,14 @@ class KioskApp:
     def _draw_live(self, surface: pygame.Surface, ctx: DrawContext, now_s: float, mode: str, settle: bool) -> None:
         w, h = self.size
         sc = self.scale
-        bh = banner_height(sc)
+        bh = banner_height(ctx)
         lesson_open = mode == "lesson"
         panel = panel_rect(self.size, bh) if lesson_open else None
         image_area: Rect = (0, bh, (panel[0] if panel else w), h - bh)
-        frame, snap = self._frame, self._snap
+        paused, starting = self.camera_problem(now_s)
+        note = ctx.strings.get("paused.starting" if starting else "paused.note") if paused else None
+        # A paused mirror shows no picture (not even the last one) and no boxes.
+        frame, snap = (None, None) if paused else (self._frame, self._snap)
         image_rect: Rect | None = None
         if frame is not None:
             target = fit_rect(frame.width, frame.height, image_area)
@@ -380,7 +387,7 @@ class KioskApp:
             surface.blit(surf, image_rect[:2])
         if mode == "attract":
             bottom = min([r[1] for r in obstacles] + [strip[1] if mframe.chips else h]) - sc.pad
-            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom)
+            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom, note=note, now_s=now_s)
         self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
         if consent is not None:
             draw_consent(surface, ctx, consent, consent_label)
@@ -399,6 +406,8 @@ class KioskApp:
                               self.state.slider_value(now_s), self.deps, self.caveats(),
                               now_s - self.state.mode_since_s, self.state.lesson_index)
             draw_lesson(surface, ctx, panel, view)
+            if note is not None:
+                draw_paused_note(surface, ctx, note, image_area)
         else:
             ctx.record.screen = mode
         if lessons_rect is not None:
@@ -435,6 +444,9 @@ class KioskApp:
             frames_processed=snap.frames_processed if snap else 0, frames_dropped=snap.frames_dropped if snap else 0,
             reconnects=status.reconnects if status else 0, faces=len(snap.faces) if snap else 0,
             visitors=len(snap.visitors) if snap else 0, mode=self.state.mode, text_renders=self.text.renders,
+            camera=("ok" if status is None or status.ok else
+                    f"DOWN for {now_s - status.since_s:.0f} s, attempt {status.reconnects}: {status.message}")
+            if status is not None else "no status yet",
         )
 
 
