@@ -44,7 +44,7 @@ from kiosk.types import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
 from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.caveats import Caveat, load_caveats
-from kiosk.ui.consent import FEEDBACK_S, draw_consent, layout_consent, needs_consent
+from kiosk.ui.consent import FEEDBACK_S, choose_consenter, draw_consent, layout_consent, needs_consent
 from kiosk.ui.i18n import Strings, language_names, load_strings
 from kiosk.ui.image import CameraImage
 from kiosk.ui.layout import Rect, ease_rect, fit_rect
@@ -90,13 +90,14 @@ def main_face(snap: Snapshot | None) -> FaceView | None:
 class KioskApp:
     """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread).
 
-    ``on_consent``: called when a visitor touches "Analyse me" or presses A while a face in view
-    has not consented (the pipeline's ``request_consent``); None: the button does nothing.
+    ``on_consent(track_id)``: called when a visitor touches "Analyse me" (or their own box) or
+    presses A while a face in view has not consented, with the one track that agreed (the
+    pipeline's ``request_consent``); None: the button does nothing.
     """
 
     def __init__(self, size: tuple[int, int], settings: UiSettings | None = None, deps: UiDeps | None = None,
                  today: Callable[[], dt.date] = dt.date.today,
-                 on_consent: Callable[[], None] | None = None) -> None:
+                 on_consent: Callable[[int], None] | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
         self.on_consent = on_consent
@@ -243,8 +244,14 @@ class KioskApp:
                 elif key == "close":
                     st.close_lesson(now_s)
                 elif key == "consent":
-                    self.request_consent(now_s)
+                    self.request_consent(now_s, pos)
                 return key
+        if self.on_consent is not None and needs_consent(self._snap):
+            # A visitor touching their own anonymous box consents for that face alone.
+            for key, (bx, by, bw, bh) in self.record.boxes.items():
+                if key.startswith("a") and bx <= x < bx + bw and by <= y < by + bh:
+                    if self.request_consent(now_s, pos):
+                        return "consent"
         slider = self.record.slider
         if slider is not None and st.mode == "lesson" and st.lesson == "threshold":
             sx, sy, sw, sh = slider
@@ -257,15 +264,17 @@ class KioskApp:
             return "attract"
         return None
 
-    def request_consent(self, now_s: float) -> bool:
-        """A visitor asked to be analysed: call ``on_consent`` if a face in view has not
-        consented (a stray A with nobody waiting grants nothing to whoever comes next)."""
-        if self.on_consent is None or not needs_consent(self._snap):
+    def request_consent(self, now_s: float, pos: tuple[int, int] | None = None) -> bool:
+        """One visitor asked to be analysed: call ``on_consent`` with their track (the waiting
+        face nearest the touch at ``pos``; the largest waiting face for the A key). A stray A
+        with nobody waiting grants nothing to whoever comes next."""
+        track = choose_consenter(self._snap, self.record.boxes, pos) if self.on_consent is not None else None
+        if track is None or self.on_consent is None:
             return False
         self._consent_asked_s = now_s
         self.consent_requests += 1
-        log.info("consent requested at the screen")
-        self.on_consent()
+        log.info("consent requested at the screen for track %d", track)
+        self.on_consent(track)
         return True
 
     def _consent_label(self, strings: Strings, now_s: float) -> str:
