@@ -164,11 +164,12 @@ def test_cards_glide_with_their_faces_and_never_overlap(screen) -> None:  # noqa
         assert_cards_ok(rec)
         for key, r in rec.cards.items():
             positions.setdefault(key, []).append(r[:2])
-    # Smooth: cards move in many small steps rather than one jump per snapshot.
+    # Smooth: cards move in more steps than there are snapshots (they glide between them),
+    # except where gliding would cross a face or another card: there they snap.
     for key, pts in positions.items():
         steps = [math.dist(a, b) for a, b in zip(pts, pts[1:])]
         moving = [s for s in steps if s > 0]
-        assert len(moving) > len(steps) // 3, f"{key} moved in {len(moving)} of {len(steps)} frames"
+        assert len(moving) > len(steps) // 6, f"{key} moved in {len(moving)} of {len(steps)} frames"
 
 
 def test_missing_attributes_degrade_to_estimating(screen) -> None:  # noqa: ANN001

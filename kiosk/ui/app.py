@@ -126,7 +126,9 @@ class KioskApp:
     def _lay_out(self, size: tuple[int, int]) -> None:
         """Everything derived from the screen size: type scale, fonts, picture and card layout."""
         self.size = (int(size[0]), int(size[1]))
-        self.scale = TypeScale.for_screen(self.size[1], self.settings.text_scale, self.theme)
+        # Type follows the screen's short side: a portrait screen is the same panel turned, with
+        # the same pixel pitch and reading distance, so its letters stay the same size.
+        self.scale = TypeScale.for_screen(min(self.size), self.settings.text_scale, self.theme)
         self.text = TextRenderer(self.scale)
         self.image = CameraImage()
         self.overlay = MirrorOverlay()
@@ -313,8 +315,9 @@ class KioskApp:
         self._render_marks.append(now_s)
         return record
 
-    def _language_button(self, ctx: DrawContext) -> tuple[Rect, str] | None:
-        """Bottom left: the name of the language a touch switches to, in that language."""
+    def _language_button(self, ctx: DrawContext, bottom_px: int | None = None) -> tuple[Rect, str] | None:
+        """Bottom left (of the mirror, above ``bottom_px``): the name of the language a touch
+        switches to, in that language."""
         langs = self.settings.languages
         if len(langs) < 2:
             return None
@@ -322,20 +325,34 @@ class KioskApp:
         label = self.language_names.get(nxt, nxt)
         bw, bh = button_size(ctx, label)
         bw += bh // 2
-        return (ctx.scale.pad, self.size[1] - ctx.scale.pad - bh, bw, bh), label
+        bottom = self.size[1] if bottom_px is None else bottom_px
+        return (ctx.scale.pad, bottom - ctx.scale.pad - bh, bw, bh), label
 
     @staticmethod
     def _draw_language_button(surface: pygame.Surface, ctx: DrawContext, button: tuple[Rect, str] | None) -> None:
         if button is not None:
             draw_button(surface, ctx, "language", button[1], button[0], icon="globe")
 
+    def _panel_rect(self, banner_px: int) -> Rect:
+        """The lesson panel: the right half on a landscape screen; on a portrait screen the
+        lower part, full width, with the mirror above it."""
+        w, h = self.size
+        if w >= h:
+            return panel_rect(self.size, banner_px)
+        top = banner_px + round((h - banner_px) * 0.4)
+        return 0, top, w, h - top
+
     def _draw_live(self, surface: pygame.Surface, ctx: DrawContext, now_s: float, mode: str, settle: bool) -> None:
         w, h = self.size
         sc = self.scale
         bh = banner_height(ctx)
         lesson_open = mode == "lesson"
-        panel = panel_rect(self.size, bh) if lesson_open else None
-        image_area: Rect = (0, bh, (panel[0] if panel else w), h - bh)
+        panel = self._panel_rect(bh) if lesson_open else None
+        if panel is not None and panel[0] == 0:  # portrait: the lesson below the mirror
+            image_area: Rect = (0, bh, w, panel[1] - bh)
+        else:
+            image_area = (0, bh, (panel[0] if panel else w), h - bh)
+        bottom_px = image_area[1] + image_area[3]
         paused, starting = self.camera_problem(now_s)
         note = ctx.strings.get("paused.starting" if starting else "paused.note") if paused else None
         # A paused mirror shows no picture (not even the last one) and no boxes.
@@ -353,7 +370,7 @@ class KioskApp:
 
         # Buttons first: cards and chips must keep clear of them.
         strings = ctx.strings
-        lang_button = self._language_button(ctx)
+        lang_button = self._language_button(ctx, bottom_px)
         lang_rect = lang_button[0] if lang_button else None
         obstacles: list[Rect] = [lang_rect] if lang_rect else []
         lessons_rect = None
@@ -361,12 +378,12 @@ class KioskApp:
             label = strings.get("buttons.lessons")
             bw, bh2 = button_size(ctx, label)
             bw += bh2 // 3
-            lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, h - sc.pad - bh2, bw, bh2)
+            lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, bottom_px - sc.pad - bh2, bw, bh2)
             obstacles.append(lessons_rect)
         left = (lang_rect[0] + lang_rect[2] + sc.pad) if lang_rect else sc.pad
         right = (lessons_rect[0] - sc.pad) if lessons_rect else image_area[0] + image_area[2] - sc.pad
-        strip = strip_rect(ctx, left, right)
-        area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, h - bh - 2 * sc.pad)
+        strip = strip_rect(ctx, left, right, bottom_px)
+        area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, bottom_px - bh - 2 * sc.pad)
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
@@ -376,7 +393,7 @@ class KioskApp:
             consent_label = self._consent_label(strings, now_s)
             # Just above the buttons (and above the memory strip while it shows visitors who left);
             # cards keep clear of it as of the buttons.
-            bottom = min([h] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
+            bottom = min([bottom_px] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
             consent = layout_consent(ctx, image_area, bottom, strings.get("consent.button"))
             obstacles.append(consent.panel)
         card_scale = 1.0

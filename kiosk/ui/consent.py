@@ -28,7 +28,6 @@ from kiosk.ui.widgets import DrawContext, draw_button, draw_panel
 
 FEEDBACK_S = 3.0
 """How long the button says "One moment…" after a touch while faces are still anonymous."""
-MAX_EXPLAIN_LINES = 2
 
 
 def needs_consent(snap: Snapshot | None) -> bool:
@@ -74,19 +73,16 @@ class ConsentLayout:
 
 def layout_consent(ctx: DrawContext, area: Rect, bottom_px: int, label: str) -> ConsentLayout:
     """The panel centred in ``area`` (the camera picture's part of the screen), its bottom edge
-    at ``bottom_px`` (above the buttons and the memory strip). The explanation is wrapped to at
-    most two lines, in small type if body type would need more."""
+    at ``bottom_px`` (above the buttons and the memory strip). The explanation is in body type,
+    wrapped to as many lines as it needs."""
     sc, t = ctx.scale, ctx.text
     explain = ctx.strings.get("consent.explain")
     ax, _, aw, _ = area
     width = min(aw - 2 * sc.pad, max(round(ctx.size[0] * 0.7), round(sc.body * 20)))
     inner = width - 2 * sc.pad
-    role = "body"
+    role = "body"  # body type always: the panel grows a line rather than shrinking its words
     lines = t.wrap(explain, role, inner)
-    if len(lines) > MAX_EXPLAIN_LINES:
-        role = "small"
-        lines = t.wrap(explain, role, inner)  # never cut: small print may take a third line
-    bh = max(round(ctx.size[1] / 9), t.line_height("title") + sc.pad)
+    bh = max(round(min(ctx.size) / 9), t.line_height("title") + sc.pad)
     widest_label = max(t.size(label, "title")[0], t.size(ctx.strings.get("consent.wait"), "title")[0])
     bw = min(inner, widest_label + 2 * sc.pad + bh // 2)
     height = sc.pad + len(lines) * t.line_height(role) + sc.pad // 2 + bh + sc.pad

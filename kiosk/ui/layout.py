@@ -225,17 +225,18 @@ def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], 
 
 
 def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence[Rect] = (),
-                gap: int = 8, faces: Sequence[Rect] | None = None, margin: int | None = None) -> dict[str, Placement]:
+                gap: int = 8, faces: Sequence[Rect] | None = None, margin: int | None = None,
+                inset: int | None = None) -> dict[str, Placement]:
     """Card rectangles that keep every guarantee of the module docstring.
 
     ``faces``: every face box in view (default: the requests' faces); ``margin`` around them
-    (default ``gap``). Returns a placement per request that got a card; a missing key means no
+    (default ``gap``); ``inset`` of the leader lines' ends (default ``gap // 2``). Returns a placement per request that got a card; a missing key means no
     room even for the name tag. Deterministic: the same input gives the same output.
     """
     ordered = sorted(requests, key=lambda r: (-r.priority, r.key))
     all_faces = tuple(faces) if faces is not None else tuple(r.face for r in ordered)
     scene = Scene(area, all_faces, tuple(obstacles), gap if margin is None else margin, gap,
-                  inset=max(2, gap // 2))
+                  inset=max(2, gap // 2) if inset is None else inset)
     min_levels = {r.key: 0 for r in ordered}
     best: dict[str, Placement] = {}
     # Step-down ladder: the farthest visitor first, one level at a time, until everyone fits.

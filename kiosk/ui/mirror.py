@@ -111,7 +111,7 @@ class MirrorOverlay:
         f = max(MIN_CARD_SCALE, min(1.0, round(factor / CARD_SCALE_STEP) * CARD_SCALE_STEP))
         if f >= 1.0:
             return ctx
-        scale = TypeScale.for_screen(round(ctx.size[1] * f), ctx.settings.text_scale, ctx.theme)
+        scale = TypeScale.for_screen(round(min(ctx.size) * f), ctx.settings.text_scale, ctx.theme)
         text = self._texts.get((scale, ctx.size))
         if text is None:
             text = self._texts[(scale, ctx.size)] = TextRenderer(scale)
@@ -142,9 +142,13 @@ class MirrorOverlay:
                        in_view_text(s, 3599.0, 3599.0, 2)]
             samples += [s.get("card.gender", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("gender.")]
             samples += [s.get("card.expression", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("expression.")]
+            samples += [s.get("card.watchlist", name="—", score=pct)]
             titles = [s.get("card.visitor", id="0000"), s.get("card.identifying")]
             need = max([t.size(x, "title")[0] for x in titles] + [t.size(x, "body")[0] + 3 * mr for x in samples])
-            w = self._widths[key] = min(self.card_width_limit(ctx), need + 2 * sc.pad + sc.line_px)
+            # Never narrower than the longest single word (with its indent): no word is ever cut.
+            word = max(t.size(wd, "body_bold")[0] for x in samples for wd in x.split()) + sc.pad + 3 * mr
+            limit = max(self.card_width_limit(ctx), word)
+            w = self._widths[key] = min(limit, need) + 2 * sc.pad + sc.line_px
         return w
 
     def card_size(self, ctx: DrawContext, content: CardContent, level: int) -> tuple[int, int]:
@@ -304,7 +308,7 @@ class MirrorOverlay:
         if layout_key != self._layout_key:
             self._layout_key = layout_key
             self._layout = place_cards(requests, scene.area, scene.obstacles, gap=scene.gap, faces=scene.faces,
-                                       margin=scene.margin)
+                                       margin=scene.margin, inset=scene.inset)
             self.solver_runs += 1
         return self._layout
 
@@ -498,7 +502,8 @@ def _wrap_card_line(ctx: DrawContext, line: CardLine, width: int) -> list[str]:
     return rows[:1] + t.wrap(" ".join(rows[1:]), role, width - ctx.scale.pad) if len(rows) > 1 else rows or [""]
 
 
-def strip_rect(ctx: DrawContext, left_px: int, right_px: int) -> Rect:
-    """Where the notes of departed visitors go: along the bottom, between the buttons."""
+def strip_rect(ctx: DrawContext, left_px: int, right_px: int, bottom_px: int | None = None) -> Rect:
+    """Where the notes of departed visitors go: along the bottom of the mirror, between the buttons."""
     h = MirrorOverlay.chip_size(ctx)[1]
-    return left_px, ctx.size[1] - ctx.scale.pad - h, max(0, right_px - left_px), h
+    bottom = ctx.size[1] if bottom_px is None else bottom_px
+    return left_px, bottom - ctx.scale.pad - h, max(0, right_px - left_px), h

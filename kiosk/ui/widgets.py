@@ -195,7 +195,7 @@ def _two_lines(text: TextRenderer, message: str, role: str, room: int) -> list[s
 def button_size(ctx: DrawContext, label: str) -> tuple[int, int]:
     """Touch targets at least 1/13 of the screen height: about 4 cm on a 43-inch screen, far
     above the usual 9 mm minimum for touch targets, and easy to hit while standing."""
-    h = max(round(ctx.size[1] / 13), ctx.text.line_height("body_bold") + ctx.scale.pad)
+    h = max(round(min(ctx.size) / 13), ctx.text.line_height("body_bold") + ctx.scale.pad)
     return max(h * 2, ctx.text.size(label, "body_bold")[0] + 2 * ctx.scale.pad + h // 2), h
 
 
