@@ -280,7 +280,8 @@ class MirrorOverlay:
                          boxes: tuple[Rect, ...], obstacles: list[Rect], out: MirrorFrame, settle: bool) -> None:
         """Phase 3: visitors who left, as notes in the strip along the bottom (their own place:
         never on the mirror, where they could land on someone present). Slots that would touch
-        a face are skipped; when notes outnumber free slots the last free one says "+N more"."""
+        a face are skipped; when notes outnumber free slots the last free one says "+N more"
+        (with a single free slot: the newest note only)."""
         chip_w, chip_h = self.chip_size(ctx)
         step = chip_w + ctx.scale.gap
         scene = Scene(strip, boxes, tuple(obstacles), out.margin, ctx.scale.gap)
@@ -291,8 +292,10 @@ class MirrorOverlay:
                 slots.append(rect)
         shown = departures
         if len(departures) > len(slots):
-            shown = departures[:max(0, len(slots) - 1)]
-            if slots:
+            # The last free slot counts the rest; with a single slot (a narrow strip beside a
+            # lesson) the newest note is worth more than a count of notes nobody can see.
+            shown = departures[:max(1, len(slots) - 1)]
+            if len(slots) >= 2:
                 out.more = len(departures) - len(shown)
                 out.more_rect = slots[len(shown)]
         for dep, rect in zip(shown, slots):
