@@ -24,6 +24,7 @@ from kiosk.capture.base import SourceStatus
 from kiosk.types import Frame
 from kiosk.ui import synthetic as syn
 from kiosk.ui.app import KioskApp
+from kiosk.ui.caveats import load_caveats, load_measured
 from kiosk.ui.i18n import Strings, load_strings
 from kiosk.ui.settings import UiDeps, UiSettings
 from kiosk.ui.state import LESSONS
@@ -92,6 +93,8 @@ def body_sentences(lang: str, stretch: float) -> list[str]:
         if "{" in raw or len(raw) < 12:
             continue
         out.append(_stretch(raw, stretch))
+    # The caveats' paragraphs (their sources and measured figures are small print by design).
+    out += [_stretch(c.text, stretch) for c in load_caveats(lang)]
     return out
 
 
@@ -112,7 +115,7 @@ def problems(rec: FrameRecord, size: tuple[int, int], sentences: list[str], wher
         x, y, tw, th = t.rect
         if x < 0 or y < 0 or x + tw > w or y + th > h:
             out.append(f"{where}: outside: {t.text!r} at {t.rect}")
-        if (t.role in SMALL_ROLES and len(t.text) >= 12 and t.text not in allowed_small
+        if (t.role in SMALL_ROLES and len(t.text) >= 12 and not any(t.text in s for s in allowed_small)
                 and any(t.text in s for s in sentences)):
             out.append(f"{where}: small: {t.text!r}")
     for a, b in itertools.combinations(texts, 2):
@@ -128,7 +131,8 @@ def screens(size: tuple[int, int], lang: str) -> Iterator[tuple[str, KioskApp, f
     """(name, app, time, frame, status, snapshot) for every screen a visitor can meet."""
     w, h = size
     frame = Frame(np.full((480, 640, 3), 80, np.uint8), 1, 0.0)
-    deps = UiDeps(fmr=syn.placeholder_fmr, watchlist_size=40, watchlist_threshold=syn.WATCHLIST_THRESHOLD)
+    deps = UiDeps(fmr=syn.placeholder_fmr, watchlist_size=40, watchlist_threshold=syn.WATCHLIST_THRESHOLD,
+                  measured=load_measured())  # the kiosk's own figures: the longest caveats
 
     def app(**kw: object) -> KioskApp:
         values = {"fullscreen": False, "width": w, "height": h, "language": lang, "lesson_after_s": 3600.0, **kw}

@@ -122,31 +122,32 @@ class MirrorOverlay:
 
     @staticmethod
     def card_width_limit(ctx: DrawContext) -> int:
-        return min(round(ctx.size[0] * 0.4), round(ctx.scale.body * 15))
+        return min(round(ctx.size[0] * 0.4), round(ctx.scale.body * 18))
 
-    def card_width(self, ctx: DrawContext) -> int:
-        """One width for every full and compact card of a language and scale: wide enough for
-        the longest value each line can take (so "happy · 100 %" and "angry · 44 %" have the same
-        number of rows), within ``card_width_limit``."""
-        key = (ctx.strings.code, ctx.scale.body, ctx.size)
+    def card_width(self, ctx: DrawContext, level: int = 0) -> int:
+        """One width for every full card (``level`` 0) and one for every compact card (1) of a
+        language and scale: wide enough for the longest value each of its lines can take (so
+        "happy · 100 %" and "angry · 44 %" have the same number of rows), within
+        ``card_width_limit`` and never narrower than the longest word (no word is ever cut)."""
+        key = (ctx.strings.code, ctx.scale.body, ctx.size, level)
         w = self._widths.get(key)
         if w is None:
             t, sc, s = ctx.text, ctx.scale, ctx.strings
             mr = marker_radius(sc)
             pct = s.percent(1.0)
-            samples = [s.get("card.age", years=100, low=100, high=100), s.get("card.age_pending"),
-                       s.get("card.gender_pending"), s.get("card.expression_pending"), s.get("card.looking_yes"),
-                       s.get("card.looking_no"), s.get("card.looking_pending"), s.get("card.blinks", count=999, rate=99),
-                       s.get("card.blinks_pending"), s.get("card.first_visit"),
-                       s.plural("card.seen_before", 99, ago=s.duration(59 * 60)),
-                       in_view_text(s, 3599.0, 3599.0, 2)]
-            samples += [s.get("card.gender", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("gender.")]
-            samples += [s.get("card.expression", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("expression.")]
-            samples += [s.get("card.watchlist", name="—", score=pct)]
+            compact = [s.get("card.age", years=100, low=100, high=100), s.get("card.age_pending"),
+                       s.get("card.gender_pending"), s.get("card.expression_pending"), s.get("card.first_visit"),
+                       s.plural("card.seen_before", 99, ago=s.duration(59 * 60))]
+            compact += [s.get("card.gender", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("gender.")]
+            compact += [s.get("card.expression", value=s.get(k), confidence=pct)
+                        for k in s.keys if k.startswith("expression.")]
+            full = compact + [s.get("card.looking_yes"), s.get("card.looking_no"), s.get("card.looking_pending"),
+                              s.get("card.blinks", count=999, rate=99), s.get("card.blinks_pending"),
+                              in_view_text(s, 3599.0, 3599.0, 2), s.get("card.watchlist", name="—", score=pct)]
+            samples = full if level <= 0 else compact
             titles = [s.get("card.visitor", id="0000"), s.get("card.identifying")]
             need = max([t.size(x, "title")[0] for x in titles] + [t.size(x, "body")[0] + 3 * mr for x in samples])
-            # Never narrower than the longest single word (with its indent): no word is ever cut.
-            word = max(t.size(wd, "body_bold")[0] for x in samples for wd in x.split()) + sc.pad + 3 * mr
+            word = max(t.size(wd, "body_bold")[0] for x in full for wd in x.split()) + sc.pad + 3 * mr
             limit = max(self.card_width_limit(ctx), word)
             w = self._widths[key] = min(limit, need) + 2 * sc.pad + sc.line_px
         return w
@@ -156,7 +157,7 @@ class MirrorOverlay:
         lines = content.lines_at(level)
         if not lines:  # the name tag: just the title
             return t.size(content.title, "title")[0] + 2 * sc.pad + sc.line_px, 2 * sc.pad + t.line_height("title")
-        w = self.card_width(ctx)
+        w = self.card_width(ctx, level)
         rows = sum(len(_wrap_card_line(ctx, l, self._text_width(ctx, w, l))) for l in lines)
         h = 2 * sc.pad + t.line_height("title") + rows * t.line_height("body") + sc.pad // 2
         return w, h
