@@ -7,6 +7,7 @@ from __future__ import annotations
 from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drivers)
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -106,3 +107,24 @@ def test_the_checker_sees_each_kind() -> None:
     r.leaders = {"v1": ((150, 110), (400, 120))}
     counts = violations(r, (1280, 720))
     assert counts == {"face_covered": 2, "overlap": 1, "clipped": 1, "crossing_leader": 1}
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es"])
+def test_cards_keep_their_shape_whatever_the_label(screen, lang: str) -> None:  # noqa: ANN001
+    """Fixed line structure: "happy · 100 %" and "angry · 44 %" (any expression, any percentage)
+    give the same card size; the card never gets shorter while its face is in view."""
+    from dataclasses import replace
+
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, lesson_after_s=3600.0, language=lang),
+                   UiDeps())
+    face = syn.face_view(1, (300.0, 120.0, 400.0, 250.0), 7, syn.PERSONAS["obama"])
+    sizes = set()
+    for i, (label, p) in enumerate([("happy", 1.0), ("angry", 0.44), ("surprise", 0.99), ("disgust", 0.5),
+                                    ("fear", 1.0), ("neutral", 0.07)]):
+        f = replace(face, attributes=replace(face.attributes, expression=syn.expression(label, p)))
+        t = 1.0 + i
+        app.update(t, FRAME, OK, syn.snapshot(i + 1, 100.0 + t, (f,)))
+        rec = app.render(screen, t, settle=True)
+        assert rec.card_levels["v7"] == 0
+        sizes.add(rec.cards["v7"][2:])
+    assert len(sizes) == 1, sizes
