@@ -349,7 +349,7 @@ def test_one_touch_analyses_one_person_of_two_through_the_real_analyzer(screen) 
     then on that visitor is analysed (embedded, identified, estimated) and the other is not."""
     from test_analyzer import BASE, FPS, IMAGE, Script  # the scripted detector and embedder
 
-    from kiosk.analyzer import FaceAnalyzer
+    from kiosk.analysis.analyzer import FaceAnalyzer
 
     script = Script({"alice": [(0.0, 10.0, 60.0)], "bob": [(0.0, 10.0, 460.0)]})
     cfg = config_from_mapping({**BASE, "privacy": {"forget_after_s": 30.0, "consent": "required"}})

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from kiosk.types import Frame  # noqa: E402
-from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.guarantees import violations  # noqa: E402
 from kiosk.ui.layout import Scene, allowed, leader, place_cards, segment_hits, CardRequest  # noqa: E402

@@ -11,7 +11,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from kiosk.capture import open_source  # noqa: E402
-from kiosk.capture.base import CaptureThread, LatestFrame  # noqa: E402
+from kiosk.capture.slot import LatestFrame  # noqa: E402
+from kiosk.capture.thread import CaptureThread  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
 from kiosk.ui.state import LESSONS  # noqa: E402

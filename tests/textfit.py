@@ -20,9 +20,9 @@ from contextlib import contextmanager
 import numpy as np
 import pygame
 
-from kiosk.capture.base import SourceStatus
+from kiosk.types import SourceStatus
 from kiosk.types import Frame
-from kiosk.ui import synthetic as syn
+from kiosk.bench import fake_snapshots as syn
 from kiosk.ui.app import KioskApp
 from kiosk.ui.caveats import load_caveats, load_measured
 from kiosk.ui.i18n import Strings, load_strings

@@ -38,7 +38,7 @@ from kiosk.types import SourceStatus  # noqa: E402
 from kiosk.capture.demo import DemoScene  # noqa: E402
 from kiosk.config import config_from_mapping  # noqa: E402
 from kiosk.models import ModelStore, default_demo_dir  # noqa: E402
-from kiosk.pipeline import build_analyzer  # noqa: E402
+from kiosk.analysis.build import build_analyzer  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402

@@ -41,9 +41,9 @@ def run_layout_bench(spec: str, cfg: Any, *, size: tuple[int, int] = DEFAULT_SIZ
     import pygame
 
     from kiosk.capture import open_source
-    from kiosk.capture.base import SourceStatus
+    from kiosk.types import SourceStatus
     from kiosk.models import ModelStore
-    from kiosk.pipeline import build_analyzer
+    from kiosk.analysis.build import build_analyzer
     from kiosk.types import Frame
     from kiosk.ui.app import KioskApp
     from kiosk.ui.guarantees import KINDS, violations
