@@ -167,9 +167,10 @@ class Pipeline:
         """
         self.inference.subscribers.append(on_snapshot)
 
-    def request_consent(self) -> None:
-        """The visitor in view agreed to be analysed (touch or key in the UI); any thread."""
-        self.inference.analyzer.request_consent()
+    def request_consent(self, track_id: int | None = None) -> None:
+        """One visitor agreed to be analysed (touch or key in the UI): the face of ``track_id``
+        (None: the largest waiting face); nobody else. Any thread."""
+        self.inference.analyzer.request_consent(track_id)
 
     @property
     def snapshot(self) -> Snapshot | None:

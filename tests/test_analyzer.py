@@ -167,3 +167,24 @@ def test_consent_required_computes_nothing_until_given_and_ends_with_the_track()
     back = [step(i) for i in range(40, 100)]
     assert script.embed_calls == embeds
     assert all(not f.consented for s in back for f in s.faces)
+
+
+def test_consent_for_one_track_analyses_that_face_only() -> None:
+    script = Script({"alice": [(0.0, 6.0, 100.0)], "bob": [(0.0, 6.0, 400.0)]})
+    cfg = config_from_mapping({**BASE, "privacy": {"forget_after_s": 30.0, "consent": "required"}})
+    analyzer = FaceAnalyzer(cfg, script.detect, script.embed)
+
+    def step(i: int):
+        script.t_s = i / FPS
+        return analyzer.process(Frame(IMAGE, i, script.t_s))
+
+    snap = [step(i) for i in range(5)][-1]
+    bob = next(f.track_id for f in snap.faces if f.box_xyxy[0] > 300)
+    analyzer.request_consent(bob)
+    analyzer.request_consent(999)  # a track that is gone: grants nothing to anyone
+    after = [step(i) for i in range(5, 40)][-1]
+    assert {f.track_id: f.consented for f in after.faces} == {bob: True, next(f.track_id for f in after.faces if f.track_id != bob): False}
+    assert len(analyzer.gallery) == 1
+    analyzer.request_consent()  # no track given (the A key without a position): the largest waiting face
+    last = [step(i) for i in range(40, 45)][-1]
+    assert all(f.consented for f in last.faces)

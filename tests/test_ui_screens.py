@@ -166,11 +166,13 @@ def test_cards_glide_with_their_faces_and_never_overlap(screen) -> None:  # noqa
         assert_cards_ok(rec)
         for key, r in rec.cards.items():
             positions.setdefault(key, []).append(r[:2])
-    # Smooth: cards move in many small steps rather than one jump per snapshot.
+    # Smooth: cards move in more steps than there are snapshots (they glide between them),
+    # except where gliding would cross a face or another card: there they snap.
+    glides = {}
     for key, pts in positions.items():
         steps = [math.dist(a, b) for a, b in zip(pts, pts[1:])]
-        moving = [s for s in steps if s > 0]
-        assert len(moving) > len(steps) // 3, f"{key} moved in {len(moving)} of {len(steps)} frames"
+        glides[key] = len([s for s in steps if 0 < s < 40])  # small steps: gliding, not jumping
+    assert max(glides.values()) > 90 // 6, glides
 
 
 def test_missing_attributes_degrade_to_estimating(screen) -> None:  # noqa: ANN001
@@ -191,14 +193,15 @@ def test_leave_countdown_welcome_back_and_erased(screen) -> None:  # noqa: ANN00
     rec = show(app, screen, 0.0, syn.snapshot(1, 100.0, (here,)), settle=False)
     show(app, screen, 0.5, syn.snapshot(2, 100.5, (here,)), settle=False)
     assert "v7" in rec.cards
-    # Leaves: the card turns into a countdown where it was ...
+    # Leaves: the card goes with the face, and a countdown appears in the strip at the bottom
+    # (never on the mirror, where it could land on someone present) ...
     gone = (syn.gone_visitor(7, 100.5, 300.0),)
     rec = show(app, screen, 1.0, syn.snapshot(3, 101.0, (), gone=gone), settle=False)
     assert rec.has_text("Visitor 0007 has left") and rec.has_text("Forgotten in 5:00")
     assert "v7" not in rec.cards and "v7" in rec.chips
     held = rec.chips["v7"]
-    assert held[1] < H * 0.6  # still where the card was, beside the face
-    # ... then moves to the strip at the bottom and keeps counting down on the pipeline clock.
+    assert held[1] + held[3] > H * 0.8
+    # ... and keeps counting down on the pipeline clock.
     for i in range(40):
         rec = show(app, screen, 59.0 + i / 40, syn.snapshot(4, 159.0, (), gone=gone), settle=False)
     assert rec.has_text("Forgotten in 4:01")
@@ -463,32 +466,43 @@ def test_blur_faces_pixelates_the_face_but_keeps_the_analysis(screen) -> None:  
     assert colours[True] < 60 < colours[False]
 
 
-def test_camera_unavailable_and_starting(screen) -> None:  # noqa: ANN001
+def test_camera_unavailable_and_starting_show_attract_with_a_note(screen, caplog) -> None:  # noqa: ANN001
     app = make_app()
     starting = SourceStatus(ok=False, message="Waiting for the first frame…", since_s=0.0, reconnects=0)
     rec = show(app, screen, 1.0, None, frame=None, status=starting)
-    assert rec.screen == "camera" and rec.has_text("Starting the camera…")
+    assert rec.screen == "attract" and rec.has_text("The camera is starting…")
     assert_banner(rec)
     show(app, screen, 2.0, syn.snapshot(1, 2.0, ()))
     lost = SourceStatus(ok=False, message="camera:0 delivered no frame for 2.0 s", since_s=20.0, reconnects=3)
     rec = show(app, screen, 62.0, None, frame=FRAME, status=lost)
-    assert rec.screen == "camera"
-    assert rec.says("The kiosk keeps trying to reconnect on its own. Nothing is being recorded.")
-    for text in ("The camera is not available", "Check that the camera is plugged in", "camera:0 delivered no frame for 2.0 s", "attempts: 3",
-                 "for 42 s"):
-        assert rec.has_text(text), text
+    assert rec.screen == "attract" and rec.image is None  # no picture, not even the last one
+    assert rec.has_text("Mirror paused: the camera is not available right now.")
+    assert not rec.has_text("camera:0 delivered")  # staff details stay in the log and F1
+    assert "camera:0 delivered no frame" in caplog.text
     assert_banner(rec)
     assert "language" in rec.buttons
-    rec = show(app, screen, 63.0, syn.snapshot(2, 63.0, ()), status=OK)
-    assert rec.screen != "camera"
+    # Staff: F1 shows the diagnosis, wrapped within the screen.
+    app.state.toggle_debug()
+    rec = show(app, screen, 62.5, None, frame=FRAME, status=lost)
+    assert rec.has_text("DOWN for 42 s, attempt 3") or rec.says("DOWN for 42 s, attempt 3")
+    assert rec.debug is not None and rec.debug[0] + rec.debug[2] <= W
+    app.state.toggle_debug()
+    # Every lesson opens, with the note beside it.
+    for lesson in LESSONS:
+        app.tap((W // 2, H // 2), 63.0) if app.state.mode == "attract" else app.state.next_lesson(63.0)
+        rec = show(app, screen, 63.0, None, frame=FRAME, status=lost)
+        assert rec.screen.startswith("lesson:"), rec.screen
+        assert rec.says("Mirror paused: the camera is not available right now.")
+    rec = show(app, screen, 64.0, syn.snapshot(2, 64.0, ()), status=OK)
+    assert not rec.has_text("Mirror paused")
 
 
-def test_camera_screen_in_german(screen) -> None:  # noqa: ANN001
+def test_camera_note_in_german(screen) -> None:  # noqa: ANN001
     app = make_app(language="de")
     lost = SourceStatus(ok=False, message="x", since_s=0.0, reconnects=1)
     show(app, screen, 1.0, None, frame=FRAME, status=OK)
     rec = show(app, screen, 30.0, None, frame=FRAME, status=lost)
-    assert rec.has_text("Die Kamera ist nicht verfügbar") and rec.has_text("Für das Personal")
+    assert rec.screen == "attract" and rec.says("Spiegel pausiert: Die Kamera ist gerade nicht verfügbar.")
 
 
 def test_text_is_cached_between_frames(screen) -> None:  # noqa: ANN001

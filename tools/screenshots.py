@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
-"""Render every kiosk screen from the demo scene into docs/screenshots/*.png.
+"""Render every kiosk screen from real runs on the demo scene into docs/screenshots/*.png.
 
     .venv/bin/python tools/screenshots.py [--out docs/screenshots] [--languages en,de,es]
                                           [--size 1280x720]
 
-Camera pictures are real frames of the built-in demo scene (``kiosk.capture.demo.DemoScene``;
-the demo photos must have been fetched: ``make setup`` or ``kiosk models fetch``). Faces,
-identities and visits come from the scene's ground truth; the guesses on the cards are the
-made-up but plausible values of ``kiosk.bench.fake_snapshots.PERSONAS`` (the estimators are not in the
-pipeline yet). ``consent_<lang>.png`` shows ``privacy.consent: required`` before anyone touched
-"Analyse me"; the caveats lessons show the measured figures of ``assets/caveats/measured.yaml``. The false-match-rate curve is ``kiosk.track.watchlist.false_match_rate`` when that
-exists, else the illustrative placeholder (and the screen then says "illustrative figures").
-
-Each screen is driven through the real ``KioskApp`` by replaying the scene's timeline (cards
-glide, visitors leave and are counted down, the day's counters fill), then captured. The PNGs
-are reduced to 256 colours so each stays well under 300 KB. Writes only into ``--out``.
+Camera pictures are frames of the built-in demo scene (``kiosk.capture.demo.DemoScene``; the
+demo photos and the models must have been fetched: ``make setup`` or ``kiosk models fetch``).
+Everything on the cards comes from a real run: each frame goes through the kiosk's own
+analysis (``kiosk.pipeline.build_analyzer``: detector, tracker, re-identification, the
+attribute estimators), once per configuration (default; ``privacy.consent: required`` with
+nobody touching "Analyse me"; ``privacy.forget_after_s: 15`` for the erased note), and the
+snapshots are replayed through the real ``KioskApp`` for each screen and language (cards glide,
+visitors leave and are counted down, the day's counters fill), then captured. The caveats show
+the measured figures of ``assets/caveats/measured.yaml``; the false-match-rate curve is the
+calibration in ``models/manifest.yaml`` when present, else the illustrative placeholder (and the
+screen then says so). The PNGs are reduced to 256 colours so each stays well under 300 KB.
+Writes only into ``--out``.
 """
 from __future__ import annotations
 
@@ -35,16 +36,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.types import SourceStatus  # noqa: E402
 from kiosk.capture.demo import DemoScene  # noqa: E402
-from kiosk.models import default_demo_dir  # noqa: E402
-from kiosk.types import Frame  # noqa: E402
+from kiosk.config import config_from_mapping  # noqa: E402
+from kiosk.models import ModelStore, default_demo_dir  # noqa: E402
+from kiosk.analysis.build import build_analyzer  # noqa: E402
+from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
-from kiosk.bench.fake_snapshots import WATCHLIST_THRESHOLD, DemoStory, placeholder_fmr  # noqa: E402
+from kiosk.bench.fake_snapshots import WATCHLIST_THRESHOLD, placeholder_fmr  # noqa: E402
 
 log = logging.getLogger("screenshots")
 
 FPS = 10.0  # replay rate: enough for the animations to settle between captures
 OK = SourceStatus(ok=True, message="demo", since_s=0.0, reconnects=0)
+LOOP_S = 46.5  # one loop of the demo scene's timeline
+
+
+class RealRun:
+    """The kiosk's own analysis of the demo scene at ``FPS``, from 0 to ``LOOP_S``, recorded once
+    per configuration and replayed for every screen and language."""
+
+    def __init__(self, scene: DemoScene, overrides: dict) -> None:
+        cfg = config_from_mapping(overrides)
+        analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
+        self.snaps: list[Snapshot] = []
+        for n in range(int(round(LOOP_S * FPS)) + 1):
+            t = n / FPS
+            self.snaps.append(analyzer.process(Frame(scene.render(t), n, t)))
+        analyzer.close()
+        log.info("real run %s: %d frames, up to %d faces", overrides or "default", len(self.snaps),
+                 max(len(s.faces) for s in self.snaps))
+
+    def snapshot(self, t_s: float, frame_index: int) -> Snapshot:
+        return self.snaps[min(frame_index, len(self.snaps) - 1)]
 
 
 class Shooter:
@@ -57,7 +80,7 @@ class Shooter:
         values = {"fullscreen": False, "width": self.size[0], "height": self.size[1], **settings}
         return KioskApp(self.size, UiSettings(**values), self.deps)
 
-    def play(self, app: KioskApp, story: DemoStory, t0: float, t1: float) -> None:
+    def play(self, app: KioskApp, story: RealRun, t0: float, t1: float) -> None:
         """Replay the scene from ``t0`` to ``t1`` (scene seconds) through the app."""
         n0, n1 = int(round(t0 * FPS)), int(round(t1 * FPS))
         for n in range(n0, n1 + 1):
@@ -75,11 +98,10 @@ class Shooter:
         log.info("%s: %d KB", path, path.stat().st_size // 1024)
 
 
-def shoot_language(sh: Shooter, lang: str, level: int) -> None:
+def shoot_language(sh: Shooter, runs: dict[str, RealRun], lang: str, level: int) -> None:
     """Capture the screens of one language. ``level`` 2: every screen and option; 1: every
     screen once; 0: the mirror, the threshold lesson and the attract screen."""
-    scene, forget_s = sh.scene, 300.0
-    story = DemoStory(scene, forget_after_s=forget_s)
+    story = runs["default"]
 
     # Mirror: two visitors, one of them back for a second visit ("Welcome back").
     app = sh.app(language=lang, lesson_after_s=3600.0)
@@ -93,7 +115,7 @@ def shoot_language(sh: Shooter, lang: str, level: int) -> None:
     if level >= 1:
         # Consent required (privacy.consent: required): nobody has touched "Analyse me" yet, so
         # the faces are anonymous boxes and nothing about them is shown.
-        nobody = DemoStory(scene, forget_after_s=forget_s, consented=frozenset())
+        nobody = runs["consent"]
         app = sh.app(language=lang, lesson_after_s=3600.0, consent_required=True)
         sh.play(app, nobody, 6.0, 10.6)
         sh.save(f"consent_{lang}")
@@ -106,7 +128,7 @@ def shoot_language(sh: Shooter, lang: str, level: int) -> None:
     sh.play(app, story, 26.6, 27.6)
     sh.save(f"lesson_threshold_{lang}")
     if level >= 1:
-        for page in range(3 if level >= 2 else 1):
+        for page in range(3):
             app.state.next_lesson(27.6)
             sh.play(app, story, 27.7, 28.6)
             sh.save(f"lesson_caveats{page + 1}_{lang}")
@@ -124,14 +146,20 @@ def shoot_language(sh: Shooter, lang: str, level: int) -> None:
     if level < 1:
         return
 
-    # Camera unavailable (after frames had come): what visitors and staff see.
+    # Camera unavailable (after frames had come): visitors get the attract screen with the
+    # mirror marked as paused (staff read the diagnosis in the log and the F1 overlay) ...
     status = SourceStatus(ok=False, message="camera:0 delivered no frame for 2.0 s", since_s=100.0, reconnects=7)
     app.update(142.0, None, status, None)
     app.render(sh.surface, 142.0)
     sh.save(f"camera_{lang}")
+    # ... and can open every lesson.
+    app.tap((sh.size[0] // 2, sh.size[1] // 2), 142.5)
+    app.update(143.0, None, status, None)
+    app.render(sh.surface, 143.0)
+    sh.save(f"camera_lesson_{lang}")
 
     # Erased: with a short memory (15 s) the astronaut is forgotten while Biden is in view.
-    short = DemoStory(scene, forget_after_s=15.0)
+    short = runs["forget15"]
     app = sh.app(language=lang, forget_after_s=15.0, lesson_after_s=3600.0, erased_hold_s=8.0)
     sh.play(app, short, 10.0, 28.8)
     sh.save(f"erased_{lang}")
@@ -151,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "screenshots")
     p.add_argument("--languages", default="en,de,es",
-                   help="comma-separated: the first gets every screen and option, the second every screen, "
-                        "the rest the mirror, the threshold lesson and the attract screen")
+                   help="comma-separated: every screen in each; the first also the options (high contrast, blur)")
     p.add_argument("--size", default="1280x720")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -170,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     deps = UiDeps(record=found.record, fmr=fmr, fmr_calibrated=calibrated, watchlist_size=40,
                   watchlist_threshold=WATCHLIST_THRESHOLD, measured=found.measured)
     sh = Shooter(args.out, (w, h), scene, deps)
+    runs = {"default": RealRun(scene, {}),
+            "consent": RealRun(scene, {"privacy": {"consent": "required"}}),
+            "forget15": RealRun(scene, {"privacy": {"forget_after_s": 15.0}})}
     for i, lang in enumerate(args.languages.split(",")):
-        shoot_language(sh, lang.strip(), level=max(0, 2 - i))
+        # Every screen in every language; the options (high contrast, blur) in the first.
+        shoot_language(sh, runs, lang.strip(), level=2 if i == 0 else 1)
     too_big = [p for p in sh.written if p.stat().st_size > 300_000]
     print(f"wrote {len(sh.written)} screenshots to {args.out}" + (f"; over 300 KB: {too_big}" if too_big else ""))
     return 1 if too_big else 0

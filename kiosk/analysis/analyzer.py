@@ -108,16 +108,31 @@ class FaceAnalyzer:
         self.consent_required = cfg.privacy.consent == "required"
         # Consent requests arrive from the UI thread; the inference thread applies them to the
         # faces in view at the next frame.
-        self._consent_requests: queue.SimpleQueue[float] = queue.SimpleQueue()
+        self._consent_requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         # One per-frame time budget across embedding, attributes and mesh (kiosk/budget.py).
         self.budget = FrameBudget(cfg.runtime.frame_budget_ms)
 
-    def request_consent(self) -> None:
-        """A visitor touched "analyse me": the faces in view at the next frame are analysed.
+    def request_consent(self, track_id: int | None = None) -> None:
+        """A visitor touched "Analyse me": from the next frame on, the face of track ``track_id``
+        is analysed, and nobody else (None: the largest face in view that has not consented,
+        the visitor nearest the screen). Safe to call from any thread. Consent belongs to a
+        track and ends with it."""
+        self._consent_requests.put(track_id)
 
-        Safe to call from any thread. Consent belongs to a track and ends with it.
-        """
-        self._consent_requests.put(time.monotonic())
+    def _grant_consent(self, track_id: int | None, active: Sequence[Track], t_s: float) -> None:
+        """Consent for one person: the track asked for, or the largest waiting face."""
+        waiting = [t for t in active if not self._ident[t.track_id].consented]
+        if track_id is not None:
+            chosen = next((t for t in waiting if t.track_id == track_id), None)
+        else:
+            chosen = max(waiting, key=lambda t: (t.box[2] - t.box[0]) * (t.box[3] - t.box[1]), default=None)
+        if chosen is None:
+            log.info("consent request for track %s: no such face waiting; nobody is analysed", track_id)
+            return
+        ident = self._ident[chosen.track_id]
+        ident.consented = True
+        ident.next_embed_s = t_s
+        log.info("consent given for track %d", chosen.track_id)
 
     def process(self, frame: Frame) -> Snapshot:
         t0 = time.perf_counter()
@@ -129,17 +144,8 @@ class FaceAnalyzer:
         for track in update.new:
             self._ident[track.track_id] = _TrackIdentity(
                 next_embed_s=frame.t_s, last_t_s=frame.t_s, consented=not self.consent_required)
-        granted = False
         while not self._consent_requests.empty():
-            self._consent_requests.get_nowait()
-            granted = True
-        if granted:
-            for track in update.active:
-                ident = self._ident[track.track_id]
-                if not ident.consented:
-                    ident.consented = True
-                    ident.next_embed_s = frame.t_s
-                    log.info("consent given for track %d", track.track_id)
+            self._grant_consent(self._consent_requests.get_nowait(), update.active, frame.t_s)
         # Only consented faces are analysed: the rest are anonymous boxes, nothing computed.
         analysed = [t for t in update.active if self._ident[t.track_id].consented]
         if self.attributes is not None:

@@ -50,6 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", action="store_true",
                    help="add opencv_zoo-style reference timings and the Raspberry Pi / Jetson projection")
     p.add_argument("--soak", action="store_true", help="run the soak test instead of the benchmark")
+    p.add_argument("--layout", action="store_true",
+                   help="replay the source once through the analysis and the screen, every frame, and count "
+                        "layout violations (cards on faces, overlaps, clipping, crossing leader lines)")
+    p.add_argument("--screen-size", type=_size, default=None, metavar="WxH", help="--layout: screen size (1280x720)")
+    p.add_argument("--language", default=None, help="--layout: screen language (default: the config's)")
     p.add_argument("--sample-every", type=int, default=1000, metavar="N", help="soak: sample every N frames")
     p.add_argument("--warmup-frames", type=int, default=None, metavar="N",
                    help="soak: frames before the checks start (default: a quarter of --frames)")
@@ -132,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="kiosk bench", description="benchmark or soak the kiosk pipeline")
     add_arguments(p)
     a = p.parse_args(argv)
+    if a.layout:
+        from kiosk.bench.layout import main_layout
+
+        return main_layout(a.source, config=a.config, frames=a.frames, size=a.screen_size, json_output=a.json,
+                           output=a.output, language=a.language)
     if a.summarize:
         return main_summarize(a.summarize)
     return main_bench(a.source, config=a.config, frames=a.frames, size=a.size, json_output=a.json,

@@ -44,14 +44,14 @@ from kiosk.types import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
 from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.caveats import Caveat, load_caveats
-from kiosk.ui.consent import FEEDBACK_S, draw_consent, layout_consent, needs_consent
+from kiosk.ui.consent import FEEDBACK_S, choose_consenter, draw_consent, layout_consent, needs_consent
 from kiosk.ui.i18n import Strings, language_names, load_strings
 from kiosk.ui.image import CameraImage
 from kiosk.ui.layout import Rect, ease_rect, fit_rect
 from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
-from kiosk.ui.screens import DebugInfo, draw_attract, draw_camera_unavailable, draw_debug
+from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader
 from kiosk.ui.state import SLIDER_STEP, UiState
 from kiosk.ui.threshold_lesson import judge_at_slider, mark_searched_face
@@ -94,13 +94,14 @@ def main_face(snap: Snapshot | None) -> FaceView | None:
 class KioskApp:
     """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread).
 
-    ``on_consent``: called when a visitor touches "Analyse me" or presses A while a face in view
-    has not consented (the pipeline's ``request_consent``); None: the button does nothing.
+    ``on_consent(track_id)``: called when a visitor touches "Analyse me" (or their own box) or
+    presses A while a face in view has not consented, with the one track that agreed (the
+    pipeline's ``request_consent``); None: the button does nothing.
     """
 
     def __init__(self, size: tuple[int, int], settings: UiSettings | None = None, deps: UiDeps | None = None,
                  today: Callable[[], dt.date] = dt.date.today,
-                 on_consent: Callable[[], None] | None = None) -> None:
+                 on_consent: Callable[[int], None] | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
         self.on_consent = on_consent
@@ -116,6 +117,7 @@ class KioskApp:
         self._snap: Snapshot | None = None
         self._status: SourceStatus | None = None
         self._had_frame = False
+        self._paused = False
         self._caveats: dict[str, tuple[Caveat, ...]] = {}
         self._frame_marks: deque[tuple[float, int]] = deque(maxlen=90)
         self._render_marks: deque[float] = deque(maxlen=90)
@@ -128,7 +130,9 @@ class KioskApp:
     def _lay_out(self, size: tuple[int, int]) -> None:
         """Everything derived from the screen size: type scale, fonts, picture and card layout."""
         self.size = (int(size[0]), int(size[1]))
-        self.scale = TypeScale.for_screen(self.size[1], self.settings.text_scale, self.theme)
+        # Type follows the screen's short side: a portrait screen is the same panel turned, with
+        # the same pixel pitch and reading distance, so its letters stay the same size.
+        self.scale = TypeScale.for_screen(min(self.size), self.settings.text_scale, self.theme)
         self.text = TextRenderer(self.scale)
         self.image = CameraImage()
         self.overlay = MirrorOverlay()
@@ -162,13 +166,17 @@ class KioskApp:
         return self._caveats[lang]
 
     def camera_problem(self, now_s: float) -> tuple[bool, bool]:
-        """(camera screen?, still starting?) from the source status and whether a frame came."""
+        """(mirror paused?, still starting?) from the source status and whether a frame came.
+
+        "Starting" only until the source reports its first failure: a device that does not
+        exist is reported as unavailable at once (its first open fails within milliseconds),
+        not after ``STARTING_GRACE_S``."""
         status = self._status
         if status is None:
             return (self._frame is None, True)
         if status.ok:
             return (False, False)
-        starting = not self._had_frame and now_s - status.since_s < STARTING_GRACE_S
+        starting = not self._had_frame and status.reconnects == 0 and now_s - status.since_s < STARTING_GRACE_S
         return (True, starting)
 
     def update(self, now_s: float, frame: Frame | None, status: SourceStatus | None, snap: Snapshot | None) -> str:
@@ -184,8 +192,14 @@ class KioskApp:
             self.clock.observe(snap, now_s)
             self.forget.observe(snap, now_s)
             self.aggregate.observe(snap)
-        problem, _ = self.camera_problem(now_s)
-        faces = len(snap.faces) if snap is not None else 0
+        problem, starting = self.camera_problem(now_s)
+        if problem != self._paused:
+            if problem and not starting and status is not None:
+                log.warning("mirror paused, visitors see the attract screen and the lessons: %s", status.message)
+            elif not problem:
+                log.info("camera back: the mirror resumes")
+            self._paused = problem
+        faces = len(snap.faces) if snap is not None and not problem else 0
         return self.state.tick(now_s, faces, camera_ok=not problem)
 
     # --- events ------------------------------------------------------------------------------------
@@ -236,8 +250,14 @@ class KioskApp:
                 elif key == "close":
                     st.close_lesson(now_s)
                 elif key == "consent":
-                    self.request_consent(now_s)
+                    self.request_consent(now_s, pos)
                 return key
+        if self.on_consent is not None and needs_consent(self._snap):
+            # A visitor touching their own anonymous box consents for that face alone.
+            for key, (bx, by, bw, bh) in self.record.boxes.items():
+                if key.startswith("a") and bx <= x < bx + bw and by <= y < by + bh:
+                    if self.request_consent(now_s, pos):
+                        return "consent"
         slider = self.record.slider
         if slider is not None and st.mode == "lesson" and st.lesson == "threshold":
             sx, sy, sw, sh = slider
@@ -250,15 +270,17 @@ class KioskApp:
             return "attract"
         return None
 
-    def request_consent(self, now_s: float) -> bool:
-        """A visitor asked to be analysed: call ``on_consent`` if a face in view has not
-        consented (a stray A with nobody waiting grants nothing to whoever comes next)."""
-        if self.on_consent is None or not needs_consent(self._snap):
+    def request_consent(self, now_s: float, pos: tuple[int, int] | None = None) -> bool:
+        """One visitor asked to be analysed: call ``on_consent`` with their track (the waiting
+        face nearest the touch at ``pos``; the largest waiting face for the A key). A stray A
+        with nobody waiting grants nothing to whoever comes next."""
+        track = choose_consenter(self._snap, self.record.boxes, pos) if self.on_consent is not None else None
+        if track is None or self.on_consent is None:
             return False
         self._consent_asked_s = now_s
         self.consent_requests += 1
-        log.info("consent requested at the screen")
-        self.on_consent()
+        log.info("consent requested at the screen for track %d", track)
+        self.on_consent(track)
         return True
 
     def _consent_label(self, strings: Strings, now_s: float) -> str:
@@ -285,14 +307,7 @@ class KioskApp:
         ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size)
         surface.fill(self.theme.background)
         mode = self.state.mode
-        if mode == "camera":
-            status = self._status
-            _, starting = self.camera_problem(now_s)
-            draw_camera_unavailable(surface, ctx, status.message if status else "", status.reconnects if status else 0,
-                                    now_s - status.since_s if status else 0.0, starting)
-            self._draw_language_button(surface, ctx, self._language_button(ctx))
-        else:
-            self._draw_live(surface, ctx, now_s, mode, settle)
+        self._draw_live(surface, ctx, now_s, mode, settle)
         draw_banner(surface, ctx)
         if self.state.debug:
             draw_debug(surface, ctx, self._debug_info(now_s))
@@ -304,8 +319,9 @@ class KioskApp:
         self._render_marks.append(now_s)
         return record
 
-    def _language_button(self, ctx: DrawContext) -> tuple[Rect, str] | None:
-        """Bottom left: the name of the language a touch switches to, in that language."""
+    def _language_button(self, ctx: DrawContext, bottom_px: int | None = None) -> tuple[Rect, str] | None:
+        """Bottom left (of the mirror, above ``bottom_px``): the name of the language a touch
+        switches to, in that language."""
         langs = self.settings.languages
         if len(langs) < 2:
             return None
@@ -313,21 +329,38 @@ class KioskApp:
         label = self.language_names.get(nxt, nxt)
         bw, bh = button_size(ctx, label)
         bw += bh // 2
-        return (ctx.scale.pad, self.size[1] - ctx.scale.pad - bh, bw, bh), label
+        bottom = self.size[1] if bottom_px is None else bottom_px
+        return (ctx.scale.pad, bottom - ctx.scale.pad - bh, bw, bh), label
 
     @staticmethod
     def _draw_language_button(surface: pygame.Surface, ctx: DrawContext, button: tuple[Rect, str] | None) -> None:
         if button is not None:
             draw_button(surface, ctx, "language", button[1], button[0], icon="globe")
 
+    def _panel_rect(self, banner_px: int) -> Rect:
+        """The lesson panel: the right half on a landscape screen; on a portrait screen the
+        lower part, full width, with the mirror above it."""
+        w, h = self.size
+        if w >= h:
+            return panel_rect(self.size, banner_px)
+        top = banner_px + round((h - banner_px) * 0.4)
+        return 0, top, w, h - top
+
     def _draw_live(self, surface: pygame.Surface, ctx: DrawContext, now_s: float, mode: str, settle: bool) -> None:
         w, h = self.size
         sc = self.scale
-        bh = banner_height(sc)
+        bh = banner_height(ctx)
         lesson_open = mode == "lesson"
-        panel = panel_rect(self.size, bh) if lesson_open else None
-        image_area: Rect = (0, bh, (panel[0] if panel else w), h - bh)
-        frame, snap = self._frame, self._snap
+        panel = self._panel_rect(bh) if lesson_open else None
+        if panel is not None and panel[0] == 0:  # portrait: the lesson below the mirror
+            image_area: Rect = (0, bh, w, panel[1] - bh)
+        else:
+            image_area = (0, bh, (panel[0] if panel else w), h - bh)
+        bottom_px = image_area[1] + image_area[3]
+        paused, starting = self.camera_problem(now_s)
+        note = ctx.strings.get("paused.starting" if starting else "paused.note") if paused else None
+        # A paused mirror shows no picture (not even the last one) and no boxes.
+        frame, snap = (None, None) if paused else (self._frame, self._snap)
         image_rect: Rect | None = None
         if frame is not None:
             target = fit_rect(frame.width, frame.height, image_area)
@@ -341,7 +374,7 @@ class KioskApp:
 
         # Buttons first: cards and chips must keep clear of them.
         strings = ctx.strings
-        lang_button = self._language_button(ctx)
+        lang_button = self._language_button(ctx, bottom_px)
         lang_rect = lang_button[0] if lang_button else None
         obstacles: list[Rect] = [lang_rect] if lang_rect else []
         lessons_rect = None
@@ -349,12 +382,12 @@ class KioskApp:
             label = strings.get("buttons.lessons")
             bw, bh2 = button_size(ctx, label)
             bw += bh2 // 3
-            lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, h - sc.pad - bh2, bw, bh2)
+            lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, bottom_px - sc.pad - bh2, bw, bh2)
             obstacles.append(lessons_rect)
         left = (lang_rect[0] + lang_rect[2] + sc.pad) if lang_rect else sc.pad
         right = (lessons_rect[0] - sc.pad) if lessons_rect else image_area[0] + image_area[2] - sc.pad
-        strip = strip_rect(ctx, left, right)
-        area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, h - bh - 2 * sc.pad)
+        strip = strip_rect(ctx, left, right, bottom_px)
+        area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, bottom_px - bh - 2 * sc.pad)
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
@@ -368,11 +401,16 @@ class KioskApp:
             consent_label = self._consent_label(strings, now_s)
             # Just above the buttons (and above the memory strip while it shows visitors who left);
             # cards keep clear of it as of the buttons.
-            bottom = min([h] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
+            bottom = min([bottom_px] + [r[1] for r in obstacles] + ([strip[1]] if departures else [])) - sc.pad
             consent = layout_consent(ctx, image_area, bottom, strings.get("consent.button"))
             obstacles.append(consent.panel)
+        card_scale = 1.0
+        if frame is not None and image_rect is not None:
+            # Cards scale with the picture: smaller beside a lesson panel than on the full mirror.
+            full = fit_rect(frame.width, frame.height, (0, bh, w, h - bh))
+            card_scale = image_rect[2] / max(1, full[2])
         mframe = self.overlay.update(ctx, now_s, live_snap, image_rect or image_area, area, obstacles,
-                                     departures, strip, settle=settle)
+                                     departures, strip, settle=settle, card_scale=card_scale)
 
         if frame is not None and image_rect is not None:
             blur = []
@@ -383,10 +421,11 @@ class KioskApp:
             surface.blit(surf, image_rect[:2])
         if mode == "attract":
             bottom = min([r[1] for r in obstacles] + [strip[1] if mframe.chips else h]) - sc.pad
-            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom)
+            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom, note=note, now_s=now_s)
         self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
         if consent is not None:
             draw_consent(surface, ctx, consent, consent_label)
+            ctx.record.consent = consent.panel
         if panel is not None:
             face = main_face(snap)
             # A face the detector misses for a moment keeps its lesson (as its card is kept).
@@ -403,6 +442,8 @@ class KioskApp:
                               self.state.slider_value(now_s), self.deps, self.caveats(),
                               now_s - self.state.mode_since_s, self.state.lesson_index)
             draw_lesson(surface, ctx, panel, view)
+            if note is not None:
+                draw_paused_note(surface, ctx, note, image_area)
         else:
             ctx.record.screen = mode
         if lessons_rect is not None:
@@ -439,6 +480,9 @@ class KioskApp:
             frames_processed=snap.frames_processed if snap else 0, frames_dropped=snap.frames_dropped if snap else 0,
             reconnects=status.reconnects if status else 0, faces=len(snap.faces) if snap else 0,
             visitors=len(snap.visitors) if snap else 0, mode=self.state.mode, text_renders=self.text.renders,
+            camera=("ok" if status is None or status.ok else
+                    f"DOWN for {now_s - status.since_s:.0f} s, attempt {status.reconnects}: {status.message}")
+            if status is not None else "no status yet",
         )
 
 

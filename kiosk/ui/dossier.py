@@ -51,6 +51,14 @@ def visitor_label(strings: Strings, visitor_id: int) -> str:
     return strings.get("card.visitor", id=f"{visitor_id:04d}")
 
 
+def in_view_text(strings: Strings, visit_s: float, total_s: float, visit_number: int) -> str:
+    """Time in view of this visit; from the second visit on, also the total over all visits
+    (the line keeps its form for the whole visit, so the card does not change shape)."""
+    if visit_number > 1:
+        return strings.get("card.in_view_visit", now=Strings.clock(visit_s), total=Strings.clock(max(total_s, visit_s)))
+    return strings.get("card.in_view", time=Strings.clock(visit_s))
+
+
 def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: float = 6.0) -> CardContent:
     """Title and lines for one face at pipeline time ``snap_t_s``."""
     s = strings
@@ -92,7 +100,7 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
                               marker("attention")))
     else:
         lines.append(CardLine(s.get("card.blinks_pending"), marker("attention"), "muted"))
-    lines.append(CardLine(s.get("card.in_view", time=Strings.clock(face.time_in_view_s))))
+    lines.append(CardLine(in_view_text(s, face.track_age_s, face.time_in_view_s, face.visit_number)))
     if identified:
         before = max(0, face.visit_number - 1)
         if before == 0:

@@ -1,21 +1,22 @@
 """Screen geometry: fitting the camera image, placing dossier cards, easing them.
 
-Card placement is a small deterministic greedy solver (no randomness, no iteration to
-convergence), cheap enough to run every frame for a handful of faces:
+Card placement is a small deterministic greedy solver (no randomness), cheap enough to run
+whenever a face moves. Its guarantees are *hard*: a placement it returns
 
-1. Faces are served in priority order (nearest = largest box first), so the visitor closest to
-   the screen gets the full dossier when space runs out.
-2. For each face and each detail level (full card, compact card, name only), candidate
-   positions are generated right of, left of, below and above the face, then slid along that
-   side; each is clamped into the free area.
-3. A candidate is valid when it lies inside the area and keeps ``gap`` pixels from every card
-   placed before and every obstacle (leaving cards, the memory strip). Among the valid ones the
-   cheapest wins: distance from the face + a heavy penalty for covering any face + a small
-   penalty for switching sides (hysteresis, so cards do not flip back and forth). If the best
-   spot at one level covers a face, the next smaller level is tried: the mirror stays visible.
-4. If some card finds no place even as a name tag, the whole pass is repeated with every card
-   one level more compact, and the pass that places the most cards wins. A face whose card
-   still finds no place keeps only its box label: cards never overlap and never leave the area.
+* lies inside the free area (never clipped by the screen edge, the banner or a panel),
+* keeps ``margin`` pixels from every face box in view (its own and everyone else's, anonymous
+  boxes included), ``gap`` pixels from every other card and clear of every obstacle (buttons,
+  the lesson panel, the consent panel, the strip of visitors who left),
+* and its leader line (``leader``: from the face box to the card) crosses no other face.
+
+A candidate that breaks one of these is never chosen; there is no "least bad" fallback.
+
+When there is not room for everything, detail goes in an order a visitor can predict: faces
+are served nearest first (largest box); then the farthest visitor's card steps down first,
+full card → compact card → name tag, one step at a time, until everyone has a place; a face
+that finds no place even for its name tag keeps its box only and is counted in a "+N more" tag
+(``place_tag``). Cards prefer the right of the face (at eye level), then the left, then below
+and above; the side a card had is kept while it still fits (hysteresis, so cards do not flip).
 
 Trade-off: greedy is not optimal (an early card can take the spot a later one needed), but it
 is predictable, fast and stable from frame to frame, which matters more on a live screen.
@@ -23,18 +24,18 @@ is predictable, fast and stable from frame to frame, which matters more on a liv
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
+Point = tuple[int, int]
 
 SIDES: tuple[str, ...] = ("right", "left", "below", "above")
 # Beside the face reads best (the card is at eye level with it); below and above are fallbacks.
 _SIDE_COST: dict[str, float] = {"right": 0.0, "left": 5.0, "below": 80.0, "above": 100.0}
-_FACE_COVER_COST = 4000.0
 _SIDE_SWITCH_COST = 60.0
 _SLIDE_STEPS = 8
-_ACCEPTABLE_COVER = 0.05  # share of a face a card may cover before a smaller card is tried
+MAX_PASSES = 16  # bound on the step-down passes (each pass is one greedy placement of every card)
 
 
 def fit_rect(src_w: int, src_h: int, dst: Rect) -> Rect:
@@ -69,9 +70,87 @@ def clamp_into(rect: Rect, area: Rect) -> Rect:
     return x, y, w, h
 
 
+def grow(rect: Rect, margin: int) -> Rect:
+    return rect[0] - margin, rect[1] - margin, rect[2] + 2 * margin, rect[3] + 2 * margin
+
+
+def leader(face: Rect, card: Rect, inset: int) -> tuple[Point, Point] | None:
+    """The line from a face box to its card: from the middle of the box's facing side (a third
+    down for side cards, at eye level) to the nearest point of the card's facing edge, ``inset``
+    pixels from its corners. None when the card touches the box (no line needed)."""
+    bx, by, bw, bh = face
+    cx, cy, cw, ch = card
+    eye = by + bh // 3
+    if cx >= bx + bw:
+        return (bx + bw, eye), (cx, min(max(eye, cy + inset), cy + ch - inset))
+    if cx + cw <= bx:
+        return (bx, eye), (cx + cw, min(max(eye, cy + inset), cy + ch - inset))
+    mid = bx + bw // 2
+    if cy >= by + bh:
+        return (mid, by + bh), (min(max(mid, cx + inset), cx + cw - inset), cy)
+    if cy + ch <= by:
+        return (mid, by), (min(max(mid, cx + inset), cx + cw - inset), cy + ch)
+    return None
+
+
+def segment_hits(a: Point, b: Point, rect: Rect) -> bool:
+    """The segment a-b passes through the interior of ``rect`` (Liang-Barsky clipping)."""
+    x0, y0 = a
+    dx, dy = b[0] - x0, b[1] - y0
+    rx, ry, rw, rh = rect
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - rx), (dx, rx + rw - x0), (-dy, y0 - ry), (dy, ry + rh - y0)):
+        if p == 0:
+            if q <= 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            if t > t1:
+                return False
+            t0 = max(t0, t)
+        else:
+            if t < t0:
+                return False
+            t1 = min(t1, t)
+    return t1 - t0 > 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """What every card must keep clear of in one frame."""
+
+    area: Rect  # cards lie inside it
+    faces: tuple[Rect, ...]  # every face box in view, anonymous ones included
+    obstacles: tuple[Rect, ...] = ()  # buttons, panels, the strip: never touched
+    margin: int = 8  # around every face box
+    gap: int = 8  # between cards
+    inset: int = 6  # of the leader's end from the card's corners
+
+
+def allowed(rect: Rect, face: Rect | None, scene: Scene, placed: Sequence[Rect] = (), margin: int | None = None,
+            gap: int | None = None) -> bool:
+    """``rect`` (the card of ``face``, or a free-standing tag when None) keeps every guarantee
+    against ``scene`` and the cards ``placed`` before it."""
+    m = scene.margin if margin is None else margin
+    g = scene.gap if gap is None else gap
+    if not inside(rect, scene.area):
+        return False
+    if any(overlaps(rect, f, m) for f in scene.faces):
+        return False
+    if any(overlaps(rect, o) for o in scene.obstacles) or any(overlaps(rect, p, g) for p in placed):
+        return False
+    if face is not None:
+        line = leader(face, rect, scene.inset)
+        if line is not None and any(f != face and segment_hits(*line, f) for f in scene.faces):
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class CardRequest:
-    """One face wanting a card. ``sizes`` are (w, h) per detail level, most detailed first."""
+    """One face wanting a card. ``sizes`` are (w, h) per detail level, most detailed first
+    (full card, compact card, name tag)."""
 
     key: str
     face: Rect
@@ -117,68 +196,79 @@ def _candidates(face: Rect, w: int, h: int, area: Rect, gap: int) -> list[tuple[
     return out
 
 
-def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], area: Rect,
-                obstacles: Sequence[Rect], faces: Sequence[Rect], gap: int) -> dict[str, Placement]:
+def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene) -> dict[str, Placement]:
     placed: dict[str, Placement] = {}
-    blocked: list[Rect] = list(obstacles)
+    rects: list[Rect] = []
     for req in requests:
         fcx, fcy = req.face[0] + req.face[2] / 2, req.face[1] + req.face[3] / 2
-        # Most detailed level whose best spot covers no face; failing that, the spot covering
-        # the least face area (a smaller card hides less of the mirror).
-        chosen: tuple[float, int, str, Rect] | None = None
         for level in range(min_levels.get(req.key, 0), len(req.sizes)):
             w, h = req.sizes[level]
-            if w > area[2] or h > area[3] or w <= 0 or h <= 0:
+            if w > scene.area[2] or h > scene.area[3] or w <= 0 or h <= 0:
                 continue
-            best: tuple[float, float, str, Rect] | None = None
-            for side, rect, ideal in _candidates(req.face, w, h, area, gap):
-                if not inside(rect, area) or any(overlaps(rect, b, gap) for b in blocked):
+            best: tuple[float, str, Rect] | None = None
+            for side, rect, ideal in _candidates(req.face, w, h, scene.area, scene.gap):
+                if not allowed(rect, req.face, scene, rects):
                     continue
                 # Distance of the card's top-left from where it ideally sits, and of its centre
                 # from the face: keeps cards close to and beside their face.
                 cost = _SIDE_COST[side] + math.hypot(rect[0] - ideal[0], rect[1] - ideal[1])
                 cost += 0.25 * math.hypot(rect[0] + w / 2 - fcx, rect[1] + h / 2 - fcy)
-                cover = 0.0
-                for face in faces:
-                    covered = intersection_area(rect, face)
-                    if covered:
-                        cover += covered / max(1, face[2] * face[3])
-                cost += _FACE_COVER_COST * cover
                 if req.prefer_side is not None and side != req.prefer_side:
                     cost += _SIDE_SWITCH_COST
                 if best is None or cost < best[0]:
-                    best = (cost, cover, side, rect)
-            if best is None:
-                continue
-            if chosen is None or best[1] < chosen[0] - 1e-9:
-                chosen = (best[1], level, best[2], best[3])
-            if best[1] <= _ACCEPTABLE_COVER:
+                    best = (cost, side, rect)
+            if best is not None:
+                placed[req.key] = Placement(req.key, best[2], level, best[1])
+                rects.append(best[2])
                 break
-        if chosen is not None:
-            placed[req.key] = Placement(req.key, chosen[3], chosen[1], chosen[2])
-            blocked.append(chosen[3])
     return placed
 
 
 def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence[Rect] = (),
-                gap: int = 8) -> dict[str, Placement]:
-    """Non-overlapping card rectangles inside ``area``, beside their faces where possible.
+                gap: int = 8, faces: Sequence[Rect] | None = None, margin: int | None = None,
+                inset: int | None = None) -> dict[str, Placement]:
+    """Card rectangles that keep every guarantee of the module docstring.
 
-    Returns a placement per request that got a card (missing keys: no room even for a name
-    tag). Deterministic: the same input gives the same output.
+    ``faces``: every face box in view (default: the requests' faces); ``margin`` around them
+    (default ``gap``); ``inset`` of the leader lines' ends (default ``gap // 2``). Returns a placement per request that got a card; a missing key means no
+    room even for the name tag. Deterministic: the same input gives the same output.
     """
     ordered = sorted(requests, key=lambda r: (-r.priority, r.key))
-    faces = [r.face for r in ordered]
+    all_faces = tuple(faces) if faces is not None else tuple(r.face for r in ordered)
+    scene = Scene(area, all_faces, tuple(obstacles), gap if margin is None else margin, gap,
+                  inset=max(2, gap // 2) if inset is None else inset)
+    min_levels = {r.key: 0 for r in ordered}
     best: dict[str, Placement] = {}
-    max_levels = max((len(r.sizes) for r in ordered), default=0)
-    for floor in range(max_levels):
-        result = _place_pass(ordered, {r.key: min(floor, len(r.sizes) - 1) for r in ordered},
-                             area, obstacles, faces, gap)
+    # Step-down ladder: the farthest visitor first, one level at a time, until everyone fits.
+    ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
+    for step in range(min(MAX_PASSES, len(ladder) + 1)):
+        result = _place_pass(ordered, min_levels, scene)
         if len(result) > len(best):
             best = result
-        if len(best) == len(ordered):
+        if len(best) == len(ordered) or step >= len(ladder):
             break
+        # Lower the detail of the lowest-priority face that still has a level to give.
+        for req in reversed(ordered):
+            if min_levels[req.key] < len(req.sizes) - 1:
+                min_levels[req.key] += 1
+                break
     return best
+
+
+def place_tag(size: tuple[int, int], scene: Scene, placed: Sequence[Rect]) -> Rect | None:
+    """A free spot for a small tag ("+N more"): along the top of the area, then along its
+    bottom, left to right; None if nowhere is free."""
+    w, h = size
+    ax, ay, aw, ah = scene.area
+    if w > aw or h > ah:
+        return None
+    span = max(0, aw - w)
+    for y in (ay, ay + ah - h):
+        for i in range(_SLIDE_STEPS * 2 + 1):
+            rect = (ax + round(span * i / (_SLIDE_STEPS * 2)), y, w, h)
+            if allowed(rect, None, scene, placed):
+                return rect
+    return None
 
 
 def ease(current: float, target: float, dt_s: float, tau_s: float) -> float:
@@ -193,16 +283,19 @@ def ease_rect(current: Rect, target: Rect, dt_s: float, tau_s: float) -> Rect:
     return tuple(int(round(ease(c, t, dt_s, tau_s))) for c, t in zip(current, target))  # type: ignore[return-value]
 
 
-def resolve_overlaps(drawn: dict[str, Rect], targets: Mapping[str, Rect], area: Rect, gap: int = 0) -> dict[str, Rect]:
-    """Eased positions, except that any card overlapping another or leaving ``area`` snaps to its
-    target (targets are non-overlapping by construction), so the invariant holds every frame."""
+def resolve_overlaps(drawn: dict[str, Rect], targets: Mapping[str, Rect], area: Rect, gap: int = 0,
+                     ok: Callable[[str, Rect], bool] | None = None) -> dict[str, Rect]:
+    """Eased positions, except that any card overlapping another, leaving ``area`` or failing
+    ``ok`` (faces, obstacles, leader lines) snaps to its target (targets keep every guarantee by
+    construction), so the guarantees hold in every frame, also while cards glide."""
     out = dict(drawn)
     for _ in range(len(out) + 1):
-        bad: set[str] = {k for k, r in out.items() if not inside(r, area)}
+        bad: set[str] = {k for k, r in out.items()
+                         if out[k] != targets.get(k, out[k]) and (not inside(r, area) or (ok is not None and not ok(k, r)))}
         keys = sorted(out)
         for i, a in enumerate(keys):
             for b in keys[i + 1:]:
-                if overlaps(out[a], out[b]):
+                if overlaps(out[a], out[b], gap):
                     bad.update(k for k in (a, b) if out[k] != targets.get(k, out[k]))
         if not bad:
             break

@@ -5,7 +5,8 @@ lesson is always about the visitor standing there. Each lesson is a pure functio
 data; the panel frame (title area, progress dots, navigation buttons) is shared.
 
 Text blocks are laid out top to bottom; if a language's longer texts would overflow the panel,
-the body text of that lesson steps down to the small size rather than being cut.
+the caveats take turns (one at a time) rather than shrinking, and the threshold lesson's
+introduction steps down to small print (its translations are kept short enough not to).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from kiosk.ui.text import Rect
 from kiosk.ui.widgets import DrawContext, button_size, draw_button, draw_marker, draw_panel, marker_radius
 
 CAVEATS_PER_PAGE = 2
+CAVEAT_TURN_S = 7.0  # a page whose two caveats do not fit at body size shows them in turn
 
 
 @dataclass
@@ -105,8 +107,12 @@ def draw_caveats_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, vi
     x, y, w, h = area
     y += t.draw_wrapped(target, s.get("lesson.caveats.title"), "title", theme.text, (x, y), w) + sc.pad // 2
     items = view.caveats[page * CAVEATS_PER_PAGE:(page + 1) * CAVEATS_PER_PAGE]
-    # Body size if it fits, small size otherwise (longer languages): smaller, never cut.
-    role = "body" if _caveats_height(ctx, items, w, "body") <= area[1] + h - y else "small"
+    # Paginate rather than shrink: when a page's caveats do not fit at body size (longer
+    # languages), they take turns, one at a time, every CAVEAT_TURN_S.
+    if len(items) > 1 and _caveats_height(ctx, items, w, "body") > area[1] + h - y:
+        k = int(view.seconds_in_lesson // CAVEAT_TURN_S) % len(items)
+        items = items[k:k + 1]
+    role = "body"
     mr = round(marker_radius(sc) * 1.3)
     for cav in items:
         lh = t.line_height("body_bold")

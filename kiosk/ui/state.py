@@ -5,10 +5,10 @@ with made-up times.
 
 Screens:
 
-* ``camera``: the camera delivers nothing (or is still starting): explained, with what staff
-  can check. Takes precedence over everything.
 * ``attract``: nobody in view for ``attract_after_s``: an invitation, the privacy promise and
-  today's counters.
+  today's counters. Also while the camera delivers nothing (missing, failing, starting): the
+  mirror is marked as paused and the lessons stay open to visitors; there is no staff-only
+  screen (``camera`` is kept as a name for old callers and is never entered).
 * ``mirror``: the mirrored camera image with a dossier card per face.
 * ``lesson``: the mirror shrinks to the left and a lesson panel opens on the right. Without
   interaction, lessons alternate with the plain mirror: ``lesson_after_s`` of mirror, then one
@@ -104,7 +104,14 @@ class UiState:
         if faces_in_view:
             self.last_face_s = now_s
         if not camera_ok:
-            self._enter("camera", now_s)
+            # No dead screen: visitors get the attract screen (the mirror marked as paused) and
+            # can open every lesson; staff read the diagnosis in the log and the F1 overlay.
+            if self.mode in ("camera", "mirror"):
+                self._enter("attract", now_s)
+            elif self.mode == "lesson" and not self.interacting(now_s) and \
+                    now_s - max(self.mode_since_s, self.last_interaction_s + s.interaction_hold_s) >= s.lesson_rotate_s:
+                self.lesson_index += 1
+                self._enter("attract", now_s)
             return self.mode
         nobody_for_s = now_s - self.last_face_s
         interacting = self.interacting(now_s)
@@ -136,8 +143,6 @@ class UiState:
     def next_lesson(self, now_s: float) -> None:
         """Open the lesson panel, or go to the next lesson if it is open."""
         self._touch(now_s)
-        if self.mode == "camera":
-            return
         if self.mode == "lesson":
             self.lesson_index = (self.lesson_index + 1) % len(LESSONS)
             self.mode_since_s = now_s
@@ -146,8 +151,6 @@ class UiState:
 
     def previous_lesson(self, now_s: float) -> None:
         self._touch(now_s)
-        if self.mode == "camera":
-            return
         if self.mode == "lesson":
             self.lesson_index = (self.lesson_index - 1) % len(LESSONS)
             self.mode_since_s = now_s

@@ -66,6 +66,10 @@ class FrameRecord:
     image: Rect | None = None
     slider: Rect | None = None
     debug: Rect | None = None
+    consent: Rect | None = None  # the "Analyse me" panel
+    tags: dict[str, Rect] = field(default_factory=dict)  # free-standing tags ("+2 more in view")
+    leaders: dict[str, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)  # card key -> line
+    face_margin: int = 0  # the clearance every card, tag and note keeps from every face box
 
     def joined(self) -> str:
         return "\n".join(t.text for t in self.texts)

@@ -112,40 +112,60 @@ def draw_lock(target: pygame.Surface, center: tuple[int, int], size: int, colour
                      (shackle.right - max(1, size // 14) - 1, body.top), max(2, size // 7))
 
 
-def banner_height(scale: TypeScale) -> int:
-    return round(scale.body * 1.9)
+def banner_height(ctx: DrawContext) -> int:
+    """The banner's height for this screen and language: one line of body type, or as many as
+    the promise needs (it grows rather than shrinking its text)."""
+    return banner_layout(ctx)[0]
 
 
-def draw_banner(target: pygame.Surface, ctx: DrawContext) -> Rect:
-    """The privacy promise across the top of every screen; shrinks its text to fit, never hides it.
-    With ``consent_required`` it starts with "Nothing is analysed until you touch “Analyse me”"."""
-    w, _ = ctx.size
-    h = banner_height(ctx.scale)
-    rect = (0, 0, w, h)
-    draw_panel(target, ctx, rect, fill=ctx.theme.banner, radius=0, border=False)
-    pygame.draw.line(target, ctx.theme.accent, (0, h - 1), (w, h - 1), max(1, ctx.scale.line_px // 2))
-    duration = ctx.strings.duration(ctx.settings.forget_after_s)
-    if ctx.settings.consent_required:
-        message = ctx.strings.get("banner.text_consent", duration=duration, button=ctx.strings.get("consent.button"))
-    else:
-        message = ctx.strings.get("banner.text", duration=duration)
-    icon = round(ctx.scale.body * 0.9)
-    room = w - 3 * ctx.scale.pad - icon
-    t = ctx.text
+def banner_layout(ctx: DrawContext) -> tuple[int, tuple[str, ...], str]:
+    """(height, lines, role) of the privacy banner. Body type always: bold on one line if it
+    fits, else regular on one line, else two lines broken at a " · " between promises (or more
+    lines, word-wrapped, on narrow portrait screens). Never shrunk, never cut."""
+    sc, t = ctx.scale, ctx.text
+    w = ctx.size[0]
+    message = banner_message(ctx)
+    room = w - 3 * sc.pad - round(sc.body * 0.9)
+    key = (message, room, sc.body)
+    cached = _banner_cache.get(key)
+    if cached is not None:
+        return cached
+    lines: list[str] = [message]
     role = "body_bold"
     if t.size(message, role)[0] > room:
         role = "body"
     if t.size(message, role)[0] > room:
-        role = "small_bold"
-    lines = [message]
-    if t.size(message, role)[0] > room:
-        # Still too wide (long languages, 4:3 screens, the consent promise): two lines of small
-        # print, broken at a " · " between promises where possible; cut only if even that fails.
-        lines = _two_lines(t, message, role, room) if 2 * t.line_height(role) <= h else []
-        if not lines:
-            lines = [t.ellipsize(message, role, room)]
+        lines = _two_lines(t, message, role, room) or t.wrap(message, role, room)
+    h = max(round(sc.body * 1.9), len(lines) * t.line_height(role) + sc.pad)
+    out = (h, tuple(lines), role)
+    if len(_banner_cache) > 64:
+        _banner_cache.clear()
+    _banner_cache[key] = out
+    return out
+
+
+_banner_cache: dict[tuple, tuple[int, tuple[str, ...], str]] = {}
+
+
+def banner_message(ctx: DrawContext) -> str:
+    duration = ctx.strings.duration(ctx.settings.forget_after_s)
+    if ctx.settings.consent_required:
+        return ctx.strings.get("banner.text_consent", duration=duration, button=ctx.strings.get("consent.button"))
+    return ctx.strings.get("banner.text", duration=duration)
+
+
+def draw_banner(target: pygame.Surface, ctx: DrawContext) -> Rect:
+    """The privacy promise across the top of every screen (``banner_layout``). With
+    ``consent_required`` it starts with "Nothing is analysed until you touch “Analyse me”"."""
+    w, _ = ctx.size
+    h, lines, role = banner_layout(ctx)
+    rect = (0, 0, w, h)
+    draw_panel(target, ctx, rect, fill=ctx.theme.banner, radius=0, border=False)
+    pygame.draw.line(target, ctx.theme.accent, (0, h - 1), (w, h - 1), max(1, ctx.scale.line_px // 2))
+    icon = round(ctx.scale.body * 0.9)
+    t = ctx.text
     tw = max(t.size(line, role)[0] for line in lines)
-    x = (w - tw - icon - ctx.scale.pad) // 2
+    x = max(ctx.scale.pad, (w - tw - icon - ctx.scale.pad) // 2)
     draw_lock(target, (x + icon // 2, h // 2), icon, ctx.theme.accent)
     lh = t.line_height(role)
     top = h // 2 - lh * len(lines) // 2
@@ -175,7 +195,7 @@ def _two_lines(text: TextRenderer, message: str, role: str, room: int) -> list[s
 def button_size(ctx: DrawContext, label: str) -> tuple[int, int]:
     """Touch targets at least 1/13 of the screen height: about 4 cm on a 43-inch screen, far
     above the usual 9 mm minimum for touch targets, and easy to hit while standing."""
-    h = max(round(ctx.size[1] / 13), ctx.text.line_height("body_bold") + ctx.scale.pad)
+    h = max(round(min(ctx.size) / 13), ctx.text.line_height("body_bold") + ctx.scale.pad)
     return max(h * 2, ctx.text.size(label, "body_bold")[0] + 2 * ctx.scale.pad + h // 2), h
 
 
