@@ -325,26 +325,36 @@ class ArcView:
 
 
 def _nav(target: pygame.Surface, ctx: DrawContext, rect: Rect, buttons: list[tuple[str, str, bool]]) -> int:
-    """Buttons along the bottom of the panel, right-aligned in the given order; returns their top.
-    Buttons that do not fit in a language are left out from the front of the list (the first
-    ones are the optional ones), never drawn outside the panel."""
+    """Buttons along the bottom of the panel, right-aligned in the given order (the last is
+    "Next"); those that do not fit beside it in a language go to a row above. Returns the top of
+    the buttons."""
     sc = ctx.scale
     bh = button_size(ctx, "x")[1]
-    y = rect[1] + rect[3] - sc.pad - bh
 
     def width(key: str, label: str) -> int:
         return button_size(ctx, label)[0] + (bh // 3 if key == "arc_next" else 0)
 
     room = rect[2] - 3 * sc.pad
-    while len(buttons) > 1 and sum(width(k, lbl) for k, lbl, _ in buttons) + sc.pad * (len(buttons) - 1) > room:
-        buttons = buttons[1:]
-    x = rect[0] + rect[2] - sc.pad
-    for key, label, primary in reversed(buttons):
-        bw = width(key, label)
-        x -= bw
-        draw_button(target, ctx, key, label, (x, y, bw, bh), primary=primary, icon="next" if key == "arc_next" else None)
-        x -= sc.pad
-    return y
+    rows: list[list[tuple[str, str, bool]]] = [[]]
+    used = 0
+    for item in reversed(buttons):
+        w = width(item[0], item[1])
+        if rows[-1] and used + sc.pad + w > room:
+            rows.append([])
+            used = 0
+        used += w + (sc.pad if rows[-1] else 0)
+        rows[-1].append(item)
+    y = rect[1] + rect[3] - sc.pad - bh
+    for row in rows:
+        x = rect[0] + rect[2] - sc.pad
+        for key, label, primary in row:
+            bw = width(key, label)
+            x -= bw
+            draw_button(target, ctx, key, label, (x, y, bw, bh), primary=primary,
+                        icon="next" if key == "arc_next" else None)
+            x -= sc.pad
+        y -= bh + sc.pad // 2
+    return y + bh + sc.pad // 2
 
 
 def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView) -> None:
@@ -359,8 +369,7 @@ def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView
     if step == "takehome":
         buttons.append(("arc_qr_close", s.get("arc.buttons.close"), True))
     else:
-        # The take-home offer first: where the row is too narrow for a language it gives way to the
-        # step's own link (it is offered again on the last screens).
+        # The take-home offer first: where one row is too narrow for a language it moves up.
         if view.can_take_home and step in ("record", "why", "question"):
             buttons.append(("arc_qr", s.get("arc.buttons.takehome"), step == "question"))
         if step == "record":

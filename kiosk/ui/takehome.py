@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pygame
 import segno
@@ -33,38 +34,53 @@ log = logging.getLogger(__name__)
 
 QUIET_MODULES = 4
 """The white margin a QR reader needs around the code (ISO/IEC 18004: 4 modules)."""
-MIN_MODULE_PX = 3
-"""Below this, a phone at arm's length no longer reads a code off a screen reliably."""
+MIN_MODULE_PX = 4
+"""Below this, a phone at arm's length no longer reads a code off a screen reliably (and
+OpenCV's detector fails on most codes of version 12 and more at 3 px per module)."""
+MASKS = (None, *range(8))
+"""Data masks to try, segno's choice (the standard's penalty rule) first."""
 ERROR_LEVEL = "m"
 """15 % of the code may be unreadable (glare on the screen); segno raises it when it is free."""
 
 
 def record_text(face: FaceView, snap_t_s: float, strings: Strings, forget_after_s: float,
                 day: dt.date, welcome_s: float = 6.0) -> str:
-    """The visitor's record as plain text in their language: who, when, every guess on their
-    card with its caveat number, that this is the only copy, and the closing question."""
+    """The visitor's record as plain text in their language: who and when, each conclusion on
+    their card (one line per kind), that this is the only copy, and the closing question.
+
+    Kept short on purpose (about 300 bytes): a small code is read by phones from further away
+    and at a glance, and OpenCV's detector (the test's reader) is unreliable beyond version ~15.
+    """
     s = strings
     content = card_content(face, snap_t_s, s, welcome_s)
     who = visitor_label(s, face.visitor_id) if face.visitor_id is not None else s.get("card.identifying")
-    lines = [s.get("takehome.text_title"), f"{who} · {day.isoformat()}"]
-    # One line per kind of conclusion (the first: the closest portrait, not blinks after
-    # "looking"): a short text makes a small code, which phones read from further away.
+    lines = [f"{s.get('takehome.text_title')} · {who} · {day.isoformat()}"]
+    # One line per kind of conclusion (the closest portrait, not every one; not blinks after
+    # "looking"); greetings and time in view are not conclusions.
     shown: set[int] = set()
     for line in content.lines:
         if line.marker is None or line.marker in shown:
-            continue  # greetings and time in view are not conclusions
+            continue
         shown.add(line.marker)
-        lines.append(f"{line.text} [{line.marker}]")
-    lines.append(s.get("takehome.text_markers", button=s.get("buttons.lessons")))
+        lines.append(line.text)
     lines.append(s.get("takehome.text_only_copy", duration=s.duration(forget_after_s)))
     lines.append(s.get("arc.question.ask"))
     return "\n".join(lines)
 
 
-def qr_matrix(text: str) -> np.ndarray:
+def qr_matrix(text: str, mask: int | None = None) -> np.ndarray:
     """The QR modules of ``text`` (True = dark), without the quiet zone."""
-    code = segno.make(text, error=ERROR_LEVEL, micro=False, encoding="utf-8")
+    code = segno.make(text, error=ERROR_LEVEL, micro=False, encoding="utf-8", mask=mask)
     return np.array(code.matrix, dtype=bool)
+
+
+def readable(surface: pygame.Surface, text: str) -> bool:
+    """Does an independent reader (OpenCV's ``QRCodeDetector``) get ``text`` back from these
+    pixels? In memory only. Readers differ: a code the standard's mask rule makes is not read by
+    every one of them, so the kiosk checks what it is about to show."""
+    rgb = np.ascontiguousarray(pygame.surfarray.array3d(surface).transpose(1, 0, 2))
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(rgb)
+    return decoded == text
 
 
 def qr_surface(matrix: np.ndarray, module_px: int) -> pygame.Surface:
@@ -87,8 +103,26 @@ def module_px_for(matrix: np.ndarray, side_px: int) -> int:
 @dataclass
 class _Code:
     text: str
-    matrix: np.ndarray
+    matrix: np.ndarray  # the first mask's, for the size
     surfaces: dict[int, pygame.Surface]
+
+    def surface(self, px: int) -> pygame.Surface:
+        """The code at ``px`` per module: the first mask whose drawing OpenCV reads back (all
+        masks are equally valid codes of the same text); the standard's choice if none is."""
+        if px not in self.surfaces:
+            self.surfaces.clear()  # one size at a time (a resize makes a new one)
+            first = None
+            for mask in MASKS:
+                matrix = self.matrix if mask is None else qr_matrix(self.text, mask)
+                surf = qr_surface(matrix, px)
+                first = first or surf
+                if readable(surf, self.text):
+                    break
+            else:
+                log.warning("no mask of the take-home code decodes at %d px per module; showing it anyway", px)
+                surf = first
+            self.surfaces[px] = surf
+        return self.surfaces[px]
 
 
 class TakeHome:
@@ -150,7 +184,4 @@ class TakeHome:
         px = module_px_for(code.matrix, side_px)
         if px == 0:
             return None
-        if px not in code.surfaces:
-            code.surfaces.clear()  # one size at a time (a resize makes a new one)
-            code.surfaces[px] = qr_surface(code.matrix, px)
-        return code.surfaces[px]
+        return code.surface(px)
