@@ -370,7 +370,7 @@ def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView
         buttons.append(("arc_qr_close", s.get("arc.buttons.close"), True))
     else:
         # The take-home offer first: where one row is too narrow for a language it moves up.
-        if view.can_take_home and step in ("record", "why", "question"):
+        if view.can_take_home and step in ("record", "watchlist", "why", "question"):
             buttons.append(("arc_qr", s.get("arc.buttons.takehome"), step == "question"))
         if step == "record":
             buttons.append(("arc_json", s.get("arc.buttons.json"), False))
