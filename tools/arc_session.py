@@ -12,8 +12,10 @@ until 70 s. The real pipeline (detector, embedder, age/gender/expression, face m
 it can on the scene clock; one screen per language follows its snapshots. Prints the arc steps
 each screen went through, with the scene time they began.
 
-Writes nothing unless ``--out`` is given: then one PNG per arc step and language (the step's last
-frame, so the dossier is complete and the countdown has run), reduced to 256 colours. Without
+Writes nothing unless ``--out`` is given: then ``arc_<step>_<lang>.png`` per arc step and language
+(the step's last frame, so the dossier is complete and the countdown has run; ``_hc`` with
+``--theme high_contrast``) and ``arc_attract_<lang>.png`` (the attract screen as the session
+ends), reduced to 256 colours. Without
 ``--out`` it is what ``tools/privacy_audit.sh`` traces (tests/test_privacy_audit.py): the whole
 arc, the take-home code included, must write no file and use no network.
 """
@@ -51,6 +53,7 @@ from kiosk.ui.settings import UiSettings, default_deps, pipeline_watchlist  # no
 log = logging.getLogger("arc_session")
 
 FACE_H = 150.0
+SHOT_AFTER_S = 4.0
 ARRIVE_S, STAND_S, LEAVE_S, GONE_S, END_S = 1.0, 2.0, 45.0, 46.0, 70.0
 
 
@@ -104,14 +107,25 @@ def main(argv: list[str] | None = None) -> int:
     last: dict[str, tuple[str, pygame.Surface | None]] = {lang: ("", None) for lang in langs}
     steps: dict[str, list[tuple[float, str]]] = {lang: [] for lang in langs}
     shown: dict[str, int] = {lang: 0 for lang in langs}  # frames drawn with the take-home code
+    suffix = "_hc" if args.theme == "high_contrast" else ""
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
 
-    def keep(lang: str, screen: str) -> None:
+    started: dict[str, float] = {lang: 0.0 for lang in langs}
+
+    def keep(lang: str, screen: str, t: float = 0.0) -> None:
+        """Save each arc step as it looked ``SHOT_AFTER_S`` into it (or at its end if shorter): the
+        guesses are in, and a card never caught mid-glide; the attract screen as the session ends."""
         prev, surf = last[lang]
-        if prev != screen and prev.startswith("arc:") and surf is not None and args.out is not None:
-            save_png(surf, args.out / f"arc_{prev.removeprefix('arc:')}_{lang}.png")
-        last[lang] = (screen, surface.copy() if (args.out is not None and screen.startswith("arc:")) else None)
+        if prev != screen:
+            if surf is not None and args.out is not None and (prev.startswith("arc:") or (prev == "attract" and screen == "end")):
+                save_png(surf, args.out / f"arc_{prev.removeprefix('arc:')}_{lang}{suffix}.png")
+            started[lang] = t
+            surf = None
+        wanted = args.out is not None and (screen.startswith("arc:") or screen == "attract")
+        if wanted and (surf is None or t - started[lang] <= SHOT_AFTER_S):
+            surf = surface.copy()
+        last[lang] = (screen, surf)
 
     def on_snapshot(snap) -> None:  # noqa: ANN001
         """Every snapshot, in the inference thread, before the next frame is analysed: the screens
@@ -133,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 shown[lang] += 1
             if not steps[lang] or steps[lang][-1][1] != rec.screen:
                 steps[lang].append((round(t, 1), rec.screen))
-            keep(lang, rec.screen)
+            keep(lang, rec.screen, t)
 
     pipeline.inference.on_snapshot = on_snapshot
     pipeline.start()
