@@ -24,7 +24,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from kiosk.types import Frame, Gaze  # noqa: E402
-from kiosk.ui import synthetic as syn  # noqa: E402
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.arc import (ALL_STEPS, DOSSIER_READ_S, GONE_S, MAX_WORDS, READ_S, Arc, count_words,  # noqa: E402
                           screen_words)
@@ -316,6 +316,8 @@ def test_the_code_disappears_with_its_visitor_and_is_never_given_to_someone_who_
 
 # --- a scripted 60-second visitor on the demo, real pipeline ---------------------------------------
 
+@pytest.mark.slow
+@pytest.mark.models
 def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path) -> None:  # noqa: ANN001
     """Obama (obama2.jpg) walks up at 1 s, stays, walks off at 45-46 s; nobody until 70 s. The
     pipeline runs its real models on the demo scene's frames (as fast as it can, scene clock);
@@ -323,10 +325,11 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
     from modelkit import photo_path, require_model
 
     from kiosk.capture.demo import EYE_LEVEL, PLAIN, PORTRAITS
-    from kiosk.capture.synthetic import SyntheticScene, SyntheticVisit
+    from kiosk.bench.scenes import SyntheticScene, SyntheticVisit
     from kiosk.config import config_from_mapping
     from kiosk.models import ModelStore, default_demo_dir
-    from kiosk.pipeline import Pipeline, build_analyzer
+    from kiosk.analysis.build import build_analyzer
+    from kiosk.pipeline import Pipeline
     from kiosk.ui.settings import pipeline_watchlist
 
     for model in ("yunet", "sface", "age", "gender", "expression"):
@@ -368,13 +371,13 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
                 if not steps[lang] or steps[lang][-1][1] != rec.screen:
                     steps[lang].append((snap.t_s, rec.screen))
 
-    pipeline.inference.on_snapshot = on_snapshot
+    pipeline.subscribe(on_snapshot)
     pipeline.start()
     try:
         deadline = time.monotonic() + 400
         while pipeline.running() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert pipeline.error is None
+        assert pipeline.error is None, repr(pipeline.error)
     finally:
         pipeline.stop()
     subject_seen = seen["subject"]

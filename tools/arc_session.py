@@ -36,17 +36,18 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.privacy_guard import prepare_environment  # noqa: E402
+from kiosk.privacy.guard import prepare_environment  # noqa: E402
 
 prepare_environment()  # as `kiosk run` does (no caches, no telemetry)
 
 import pygame  # noqa: E402
 
 from kiosk.capture.demo import EYE_LEVEL, PLAIN, PORTRAITS  # noqa: E402
-from kiosk.capture.synthetic import SyntheticScene, SyntheticVisit  # noqa: E402
+from kiosk.bench.scenes import SyntheticScene, SyntheticVisit  # noqa: E402
 from kiosk.config import config_from_mapping  # noqa: E402
 from kiosk.models import ModelStore, default_demo_dir  # noqa: E402
-from kiosk.pipeline import Pipeline, build_analyzer  # noqa: E402
+from kiosk.analysis.build import build_analyzer  # noqa: E402
+from kiosk.pipeline import Pipeline  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiSettings, default_deps, pipeline_watchlist  # noqa: E402
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 steps[lang].append((round(t, 1), rec.screen))
             keep(lang, rec.screen, t)
 
-    pipeline.inference.on_snapshot = on_snapshot
+    pipeline.subscribe(on_snapshot)
     pipeline.start()
     try:
         deadline = time.monotonic() + 900
