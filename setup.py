@@ -41,6 +41,9 @@ setup(
         "attrs>=19.1",
         "flatbuffers>=2.0",
         "matplotlib>=3.6",
+        # The take-home QR code (kiosk/ui/takehome.py): pure Python, no dependencies, renders to a
+        # module matrix in memory (no file, no PIL needed), actively maintained.
+        "segno>=1.5,<2",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4"],

@@ -284,7 +284,7 @@ def test_config_from_mapping_reports_without_lines() -> None:
     assert str(info.value) == (
         "<mapping>: camera.width: out of range: got 5, expected 160 to 3840\n"
         "<mapping>: ui.colour: unknown key 'colour'. Allowed keys in ui: fullscreen, width, height, mirror, "
-        "show_landmarks, language, languages, theme, blur_faces, text_scale, attract_after_s, lesson_after_s, lesson_rotate_s, interaction_hold_s, welcome_s, leave_hold_s, erased_hold_s, debug_overlay, max_fps"
+        "show_landmarks, language, languages, theme, blur_faces, text_scale, attract_after_s, lesson_after_s, lesson_rotate_s, interaction_hold_s, welcome_s, leave_hold_s, erased_hold_s, debug_overlay, arc, exhibition_link, max_fps"
     )
 
 

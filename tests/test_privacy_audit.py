@@ -107,3 +107,28 @@ def test_missing_strace_is_reported_with_the_fix(tmp_path: Path) -> None:
                           text=True, timeout=30)
     assert proc.returncode == 2
     assert "apt-get install -y strace" in proc.stderr
+
+
+def test_the_visitor_arc_with_the_take_home_code_passes_the_audit(tmp_path: Path) -> None:
+    """A 60-second visitor through the real pipeline on offscreen kiosk screens (tools/arc_session.py):
+    dossier, record, watchlist, the take-home QR code shown for 4 s, the forgetting. Nothing
+    about the code (or anything else) may reach a file or the network."""
+    import json
+    import sys
+
+    from kiosk.models import default_demo_dir
+
+    _require_strace()
+    gallery = tmp_path / "watchlist"  # made before the trace starts; the traced run only reads it
+    gallery.mkdir()
+    for name in ("astronaut.png", "biden.jpg"):
+        (gallery / name).symlink_to(Path(default_demo_dir()) / name)
+    proc = _audit("--", sys.executable, str(REPO / "tools" / "arc_session.py"), "--languages", "en", "--fps", "5",
+                  "--watchlist", str(gallery))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "privacy audit: PASS" in out and "violations: 0" in out, out
+    report = json.loads(next(line for line in out.splitlines() if '"takehome_frames"' in line).strip())
+    assert report["takehome_frames"]["en"] >= 10, out  # the code really was on screen
+    steps = [s for _, s in report["steps"]["en"]]
+    assert "arc:takehome" in steps and "arc:forgetting" in steps, steps

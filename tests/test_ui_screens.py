@@ -235,10 +235,13 @@ def test_attract_screen_with_todays_counters(screen) -> None:  # noqa: ANN001
     rec = show(app, screen, 7.0, syn.snapshot(3, 107.0, (), gone=gone))
     assert rec.screen == "attract"
     assert rec.says("Step closer to see what a surveillance system concludes about you.")
-    for text in ("This camera is watching.", "No picture and no face template is ever stored.",
-                 "Nothing is sent anywhere.", "Today at this kiosk", "visitors", "median time in view",
-                 "looked at the screen", "50%", "0:35"):
+    for text in ("This camera is watching.", "Held in memory only: no picture or face template is ever saved.",
+                 "Nothing is ever sent anywhere.", "Today at this kiosk", "50%", "0:35"):
         assert rec.has_text(text), (text, rec.joined())
+    # Each counter explained in one line (wrapped under its figure).
+    for text in ("visitors today: different faces, no names", "median time a visitor stayed in view",
+                 "share of visitors who looked at the screen"):
+        assert rec.says(text), (text, rec.joined())
     assert any(t.text == "2" and t.role == "display" for t in rec.texts)
     assert_banner(rec)
     assert_cards_ok(rec)

@@ -1,6 +1,8 @@
 """Schema, part two: runtime, ui and logging sections and the root :class:`Config`."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -201,6 +203,25 @@ class UiConfig(_Section):
         False,
         description="Start with the operator overlay on (frame rates, stage times, dropped frames); F1 toggles it.",
     )
+    arc: bool = Field(
+        True,
+        description=(
+            "true: beside the mirror, a short arc of screens (at most 30 words each) walks the visitor in "
+            "front through their file as it is written, what a company would keep, the watchlist moment, "
+            "the forgetting when they leave, why the kiosk exists and a question, and offers a take-home "
+            "QR code of their record (plain text, no link; nothing is kept). false: the timed lesson "
+            "rotation (`lesson_after_s`, `lesson_rotate_s`) instead."
+        ),
+    )
+    exhibition_link: str | None = Field(
+        None,
+        description=(
+            "A web address (https://...) shown as a second QR code beside the visitor's take-home record, "
+            "e.g. the exhibition's page. Leave it out for none (the default): the record's own code holds "
+            "only text and never a link."
+        ),
+        json_schema_extra={"allowed": "http(s) address up to 200 characters, or empty"},
+    )
     max_fps: int = Field(
         60,
         ge=10,
@@ -210,6 +231,17 @@ class UiConfig(_Section):
             "plenty there); higher makes movement smoother on fast screens."
         ),
     )
+
+    @field_validator("exhibition_link", mode="after")
+    @classmethod
+    def _check_link(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not re.fullmatch(r"https?://[^\s]{3,193}", text):
+            raise ValueError(f"expected an http:// or https:// address of at most 200 characters without spaces, "
+                             f"got {value!r}; leave the key out for no link")
+        return text
 
     @model_validator(mode="after")
     def _language_offered(self) -> UiConfig:

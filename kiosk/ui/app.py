@@ -25,6 +25,10 @@ Keys (visitors; a venue may map a keypad to them; every action also has a touch 
 
 Operator keys (not shown on screen): Esc or Q quit, F1 debug overlay (capture / inference / UI
 fps, per-stage ms, dropped frames), F2 cycle lessons (also from the attract screen).
+
+With ``ui.arc`` (``kiosk.ui.arc``): T "take my record" (the take-home QR code), W "why this
+exists"; educators: F3 / Shift+F3 step through the arc by hand (on touch screens: three quick
+taps on the privacy banner).
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ import pygame
 from kiosk.types import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
 from kiosk.ui.aggregate import DailyAggregate
+from kiosk.ui.arc import GONE_S, Arc, ArcView, draw_arc
 from kiosk.ui.caveats import Caveat, load_caveats
 from kiosk.ui.consent import FEEDBACK_S, choose_consenter, draw_consent, layout_consent, needs_consent
 from kiosk.ui.i18n import Strings, language_names, load_strings
@@ -53,7 +58,8 @@ from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader
-from kiosk.ui.state import SLIDER_STEP, UiState
+from kiosk.ui.state import LESSONS, SLIDER_STEP, UiState
+from kiosk.ui.takehome import TakeHome, record_text
 from kiosk.ui.threshold_lesson import judge_at_slider, mark_searched_face
 from kiosk.ui.text import FrameRecord, TextRenderer
 from kiosk.ui.theme import TypeScale, get_theme
@@ -73,6 +79,9 @@ _STRICTER_KEYS = {pygame.K_UP, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_EQUALS}
 _LENIENT_KEYS = {pygame.K_DOWN, pygame.K_MINUS, pygame.K_KP_MINUS}
 _QUIT_KEYS = {pygame.K_ESCAPE, pygame.K_q}
 _CONSENT_KEYS = {pygame.K_a}
+_TAKEHOME_KEYS = {pygame.K_t}
+_WHY_KEYS = {pygame.K_w}
+TAKEHOME_MAX_S = 120.0  # a take-home code left open closes by itself after this long
 
 
 def main_face(snap: Snapshot | None) -> FaceView | None:
@@ -126,6 +135,10 @@ class KioskApp:
         self._lesson_face: tuple[FaceView, float] | None = None
         self._consent_asked_s: float | None = None
         self.consent_requests = 0
+        self._today = today
+        self.arc = Arc(self.settings.forget_after_s)
+        self.takehome = TakeHome(self.settings.exhibition_link)
+        self._takehome_seen_s = -1e9
 
     def _lay_out(self, size: tuple[int, int]) -> None:
         """Everything derived from the screen size: type scale, fonts, picture and card layout."""
@@ -200,7 +213,49 @@ class KioskApp:
                 log.info("camera back: the mirror resumes")
             self._paused = problem
         faces = len(snap.faces) if snap is not None and not problem else 0
-        return self.state.tick(now_s, faces, camera_ok=not problem)
+        hold = False
+        if self.settings.arc:
+            hold = self._update_arc(now_s, snap)
+        return self.state.tick(now_s, faces, camera_ok=not problem, hold=hold)
+
+    def _update_arc(self, now_s: float, snap: Snapshot | None) -> bool:
+        """The visitor's arc and the take-home code follow the consented faces in view; returns
+        whether the arc's ending holds the screen for a visitor who just left."""
+        faces = [f for f in snap.faces if f.consented] if snap is not None else []
+        self.arc.update(now_s, faces, main_face(snap))
+        th = self.takehome
+        if th.is_open:
+            if any(th.belongs_to(f) for f in faces):
+                self._takehome_seen_s = now_s
+            if now_s - self._takehome_seen_s > GONE_S or now_s - (th.opened_s or now_s) > TAKEHOME_MAX_S:
+                th.close()  # it disappears with its visitor
+        return self.arc.holding(now_s)
+
+    def request_takehome(self, now_s: float) -> bool:
+        """"Take my record": the visitor's record as a QR code of plain text, only while they are
+        in view (never for someone who left: whoever stands there next must not get it)."""
+        if not self.settings.arc or self._snap is None:
+            return False
+        face = self.arc.subject if self.arc.present(now_s) else None
+        if face is None:
+            return False
+        text = record_text(face, self._snap.t_s, self.strings, self.settings.forget_after_s, self._today(),
+                           self.settings.welcome_s)
+        self.takehome.open(face, text, now_s)
+        self._takehome_seen_s = now_s
+        return True
+
+    def open_why(self, now_s: float) -> None:
+        """"Why this exists" (attract screen button, or W)."""
+        if not self.settings.arc:
+            return
+        self.arc.open_why(now_s)
+        self.state.show_panel(now_s)
+
+    def _open_lesson(self, lesson: str, now_s: float) -> None:
+        """From an arc screen, one tap into the full lesson (the JSON record, the threshold)."""
+        self.state.lesson_index = LESSONS.index(lesson)
+        self.state.next_lesson(now_s)
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -228,6 +283,17 @@ class KioskApp:
                 st.next_language(now_s)
             elif key in _CONSENT_KEYS:
                 self.request_consent(now_s)
+            elif key == pygame.K_F3 and self.settings.arc:
+                back = bool(getattr(event, "mod", 0) & pygame.KMOD_SHIFT)
+                self.arc.staff_step(now_s, -1 if back else 1)
+                self.state.show_panel(now_s)
+            elif key in _TAKEHOME_KEYS:
+                if self.takehome.is_open:
+                    self.takehome.close()
+                else:
+                    self.request_takehome(now_s)
+            elif key in _WHY_KEYS:
+                self.open_why(now_s)
         elif event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
             self.tap(event.pos, now_s)
         elif event.type == pygame.MOUSEMOTION and self._dragging:
@@ -251,6 +317,19 @@ class KioskApp:
                     st.close_lesson(now_s)
                 elif key == "consent":
                     self.request_consent(now_s, pos)
+                elif key == "arc_next":
+                    st._touch(now_s)
+                    self.arc.next(now_s)
+                elif key == "arc_json":
+                    self._open_lesson("record", now_s)
+                elif key == "arc_threshold":
+                    self._open_lesson("threshold", now_s)
+                elif key == "arc_qr":
+                    self.request_takehome(now_s)
+                elif key == "arc_qr_close":
+                    self.takehome.close()
+                elif key == "why":
+                    self.open_why(now_s)
                 return key
         if self.on_consent is not None and needs_consent(self._snap):
             # A visitor touching their own anonymous box consents for that face alone.
@@ -258,6 +337,11 @@ class KioskApp:
                 if key.startswith("a") and bx <= x < bx + bw and by <= y < by + bh:
                     if self.request_consent(now_s, pos):
                         return "consent"
+        banner = self.record.banner
+        if self.settings.arc and banner is not None and banner[1] <= y < banner[1] + banner[3]:
+            if self.arc.staff_tap(now_s):  # three quick taps: staff steps through the arc
+                self.state.show_panel(now_s)
+                return "staff"
         slider = self.record.slider
         if slider is not None and st.mode == "lesson" and st.lesson == "threshold":
             sx, sy, sw, sh = slider
@@ -351,7 +435,8 @@ class KioskApp:
         sc = self.scale
         bh = banner_height(ctx)
         lesson_open = mode == "lesson"
-        panel = self._panel_rect(bh) if lesson_open else None
+        arc_open = mode == "mirror" and self.settings.arc and self.arc.visible
+        panel = self._panel_rect(bh) if (lesson_open or arc_open) else None
         if panel is not None and panel[0] == 0:  # portrait: the lesson below the mirror
             image_area: Rect = (0, bh, w, panel[1] - bh)
         else:
@@ -384,8 +469,16 @@ class KioskApp:
             bw += bh2 // 3
             lessons_rect = (image_area[0] + image_area[2] - sc.pad - bw, bottom_px - sc.pad - bh2, bw, bh2)
             obstacles.append(lessons_rect)
+        why_rect = None
+        if mode == "attract" and self.settings.arc and lessons_rect is not None:
+            label = strings.get("arc.buttons.why")
+            bw, bh2 = button_size(ctx, label)
+            why_rect = (lessons_rect[0] - sc.pad - bw, lessons_rect[1], bw, bh2)
+            obstacles.append(why_rect)
         left = (lang_rect[0] + lang_rect[2] + sc.pad) if lang_rect else sc.pad
         right = (lessons_rect[0] - sc.pad) if lessons_rect else image_area[0] + image_area[2] - sc.pad
+        if why_rect is not None:
+            right = why_rect[0] - sc.pad
         strip = strip_rect(ctx, left, right, bottom_px)
         area: Rect = (sc.pad, bh + sc.pad, image_area[2] - 2 * sc.pad, bottom_px - bh - 2 * sc.pad)
         departures = self.forget.departures(now_s)
@@ -426,7 +519,15 @@ class KioskApp:
         if consent is not None:
             draw_consent(surface, ctx, consent, consent_label)
             ctx.record.consent = consent.panel
-        if panel is not None:
+        if panel is not None and arc_open:
+            arc = self.arc
+            present = arc.present(now_s)
+            view_ = ArcView(arc.step or "why", arc.subject, present, [k for k, _ in arc.guesses],
+                            snap.frame_size if snap else (1, 1), self.deps,
+                            self.forget.get(arc.subject_visitor) if arc.subject_visitor is not None else None,
+                            pipeline_now, self.takehome, present and arc.subject is not None)
+            draw_arc(surface, ctx, panel, view_)
+        elif panel is not None:
             face = main_face(snap)
             # A face the detector misses for a moment keeps its lesson (as its card is kept).
             if face is not None:
@@ -448,6 +549,8 @@ class KioskApp:
             ctx.record.screen = mode
         if lessons_rect is not None:
             draw_button(surface, ctx, "lessons", strings.get("buttons.lessons"), lessons_rect, primary=True, icon="next")
+        if why_rect is not None:
+            draw_button(surface, ctx, "why", strings.get("arc.buttons.why"), why_rect)
         self._draw_language_button(surface, ctx, lang_button)
 
     def _mesh_points(self, snap: Snapshot | None, image_rect: Rect) -> np.ndarray | None:

@@ -53,6 +53,8 @@ class UiSettings:
     erased_hold_s: float = 4.0
     debug_overlay: bool = False
     consent_required: bool = False  # privacy.consent == "required": the banner and attract screen say so
+    arc: bool = False  # ui.arc: the visitor's arc (kiosk.ui.arc) instead of the timed lesson rotation
+    exhibition_link: str | None = None  # ui.exhibition_link: a second take-home code with this link
 
     def check(self) -> UiSettings:
         """Raise ValueError naming the field, its bounds and the value; return self when valid."""

@@ -97,8 +97,9 @@ class UiState:
         self.mode = mode
         self.mode_since_s = now_s
 
-    def tick(self, now_s: float, faces_in_view: int, camera_ok: bool) -> str:
-        """Advance the timers; returns the mode to draw."""
+    def tick(self, now_s: float, faces_in_view: int, camera_ok: bool, hold: bool = False) -> str:
+        """Advance the timers; returns the mode to draw. ``hold``: something is still being shown
+        to a visitor who just left (the end of the arc, ``kiosk.ui.arc``): no attract screen yet."""
         s = self.settings
         self.camera_ok = camera_ok
         if faces_in_view:
@@ -121,13 +122,14 @@ class UiState:
             if faces_in_view:
                 self._enter("mirror", now_s)
         elif self.mode == "mirror":
-            if nobody_for_s >= s.attract_after_s and not interacting:
+            if nobody_for_s >= s.attract_after_s and not interacting and not hold:
                 self._enter("attract", now_s)
-            elif faces_in_view and now_s - self.mode_since_s >= s.lesson_after_s and not interacting:
+            elif (faces_in_view and not s.arc and now_s - self.mode_since_s >= s.lesson_after_s
+                  and not interacting):  # with the arc, its screens replace the rotation
                 self._enter("lesson", now_s)
         elif self.mode == "lesson":
             if not interacting:
-                if nobody_for_s >= s.attract_after_s:
+                if nobody_for_s >= s.attract_after_s and not hold:
                     self.lesson_index += 1
                     self._enter("attract", now_s)
                 elif now_s - max(self.mode_since_s, self.last_interaction_s + s.interaction_hold_s) >= s.lesson_rotate_s:
@@ -156,6 +158,13 @@ class UiState:
             self.mode_since_s = now_s
         else:
             self._enter("lesson", now_s)
+
+    def show_panel(self, now_s: float) -> None:
+        """Show the mirror with its side panel (the arc) now, e.g. "Why this exists" touched on
+        the attract screen; counts as an interaction, so it stays while nobody is in view."""
+        self._touch(now_s)
+        if self.mode in ("attract", "lesson"):
+            self._enter("mirror", now_s)
 
     def close_lesson(self, now_s: float) -> None:
         self._touch(now_s)
