@@ -1,9 +1,9 @@
-"""The shared per-frame time budget (kiosk/budget.py)."""
+"""The shared per-frame time budget (kiosk/analysis/budget.py)."""
 from __future__ import annotations
 
 import pytest
 
-from kiosk.budget import STARVING_S, FrameBudget
+from kiosk.analysis.budget import STARVING_S, FrameBudget
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""The one-line preset verdict of `kiosk bench` (kiosk/verdict.py)."""
+"""The one-line preset verdict of `kiosk bench` (kiosk/bench/verdict.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.verdict import PRESETS, preset_for, verdict
+from kiosk.bench.verdict import PRESETS, preset_for, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 

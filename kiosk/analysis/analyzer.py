@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.analysis.attributes import AttributeEngine
-from kiosk.budget import FrameBudget
+from kiosk.analysis.budget import FrameBudget
 from kiosk.config import Config
 from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification
 from kiosk.track.tracker import Track, Tracker
@@ -89,7 +89,7 @@ class FaceAnalyzer:
         # Consent requests arrive from the UI thread; the inference thread applies them to the
         # faces in view at the next frame.
         self._consent_requests: queue.SimpleQueue[float] = queue.SimpleQueue()
-        # One per-frame time budget across embedding, attributes and mesh (kiosk/budget.py).
+        # One per-frame time budget across embedding, attributes and mesh (kiosk/analysis/budget.py).
         self.budget = FrameBudget(cfg.runtime.frame_budget_ms)
 
     def request_consent(self) -> None:

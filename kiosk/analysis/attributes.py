@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiosk.budget import FrameBudget
+from kiosk.analysis.budget import FrameBudget
 from kiosk.config import AttributesConfig
 from kiosk.track.tracker import Track
 from kiosk.types import (AgeEstimate, Attributes, ExpressionEstimate, FaceState, Gaze,
@@ -127,7 +127,7 @@ class AttributeEngine:
     def update(self, image: np.ndarray, tracks: Sequence[Track], t_s: float,
                frame_budget: FrameBudget | None = None) -> None:
         """Run what is due for the tracks seen in this frame (within the per-frame caps and the
-        frame's shared time budget, :mod:`kiosk.budget`)."""
+        frame's shared time budget, :mod:`kiosk.analysis.budget`)."""
         self.last_attributes_ms = self.last_mesh_ms = 0.0
         if not self.active or not tracks:
             return

@@ -91,7 +91,7 @@ def naive_config(cfg: Any) -> Any:
         changed: dict[str, Any] = {name: 0.0 for name in fields if name.endswith("interval_s")}
         changed.update({name: 1_000_000 for name in fields
                         if name.startswith("max_") and name.endswith("_per_frame")})
-        # The shared per-frame time budget is a cap too (kiosk/budget.py): 0 switches it off.
+        # The shared per-frame time budget is a cap too (kiosk/analysis/budget.py): 0 switches it off.
         changed.update({name: 0.0 for name in fields if name == "frame_budget_ms"})
         if changed:
             updates[section_name] = section.model_copy(update=changed)

@@ -95,7 +95,7 @@ def main_bench(source: str | None = None, *, config: Path | None = None, frames:
         else:
             report = run_bench(spec, cfg, frames=frames or 300, naive=naive, live_s=live_s, ui_frames=ui_frames,
                                devices=devices)
-            from kiosk.verdict import verdict
+            from kiosk.bench.verdict import verdict
 
             report["verdict"] = verdict(report, config)
             text = format_report(report) + "\n\n" + report["verdict"]["line"]
