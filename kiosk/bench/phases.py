@@ -242,6 +242,11 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
     res = PhaseResult(mode=mode)
     t_build = time.monotonic()
     analyzer = build_analyzer(cfg, store)
+    loader = getattr(analyzer, "watchlist_loader", None)
+    if loader is not None:
+        # The bench measures the per-frame cost: portraits still being embedded in the background
+        # (no stored embeddings for this watchlist) would be counted as frame work.
+        loader.wait(300.0)
     res.build_s = time.monotonic() - t_build
     capture_ms: deque[float] = res.capture_ms
 
