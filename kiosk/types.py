@@ -65,20 +65,35 @@ EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "sur
 
 @dataclass(frozen=True, slots=True)
 class AgeEstimate:
-    """Apparent age in years: expected value and a central interval of the predicted distribution."""
+    """Apparent age in years: the expected value and a range around it.
+
+    ``coverage`` is the share of faces whose true age the range was *measured* to contain (0.8
+    for the conformal range of ``kiosk.infer.uncertainty``); None when the range is only the
+    model's own central interval, which no card may present as an "80 % range".
+    """
 
     years: float
     low: float
     high: float
     confidence: float  # probability of the most likely class
+    coverage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GenderEstimate:
-    """The model's binary guess (it knows only 'female' / 'male') and its probability."""
+    """The model's binary guess (it knows only 'female' / 'male') and its probability.
+
+    ``calibrated``: ``probability`` is a calibrated one (``kiosk.infer.uncertainty``), so it may
+    be shown as a percentage; otherwise it is the raw softmax and is never shown. ``band`` and
+    ``band_accuracy``: the predicted age band and how often the guess was right for faces in it
+    on labelled test faces ("how often it is right for faces like yours").
+    """
 
     value: str
     probability: float
+    calibrated: bool = False
+    band: str | None = None
+    band_accuracy: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

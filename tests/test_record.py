@@ -19,8 +19,8 @@ def face(attributes: Attributes = Attributes()) -> FaceView:
 
 
 FULL = Attributes(
-    age=AgeEstimate(years=34.2, low=27.6, high=41.4, confidence=0.08),
-    gender=GenderEstimate("female", 0.87),
+    age=AgeEstimate(years=34.2, low=27.6, high=41.4, confidence=0.08, coverage=0.8),
+    gender=GenderEstimate("female", 0.87, calibrated=True, band="20-39", band_accuracy=0.93),
     expression=ExpressionEstimate((0.01, 0.0, 0.02, 0.81, 0.03, 0.05, 0.08)),
     pose=HeadPose(yaw_deg=-12.5, pitch_deg=4.0, roll_deg=1.5),
     gaze=Gaze(yaw_deg=-3.0, pitch_deg=-2.0, at_screen=True, attention_s=5.0),
@@ -36,16 +36,22 @@ def test_full_record_validates_and_maps_every_field() -> None:
     assert rec["BoundingBox"] == {"Width": 0.125, "Height": 0.25, "Left": 0.4375, "Top": 0.3333}
     assert rec["AgeRange"] == {"Low": 28, "High": 41}
     assert rec["Gender"] == {"Value": "Female", "Confidence": 87.0}
-    assert rec["Emotions"][0] == {"Type": "HAPPY", "Confidence": 81.0}
-    assert {e["Type"] for e in rec["Emotions"]} == set(EMOTION_TYPES.values())
-    assert "CONFUSED" not in {e["Type"] for e in rec["Emotions"]}
-    assert abs(sum(e["Confidence"] for e in rec["Emotions"]) - 100.0) < 0.1
-    assert rec["Smile"]["Value"] is True and rec["Smile"]["Confidence"] > 50
-    assert rec["MouthOpen"]["Value"] is False and rec["MouthOpen"]["Confidence"] > 50
+    # Only calibrated probabilities become a Confidence (see kiosk/analysis/record.py): the expression is the
+    # one the card shows, without the model's uncalibrated softmax.
+    assert rec["Emotions"] == [{"Type": "HAPPY"}]
+    assert set(EMOTION_TYPES.values()) >= {e["Type"] for e in rec["Emotions"]}
+    assert rec["Smile"] == {"Value": True} and rec["MouthOpen"] == {"Value": False}
     assert rec["Pose"] == {"Roll": 1.5, "Yaw": -12.5, "Pitch": 4.0}
     assert rec["EyeDirection"] == {"Yaw": -3.0, "Pitch": -2.0}
     assert rec["Quality"] == {"Brightness": 61.0, "Sharpness": 83.0}
-    assert rec["Confidence"] == 93.0
+    assert "Confidence" not in rec  # the detector's score is no probability
+
+
+def test_uncalibrated_guesses_give_no_range_and_no_confidence() -> None:
+    raw = Attributes(age=AgeEstimate(34.2, 34.0, 34.4, 0.9), gender=GenderEstimate("female", 1.0))
+    rec = face_detail(face(raw), FRAME)
+    jsonschema.validate(rec, face_detail_schema())
+    assert "AgeRange" not in rec and "Gender" not in rec
 
 
 def test_landmarks_are_ratios_in_image_left_right_order() -> None:
@@ -59,9 +65,9 @@ def test_landmarks_are_ratios_in_image_left_right_order() -> None:
 def test_unknown_estimates_are_absent_not_invented() -> None:
     rec = face_detail(face(), FRAME)
     jsonschema.validate(rec, face_detail_schema())
-    assert set(rec) == {"BoundingBox", "Landmarks", "Confidence"}
+    assert set(rec) == {"BoundingBox", "Landmarks"}
     only_age = face_detail(face(Attributes(age=FULL.age)), FRAME)
-    assert set(only_age) == {"BoundingBox", "AgeRange", "Landmarks", "Confidence"}
+    assert set(only_age) == {"BoundingBox", "AgeRange", "Landmarks"}
 
 
 @pytest.mark.parametrize("field, value", [

@@ -7,7 +7,9 @@ of the two, most overdue first, so a group walking in cannot stall a frame.
 
 Smoothing averages the models' *probability distributions* over the track with a time constant
 (``alpha = 1 - exp(-dt / smoothing_s)``), then summarises the averaged distribution (expected
-age and its central interval, the most likely gender and expression). Averaging distributions
+age and its calibrated range, the most likely gender and expression; ``kiosk.infer.uncertainty``)
+and passes the summaries through a per-track hysteresis (``kiosk.infer.steady``), so what a card
+shows settles within seconds and then moves only when the evidence leaves it. Averaging distributions
 rather than summaries keeps the age range honest: a visitor who reads 25 in one frame and 45 in
 the next gets a wide range, not a confident 35.
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from kiosk.analysis.budget import FrameBudget
 from kiosk.config import AttributesConfig
+from kiosk.infer.steady import SteadyGuesses
 from kiosk.track.tracker import Track
 from kiosk.types import (AgeEstimate, Attributes, ExpressionEstimate, FaceState, Gaze,
                          GenderEstimate, HeadPose, Quality)
@@ -39,6 +42,8 @@ QualityFn = Callable[[np.ndarray, tuple[float, float, float, float]], Quality]
 MeshFn = Callable[[np.ndarray, tuple[float, float, float, float]], "np.ndarray | None"]
 AgeSummary = Callable[[np.ndarray], AgeEstimate]
 GenderSummary = Callable[[np.ndarray], GenderEstimate]
+# (gender probabilities, the shown age in years or None) -> GenderEstimate (calibrated per age band)
+GenderGivenAge = Callable[[np.ndarray, "float | None"], GenderEstimate]
 ExpressionSummary = Callable[[np.ndarray], ExpressionEstimate]
 
 
@@ -70,6 +75,7 @@ class Estimators:
     age_summary: AgeSummary | None = None
     gender: ProbsFn | None = None
     gender_summary: GenderSummary | None = None
+    gender_given_age: GenderGivenAge | None = None  # preferred over gender_summary when set
     expression: ExpressionFn | None = None
     expression_summary: ExpressionSummary | None = None
     quality: QualityFn | None = None
@@ -85,6 +91,7 @@ class _TrackState:
     expression: Ema
     quality: Ema
     signals: object | None  # FaceSignalTracker
+    steady: SteadyGuesses
     next_attr_s: float
     next_mesh_s: float
     face: FaceState | None = None
@@ -115,7 +122,7 @@ class AttributeEngine:
         self._tracks[track_id] = _TrackState(
             age=Ema(tau), gender=Ema(tau), expression=Ema(tau), quality=Ema(tau),
             signals=self.est.signal_tracker() if self.est.signal_tracker else None,
-            next_attr_s=t_s, next_mesh_s=t_s,
+            steady=SteadyGuesses(), next_attr_s=t_s, next_mesh_s=t_s,
         )
 
     def has_track(self, track_id: int) -> bool:
@@ -176,7 +183,24 @@ class AttributeEngine:
                 st.quality.update(np.array([q.brightness, q.sharpness]), t_s)
         for _, st in due:
             st.next_attr_s = t_s + self.cfg.interval_s
+            self._step_shown(st, t_s)
             st.cached = None
+
+    def _step_shown(self, st: _TrackState, t_s: float) -> None:
+        """Summarise the averages and pass them through the track's hysteresis (kiosk.infer.steady)."""
+        e = self.est
+        age = e.age_summary(st.age.value) if e.age_summary and st.age.value is not None else None
+        shown_age = st.steady.step_age(t_s, age)
+        gender = None
+        if st.gender.value is not None:
+            if e.gender_given_age is not None:
+                gender = e.gender_given_age(st.gender.value, shown_age.years if shown_age is not None else None)
+            elif e.gender_summary is not None:
+                gender = e.gender_summary(st.gender.value)
+        st.steady.step_gender(t_s, gender)
+        expression = (e.expression_summary(st.expression.value)
+                      if e.expression_summary and st.expression.value is not None else None)
+        st.steady.step_expression(t_s, expression)
 
     def _update_mesh(self, image: np.ndarray, due: list[tuple[Track, _TrackState]], t_s: float) -> None:
         assert self.est.mesh is not None
@@ -207,12 +231,8 @@ class AttributeEngine:
             return Attributes()
         if st.cached is not None:
             return st.cached
-        e = self.est
-        age = e.age_summary(st.age.value) if e.age_summary and st.age.value is not None else None
-        gender = (e.gender_summary(st.gender.value)
-                  if e.gender_summary and st.gender.value is not None else None)
-        expression = (e.expression_summary(st.expression.value)
-                      if e.expression_summary and st.expression.value is not None else None)
+        # The shown guesses are the held ones (settled, with hysteresis), not the latest average.
+        age, gender, expression = st.steady.age.value, st.steady.gender.value, st.steady.expression.value
         quality = (Quality(float(st.quality.value[0]), float(st.quality.value[1]))
                    if st.quality.value is not None else None)
         st.cached = Attributes(age=age, gender=gender, expression=expression, pose=st.pose,

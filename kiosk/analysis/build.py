@@ -102,6 +102,7 @@ def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
             est.age, est.age_summary = ag.age_probs, age_summary
         if ac.gender:
             est.gender, est.gender_summary = ag.gender_probs, gender_summary
+        _use_calibration(est, store, ac.age, ac.gender)
     if ac.expression:
         from kiosk.infer.expression import ExpressionEstimator, expression_summary
         ex = ExpressionEstimator(_session(cfg, store, "expression"))
@@ -119,3 +120,17 @@ def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
                                                        smoothing_tau_s=ac.mesh_smoothing_s)
     engine = AttributeEngine(ac, est)
     return engine if engine.active else None
+
+
+def _use_calibration(est: Estimators, store: ModelStore, age: bool, gender: bool) -> None:
+    """Swap in the calibrated summaries (80 % range, calibrated gender probability) when
+    ``models/age_gender_calibration.yaml`` was fitted for these model files; otherwise the cards
+    show the age without a range and the gender without a percentage (kiosk.infer.uncertainty)."""
+    from kiosk.infer.uncertainty import age_estimate, calibration_for, gender_estimate
+
+    cal = calibration_for(store.entry("age").final_sha256 if age else None,
+                          store.entry("gender").final_sha256 if gender else None)
+    if age:
+        est.age_summary = lambda p: age_estimate(cal, p)
+    if gender:
+        est.gender_given_age = lambda p, years: gender_estimate(cal, p, years)

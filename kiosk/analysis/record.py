@@ -6,15 +6,26 @@ the kiosk's own estimates, so visitors see the shape of what such a service retu
 | FaceDetail field | kiosk source |
 |---|---|
 | ``BoundingBox`` {Width, Height, Left, Top} | tracked YuNet box, as ratios of the frame size |
-| ``AgeRange`` {Low, High} | central interval of the age model's averaged distribution, whole years |
-| ``Gender`` {Value, Confidence} | gender model: "Female"/"Male", probability x 100 |
-| ``Emotions`` [{Type, Confidence}] | expression model, 7 FER2013 classes mapped below, probability x 100 |
-| ``Smile``, ``EyesOpen``, ``MouthOpen`` {Value, Confidence} | face-mesh geometry (confidence: distance of the score from its decision threshold) |
+| ``AgeRange`` {Low, High} | the calibrated 80 % range shown on the card, whole years (absent when uncalibrated) |
+| ``Gender`` {Value, Confidence} | calibrated gender guess: "Female"/"Male", calibrated probability x 100 (absent when uncalibrated) |
+| ``Emotions`` [{Type}] | the expression shown on the card, mapped below; no Confidence (see below) |
+| ``Smile``, ``EyesOpen``, ``MouthOpen`` {Value} | face-mesh geometry; no Confidence (see below) |
 | ``Pose`` {Roll, Yaw, Pitch} | head pose from the face mesh, degrees |
 | ``EyeDirection`` {Yaw, Pitch} | iris position from the face mesh, degrees (no calibrated confidence, so none) |
 | ``Quality`` {Brightness, Sharpness} | measured on the face crop, 0-100 |
 | ``Landmarks`` [{Type, X, Y}] | YuNet's 5 points as ratios: eyeLeft, eyeRight, nose, mouthLeft, mouthRight |
-| ``Confidence`` | detector score x 100 |
+| ``Confidence`` | absent (see below) |
+
+**Confidence fields.** Rekognition's ``Confidence`` reads as a percentage chance of being right,
+and visitors read it that way. The kiosk's screen rule is that a percentage is a calibrated
+probability or it is not shown, so the record carries a ``Confidence`` only where the kiosk has
+one that was measured to hold: ``Gender.Confidence`` is the calibrated probability the card
+shows (``kiosk.infer.uncertainty``; reliability measured in docs/ACCURACY.md). The expression
+model's softmax, the distance of a mesh score from its threshold and the detector's score are
+not probabilities of anything that was measured here, so their ``Confidence`` members are left
+out rather than filled with a number that looks like one; ``Emotions`` lists only the expression
+the card shows. The age range is the card's calibrated 80 % range (Rekognition does not say what
+share of people its ``AgeRange`` contains).
 
 Expression classes map to Rekognition's emotion types as angry→ANGRY, disgust→DISGUSTED,
 fear→FEAR, happy→HAPPY, sad→SAD, surprise→SURPRISED, neutral→CALM. Rekognition's CONFUSED has no
@@ -33,6 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kiosk.infer.uncertainty import shown_age_range
 from kiosk.types import EXPRESSIONS, Attributes, FaceView
 
 EMOTION_TYPES: dict[str, str] = {
@@ -57,22 +69,6 @@ def _pct(p: float) -> float:
     return round(min(max(p * 100.0, 0.0), 100.0), 2)
 
 
-def _bool_confidence(score: float, threshold: float) -> float:
-    """Confidence 50..100 from how far a 0..1 score lies from its decision threshold."""
-    if score >= threshold:
-        span = max(1.0 - threshold, 1e-6)
-        return _pct(0.5 + 0.5 * (score - threshold) / span)
-    span = max(threshold, 1e-6)
-    return _pct(0.5 + 0.5 * (threshold - score) / span)
-
-
-# Decision thresholds of the 0..1 mesh scores, used only to express a confidence; the booleans
-# themselves come from the face-signal code that owns the thresholds.
-_SMILE_THRESHOLD = 0.5
-_EYES_THRESHOLD = 0.5
-_MOUTH_THRESHOLD = 0.5
-
-
 def face_detail(face: FaceView, frame_size: tuple[int, int]) -> dict[str, Any]:
     """The FaceDetail-shaped record for one face (fields the kiosk cannot estimate are absent)."""
     width, height = frame_size
@@ -86,26 +82,19 @@ def face_detail(face: FaceView, frame_size: tuple[int, int]) -> dict[str, Any]:
         },
     }
     a = face.attributes
-    if a.age is not None:
-        record["AgeRange"] = {"Low": int(round(a.age.low)), "High": int(round(a.age.high))}
+    shown = shown_age_range(a.age) if a.age is not None else None
+    if shown is not None:
+        record["AgeRange"] = {"Low": shown[0], "High": shown[1]}
     if a.face is not None:
-        record["Smile"] = {"Value": a.face.smiling,
-                           "Confidence": _bool_confidence(a.face.smile, _SMILE_THRESHOLD)}
-    if a.gender is not None:
+        record["Smile"] = {"Value": a.face.smiling}
+    if a.gender is not None and a.gender.calibrated:
         record["Gender"] = {"Value": a.gender.value.capitalize(),
                             "Confidence": _pct(a.gender.probability)}
     if a.face is not None:
-        record["EyesOpen"] = {"Value": a.face.eyes_open,
-                              "Confidence": _bool_confidence(a.face.eye_openness, _EYES_THRESHOLD)}
-        record["MouthOpen"] = {"Value": a.face.mouth_open,
-                               "Confidence": _bool_confidence(a.face.mouth_openness,
-                                                              _MOUTH_THRESHOLD)}
-    if a.expression is not None:
-        emotions = [
-            {"Type": EMOTION_TYPES[name], "Confidence": _pct(p)}
-            for name, p in zip(EXPRESSIONS, a.expression.probabilities)
-        ]
-        record["Emotions"] = sorted(emotions, key=lambda e: -e["Confidence"])
+        record["EyesOpen"] = {"Value": a.face.eyes_open}
+        record["MouthOpen"] = {"Value": a.face.mouth_open}
+    if a.expression is not None and a.expression.probabilities:
+        record["Emotions"] = [{"Type": EMOTION_TYPES[a.expression.top]}]
     record["Landmarks"] = [
         {"Type": kind, "X": round(x / width, 4), "Y": round(y / height, 4)}
         for kind, (x, y) in zip(_LANDMARK_TYPES, face.landmarks_px)
@@ -116,7 +105,6 @@ def face_detail(face: FaceView, frame_size: tuple[int, int]) -> dict[str, Any]:
     if a.quality is not None:
         record["Quality"] = {"Brightness": round(a.quality.brightness, 2),
                              "Sharpness": round(a.quality.sharpness, 2)}
-    record["Confidence"] = _pct(face.score)
     if a.gaze is not None:
         # No Confidence: the kiosk has no calibrated one for gaze, and Rekognition marks the
         # member optional; leaving it out is more honest than borrowing another score.
@@ -139,9 +127,11 @@ def attributes_summary(a: Attributes) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if a.age is not None:
         out["age"] = {"years": round(a.age.years, 1), "low": round(a.age.low, 1),
-                      "high": round(a.age.high, 1), "confidence": round(a.age.confidence, 3)}
+                      "high": round(a.age.high, 1), "confidence": round(a.age.confidence, 3),
+                      "range_coverage": a.age.coverage}
     if a.gender is not None:
-        out["gender"] = {"value": a.gender.value, "probability": round(a.gender.probability, 3)}
+        out["gender"] = {"value": a.gender.value, "probability": round(a.gender.probability, 3),
+                         "calibrated": a.gender.calibrated}
     if a.expression is not None:
         out["expression"] = {"top": a.expression.top,
                              "probabilities": {n: round(p, 3) for n, p in

@@ -1,10 +1,10 @@
-"""``kiosk eval lfw | widerface | utkface | calibrate``: the kiosk's own models measured on public data.
+"""``kiosk eval lfw | widerface | utkface | fit-age-gender | calibrate``: the kiosk's own models measured on public data.
 
 Every command runs the kiosk's own path (YuNet detection -> 5-point alignment -> SFace, or the
 age/gender estimators) on a dataset folder given as an argument, prints one JSON object to
 stdout and shows progress (tqdm) on stderr. A missing or malformed dataset folder exits 2 with
 a message naming the file and what was expected. No dataset file is ever copied or cached.
-The measurements live in :mod:`kiosk.eval` (``lfw``, ``widerface``, ``utkface``, ``calibrate``).
+The measurements live in :mod:`kiosk.eval` (``lfw``, ``widerface``, ``utkface``, ``fit_age_gender``, ``calibrate``).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _widths(text: str) -> list[int]:
 
 
 def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``eval {lfw,widerface,utkface,calibrate}`` to the kiosk's subparsers; returns the ``eval`` parser.
+    """Add ``eval {lfw,widerface,utkface,fit-age-gender,calibrate}`` to the kiosk's subparsers; returns the ``eval`` parser.
 
     The lead's ``kiosk/cli/`` calls this and dispatches ``args.command == "eval"`` to :func:`main_eval`.
     """
@@ -104,7 +104,22 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     utk.add_argument("--root", type=Path, required=True, help="folder with labels.csv and the images it lists")
     utk.add_argument("--pad", type=float, default=0.5, help="black border per side, as a fraction of the crop size (default 0.5)")
     utk.add_argument("--det-score", type=_unit_interval, default=0.75, help="detector score threshold (kiosk default 0.75)")
+    utk.add_argument("--uncalibrated", action="store_true",
+                     help="the models' own numbers (central interval, softmax): the figures before calibration")
+    utk.add_argument("--calibration", type=Path, default=None,
+                     help="calibration file to evaluate (default: models/age_gender_calibration.yaml)")
+    utk.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                     help="write gender_reliability.png and age_coverage_by_band.png into DIR")
     common(utk)
+
+    fit = esub.add_parser("fit-age-gender",
+                          help="fit the 80 %% age range and the gender probability calibration on labelled crops")
+    fit.add_argument("--root", type=Path, required=True, help="folder with labels.csv (e.g. utkface_calib)")
+    fit.add_argument("--pad", type=float, default=0.5, help="black border per side, as a fraction of the crop size")
+    fit.add_argument("--det-score", type=_unit_interval, default=0.75, help="detector score threshold (kiosk default 0.75)")
+    fit.add_argument("--write", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
+                     help="store the parameters in models/age_gender_calibration.yaml (or PATH)")
+    common(fit)
 
     cal = esub.add_parser("calibrate", help="cosine thresholds for false-match rates from different-person pairs")
     cal.add_argument("--lfw-root", type=Path, required=True,
@@ -157,10 +172,19 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
                                   operating_score=args.operating_score, min_width_px=args.min_face_px,
                                   sweep_widths=args.sweep_widths, progress=progress)
     if cmd == "utkface":
-        return evaluate_utkface(args.root, models, pad=args.pad, det_score=args.det_score, progress=progress)
+        calibration: Any = None if args.uncalibrated else (args.calibration or "default")
+        return evaluate_utkface(args.root, models, pad=args.pad, det_score=args.det_score, progress=progress,
+                                calibration=calibration, plot_dir=args.plot)
     if cmd == "reid":
         from kiosk.eval.reid import evaluate_reid
         return evaluate_reid(args)
+    if cmd == "fit-age-gender":
+        from kiosk.eval.fit_age_gender import fit_age_gender
+        from kiosk.infer.uncertainty import CALIBRATION_FILE
+
+        write = None if args.write is None else (CALIBRATION_FILE if str(args.write) == "-default-" else args.write)
+        return fit_age_gender(args.root, models, pad=args.pad, det_score=args.det_score, progress=progress,
+                              write=write)
     if cmd == "calibrate":
         from kiosk.eval.calibrate import calibrate, write_manifest_calibration
 

@@ -33,7 +33,8 @@ CAVEAT_KINDS: tuple[str, ...] = ("age", "gender", "expression", "attention", "re
 """Kinds of guess, in marker order: the card marker for ``kind`` is ``marker(kind)``."""
 
 MEASURED_SLOTS: tuple[str, ...] = (
-    "age_mae_years", "age_range_coverage_pct",
+    "age_mae_years", "age_range_coverage_pct", "age_range_width_years", "age_range_children_pct",
+    "age_range_over60_pct", "age_range_others_pct", "gender_calibration_gap_points",
     "gender_accuracy_pct", "gender_children_pct", "gender_asian_pct", "gender_adults_pct",
     "lfw_accuracy_pct",
     "reid_split_pct", "reid_returns", "reid_merge_pct", "reid_first_visits",

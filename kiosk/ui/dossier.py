@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.types import FaceView
+from kiosk.infer.uncertainty import expression_word, shown_age_range
+from kiosk.types import Attributes, FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.i18n import Strings
 
@@ -59,6 +60,50 @@ def in_view_text(strings: Strings, visit_s: float, total_s: float, visit_number:
     return strings.get("card.in_view", time=Strings.clock(visit_s))
 
 
+def guess_lines(a: Attributes, s: Strings) -> list[CardLine]:
+    """The age, gender and expression lines of a card (the model guesses with their uncertainty).
+
+    - Age: the expected age and, when calibrated, its measured range ("80 % range 22–47");
+      otherwise "about 34" (the model's own interval is no range a visitor may rely on).
+    - Gender: a percentage only when calibrated, worded as how sure *the model* is, followed by
+      how often the guess was right for faces of the same (guessed) age band on labelled test
+      faces; uncalibrated, the label alone.
+    - Expression: a word ("clearly" / "perhaps"), never a percentage: nothing is at hand to
+      calibrate it (the caveat says so).
+    """
+    lines: list[CardLine] = []
+    if a.age is not None:
+        shown = shown_age_range(a.age)
+        years = int(round(a.age.years))
+        if shown is not None:
+            lines.append(CardLine(s.get("card.age", years=years), marker("age"), compact=True))
+            lines.append(CardLine(s.get("card.age_range", low=shown[0], high=shown[1],
+                                        coverage=s.percent(float(a.age.coverage or 0.0))), marker("age"), compact=True))
+        else:
+            lines.append(CardLine(s.get("card.age_no_range", years=years), marker("age"), compact=True))
+    else:
+        lines.append(CardLine(s.get("card.age_pending"), marker("age"), "muted", True))
+    if a.gender is not None:
+        g = a.gender
+        value = s.get(f"gender.{g.value.lower()}") if g.value.lower() in ("female", "male") else g.value
+        lines.append(CardLine(s.get("card.gender", value=value), marker("gender"), compact=True))
+        if g.calibrated:
+            lines.append(CardLine(s.get("card.gender_sure", confidence=s.percent(g.probability)),
+                                  marker("gender"), compact=True))
+            if g.band_accuracy is not None and g.band is not None:
+                lines.append(CardLine(s.get("card.gender_right", accuracy=s.percent(g.band_accuracy),
+                                            band=g.band.replace("-", "–")), marker("gender")))
+    else:
+        lines.append(CardLine(s.get("card.gender_pending"), marker("gender"), "muted", True))
+    if a.expression is not None and a.expression.probabilities:
+        word = expression_word(a.expression)
+        lines.append(CardLine(s.get(f"card.expression_{word}", value=s.get(f"expression.{a.expression.top}")),
+                              marker("expression"), compact=True))
+    else:
+        lines.append(CardLine(s.get("card.expression_pending"), marker("expression"), "muted", True))
+    return lines
+
+
 def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: float = 6.0) -> CardContent:
     """Title and lines for one face at pipeline time ``snap_t_s``."""
     s = strings
@@ -72,24 +117,7 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
     if identified and face.is_return and id_age_s < welcome_s:
         lines.append(CardLine(s.get("card.welcome_back"), None, "welcome", True))
 
-    if a.age is not None:
-        lines.append(CardLine(s.get("card.age", years=int(round(a.age.years)), low=int(round(a.age.low)),
-                                    high=int(round(a.age.high))), marker("age"), compact=True))
-    else:
-        lines.append(CardLine(s.get("card.age_pending"), marker("age"), "muted", True))
-    if a.gender is not None:
-        value = s.get(f"gender.{a.gender.value.lower()}") if a.gender.value.lower() in ("female", "male") else a.gender.value
-        lines.append(CardLine(s.get("card.gender", value=value, confidence=s.percent(a.gender.probability)),
-                              marker("gender"), compact=True))
-    else:
-        lines.append(CardLine(s.get("card.gender_pending"), marker("gender"), "muted", True))
-    if a.expression is not None and a.expression.probabilities:
-        top = a.expression.top
-        lines.append(CardLine(s.get("card.expression", value=s.get(f"expression.{top}"),
-                                    confidence=s.percent(max(a.expression.probabilities))),
-                              marker("expression"), compact=True))
-    else:
-        lines.append(CardLine(s.get("card.expression_pending"), marker("expression"), "muted", True))
+    lines.extend(guess_lines(a, s))
     if a.gaze is not None:
         lines.append(CardLine(s.get("card.looking_yes" if a.gaze.at_screen else "card.looking_no"),
                               marker("attention")))

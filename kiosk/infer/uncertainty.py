@@ -1,0 +1,522 @@
+"""Calibrated uncertainty for the age and gender guesses: what makes the card's numbers true.
+
+The age and gender models' own numbers are not what they look like. The central 80 % of the age
+model's distribution contained the labelled age for only about a third of test faces, and the
+gender model's softmax says "100 %" where it is right 70-90 % of the time. This module turns the
+raw outputs into numbers that have been *measured to hold* on labelled faces the models were not
+trained on (``utkface_calib``; results are reported on the disjoint ``utkface`` set):
+
+**Age: an 80 % range by split conformal prediction** (normalised, asymmetric, Mondrian by
+predicted age). From the 81-class distribution ``p`` the kiosk computes the expected age ``E``
+(the shown number, unchanged), and in ``z = log(age + 5)`` space the distribution's mean ``m``
+and spread ``s``. On the calibration faces, separately for each bin of predicted age ``E``, the
+scores ``(m - z_true) / (s + floor)`` and ``(z_true - m) / (s + floor)`` give two quantiles
+``q_low`` and ``q_high`` (the 90th percentiles with the finite-sample ``ceil((n+1)(1-a))/n``
+correction), so the range is::
+
+    low  = exp(m - q_low  * (s + floor)) - 5
+    high = exp(m + q_high * (s + floor)) - 5
+
+and misses on each side 10 % of the time for faces like the calibration faces: 80 % inside. The
+choices, each checked by 5-fold cross-validation on the calibration set only (not on the test
+set): the log scale makes a child's range a few years and an 70-year-old's a few decades, as the
+errors are; the spread ``s`` makes the range wider where the model is unsure (the floor keeps a
+confidently wrong one-hot output from getting a zero-width range); the bins of predicted age
+follow the model's regression to the middle (teenagers guessed older, people over 60 younger),
+so a range is not centred on the guess but shifted towards where the truth lies; separate lower
+and upper quantiles let it be lopsided. What it does *not* guarantee: 80 % for every group. The
+guarantee is on average over faces like the calibration set; per age band, gender and race it is
+measured and reported (``kiosk eval utkface``), and groups where it fails are named in the
+caveats.
+
+**Gender: Platt scaling per predicted age band.** The log-odds ``z = log(p_male / p_female)`` is
+mapped to ``sigmoid(a_b * z + c_b)`` with ``(a_b, c_b)`` fitted by maximum likelihood on the
+calibration faces in predicted age band ``b`` (0-12, 13-19, 20-39, 40-59, 60+). Per band, because
+the model is far more overconfident on children (right for ~70 %) than on adults (~94 %): one
+global temperature would leave children's percentages too high, and the card would then show
+"92 % sure" beside "right for 69 % of faces like yours", two numbers that contradict each other.
+The shown label is the more probable one *after* calibration. Each band also stores the
+measured accuracy ("how often it is right for faces like yours") on the calibration faces.
+
+**Expression: words, not numbers.** No labelled data is at hand to calibrate it, so the card
+says "clearly" or "perhaps" (:func:`expression_word`) and shows no percentage.
+
+Parameters live in ``models/age_gender_calibration.yaml`` (derived numbers only; no images),
+written by ``kiosk eval fit-age-gender`` and tied to the sha256 of the model files they were
+fitted for: with other model files the kiosk refuses the parameters and shows neither a range
+nor a percentage (an uncalibrated number is worse than none).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from kiosk.paths import REPO_ROOT
+from kiosk.types import AgeEstimate, ExpressionEstimate, GenderEstimate
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_FILE = REPO_ROOT / "models" / "age_gender_calibration.yaml"
+FORMAT_VERSION = 1
+
+#: Years represented by the age model's 81 classes (same as ``kiosk.infer.age_gender.AGE_YEARS``).
+AGE_YEARS = np.array([0.25] + [float(y) for y in range(1, 81)], dtype=np.float64)
+AGE_YEARS.flags.writeable = False
+
+#: Age bands used for "faces like yours" and the per-band gender calibration (by *predicted* age).
+AGE_BAND_NAMES: tuple[str, ...] = ("0-12", "13-19", "20-39", "40-59", "60+")
+AGE_BAND_EDGES: tuple[float, ...] = (13.0, 20.0, 40.0, 60.0)  # band i: edges[i-1] <= age < edges[i]
+
+#: Default interval settings (chosen by cross-validation on the calibration set; see the module doc).
+DEFAULT_COVERAGE = 0.8
+DEFAULT_LOG_OFFSET_YEARS = 5.0
+DEFAULT_SCALE_FLOOR = 0.2
+DEFAULT_AGE_BIN_EDGES: tuple[float, ...] = (6.0, 12.0, 18.0, 24.0, 30.0, 38.0, 46.0, 54.0, 62.0)
+#: The shown range never claims more than this (UTKFace labels go to 116; the model stops at 80).
+MAX_RANGE_YEARS = 100.0
+
+#: Expression word scale: the top class's share at or above which the card says "clearly".
+EXPRESSION_CLEAR_AT = 0.6
+
+
+def band_index(years: float) -> int:
+    """Index into :data:`AGE_BAND_NAMES` of an age in years (0-12 -> 0, ..., 60+ -> 4)."""
+    return int(np.searchsorted(np.asarray(AGE_BAND_EDGES), float(years), side="right"))
+
+
+def shown_age_range(age: AgeEstimate) -> tuple[int, int] | None:
+    """The whole-year range a card or record may show, or None: only a calibrated range
+    (``coverage`` set) that is at least one year wide once rounded (never "28 (28-28)")."""
+    if age.coverage is None:
+        return None
+    low, high = int(round(age.low)), int(round(age.high))
+    return (low, high) if high > low else None
+
+
+def expression_word(estimate: ExpressionEstimate) -> str:
+    """``"clear"`` when the top expression has at least :data:`EXPRESSION_CLEAR_AT` of the
+    model's (uncalibrated) weight, else ``"perhaps"``. Words, because there is no labelled data
+    to say how often "80 %" would be right; the threshold is a reading aid, not a probability."""
+    return "clear" if max(estimate.probabilities) >= EXPRESSION_CLEAR_AT else "perhaps"
+
+
+# --------------------------------------------------------------------------------------------
+# Features of the raw model outputs
+# --------------------------------------------------------------------------------------------
+
+
+def _norm(p: np.ndarray, size: int, what: str) -> np.ndarray:
+    p = np.asarray(p, dtype=np.float64)
+    if p.shape[-1] != size:
+        raise ValueError(f"expected {size} {what} probabilities, got {p.shape[-1]}")
+    total = p.sum(axis=-1, keepdims=True)
+    if not np.all(np.isfinite(total)) or np.any(total <= 0) or np.any(p < 0):
+        raise ValueError(f"{what} probabilities must be non-negative, finite and not all zero")
+    return p / total
+
+
+def age_features(age_probs: np.ndarray, offset_years: float = DEFAULT_LOG_OFFSET_YEARS
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(expected years, mean and spread in log(age + offset)) of (..., 81) distributions."""
+    p = _norm(age_probs, AGE_YEARS.size, "age")
+    z = np.log(AGE_YEARS + offset_years)
+    mean_z = p @ z
+    spread = np.sqrt(np.maximum(p @ (z * z) - mean_z * mean_z, 0.0))
+    return p @ AGE_YEARS, mean_z, spread
+
+
+def gender_log_odds(gender_probs: np.ndarray) -> np.ndarray:
+    """log(p_male / p_female) of (..., 2) (female, male) outputs, clipped to +-20."""
+    p = _norm(gender_probs, 2, "gender")
+    with np.errstate(divide="ignore"):
+        z = np.log(p[..., 1]) - np.log(p[..., 0])
+    return np.clip(z, -20.0, 20.0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# --------------------------------------------------------------------------------------------
+# The fitted models
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgeIntervalModel:
+    """Conformal age range (see the module doc); ``q_low[i]``/``q_high[i]`` per predicted-age bin."""
+
+    coverage: float
+    offset_years: float
+    scale_floor: float
+    bin_edges: tuple[float, ...]  # inner edges on expected years; len(q_low) == len(bin_edges) + 1
+    q_low: tuple[float, ...]
+    q_high: tuple[float, ...]
+    bin_counts: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (len(self.q_low) == len(self.q_high) == len(self.bin_edges) + 1):
+            raise ValueError(f"age interval: {len(self.bin_edges)} bin edges need {len(self.bin_edges) + 1} "
+                             f"q_low and q_high values, got {len(self.q_low)} and {len(self.q_high)}")
+        if list(self.bin_edges) != sorted(self.bin_edges):
+            raise ValueError(f"age interval: bin edges must increase, got {list(self.bin_edges)}")
+
+    def ranges(self, age_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(expected years, low, high) for (N, 81) distributions; the expected age is always inside."""
+        years, mean_z, spread = age_features(np.atleast_2d(age_probs), self.offset_years)
+        b = np.searchsorted(np.asarray(self.bin_edges), years, side="right")
+        scale = spread + self.scale_floor
+        low = np.exp(mean_z - np.asarray(self.q_low)[b] * scale) - self.offset_years
+        high = np.exp(mean_z + np.asarray(self.q_high)[b] * scale) - self.offset_years
+        low = np.clip(np.minimum(low, years), 0.0, MAX_RANGE_YEARS)
+        high = np.clip(np.maximum(high, years), 0.0, MAX_RANGE_YEARS)
+        return years, low, high
+
+
+@dataclass(frozen=True)
+class GenderCalibrationModel:
+    """Platt scaling of the gender log-odds per predicted age band (see the module doc)."""
+
+    slope: tuple[float, ...]  # per AGE_BAND_NAMES
+    bias: tuple[float, ...]
+    accuracy: tuple[float, ...]  # measured on the calibration faces, calibrated decisions
+    counts: tuple[int, ...]
+    # For a kiosk with the age model switched off: one (slope, bias, accuracy) for all faces.
+    overall_slope: float = 1.0
+    overall_bias: float = 0.0
+    overall_accuracy: float = float("nan")
+
+    def __post_init__(self) -> None:
+        n = len(AGE_BAND_NAMES)
+        if not (len(self.slope) == len(self.bias) == len(self.accuracy) == n):
+            raise ValueError(f"gender calibration: expected {n} slope, bias and accuracy values (one per age band "
+                             f"{', '.join(AGE_BAND_NAMES)})")
+
+    def p_male(self, gender_probs: np.ndarray, age_years: np.ndarray | float | None) -> np.ndarray:
+        """Calibrated P(male) of (N, 2) outputs; ``age_years`` None uses the all-ages parameters."""
+        z = gender_log_odds(np.atleast_2d(gender_probs))
+        if age_years is None:
+            return _sigmoid(self.overall_slope * z + self.overall_bias)
+        b = np.searchsorted(np.asarray(AGE_BAND_EDGES), np.broadcast_to(np.asarray(age_years, float), z.shape),
+                            side="right")
+        return _sigmoid(np.asarray(self.slope)[b] * z + np.asarray(self.bias)[b])
+
+
+@dataclass(frozen=True)
+class AgeGenderCalibration:
+    """Both calibrations, the model files they belong to, and where they were fitted."""
+
+    age: AgeIntervalModel | None
+    gender: GenderCalibrationModel | None
+    age_model_sha256: str = ""
+    gender_model_sha256: str = ""
+    fitted_on: dict[str, Any] = field(default_factory=dict)
+    version: int = FORMAT_VERSION
+
+    # -- what the pipeline calls ----------------------------------------------------------------
+
+    def age_summary(self, age_probs: np.ndarray) -> AgeEstimate:
+        """Expected age with the calibrated range (``coverage`` set), from one distribution."""
+        if self.age is None:
+            raise RuntimeError("no age calibration loaded")
+        p = _norm(np.asarray(age_probs).reshape(-1), AGE_YEARS.size, "age")
+        years, low, high = self.age.ranges(p[None, :])
+        return AgeEstimate(years=float(years[0]), low=float(low[0]), high=float(high[0]),
+                           confidence=float(p.max()), coverage=self.age.coverage)
+
+    def gender_summary(self, gender_probs: np.ndarray, age_years: float | None = None) -> GenderEstimate:
+        """The calibrated guess: label, calibrated probability, and the accuracy measured for its
+        predicted age band (``age_years`` None: for all ages)."""
+        if self.gender is None:
+            raise RuntimeError("no gender calibration loaded")
+        pm = float(self.gender.p_male(np.asarray(gender_probs).reshape(1, 2), age_years)[0])
+        value, prob = ("male", pm) if pm >= 0.5 else ("female", 1.0 - pm)
+        if age_years is None:
+            band, acc = None, self.gender.overall_accuracy
+        else:
+            i = band_index(age_years)
+            band, acc = AGE_BAND_NAMES[i], self.gender.accuracy[i]
+        return GenderEstimate(value=value, probability=prob, calibrated=True, band=band,
+                              band_accuracy=None if not math.isfinite(acc) else float(acc))
+
+    # -- file ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version, "fitted_on": dict(self.fitted_on),
+                               "age_model_sha256": self.age_model_sha256,
+                               "gender_model_sha256": self.gender_model_sha256}
+        if self.age is not None:
+            a = self.age
+            out["age_interval"] = {
+                "method": "split conformal, normalised by the spread in log(age + offset), Mondrian by predicted age",
+                "coverage": a.coverage, "offset_years": a.offset_years, "scale_floor": a.scale_floor,
+                "bin_edges_years": [float(x) for x in a.bin_edges],
+                "q_low": [round(float(x), 5) for x in a.q_low], "q_high": [round(float(x), 5) for x in a.q_high],
+                "bin_counts": [int(x) for x in a.bin_counts],
+            }
+        if self.gender is not None:
+            g = self.gender
+            out["gender"] = {
+                "method": "Platt scaling of log(p_male / p_female) per predicted age band",
+                "age_bands": list(AGE_BAND_NAMES),
+                "slope": [round(float(x), 5) for x in g.slope], "bias": [round(float(x), 5) for x in g.bias],
+                "accuracy": [round(float(x), 4) for x in g.accuracy], "counts": [int(x) for x in g.counts],
+                "overall": {"slope": round(g.overall_slope, 5), "bias": round(g.overall_bias, 5),
+                            "accuracy": round(g.overall_accuracy, 4)},
+            }
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "calibration") -> AgeGenderCalibration:
+        try:
+            version = int(data["version"])
+            if version != FORMAT_VERSION:
+                raise ValueError(f"format version {version}, this kiosk reads {FORMAT_VERSION}")
+            age = None
+            if data.get("age_interval"):
+                a = data["age_interval"]
+                age = AgeIntervalModel(
+                    coverage=float(a["coverage"]), offset_years=float(a["offset_years"]),
+                    scale_floor=float(a["scale_floor"]), bin_edges=tuple(float(x) for x in a["bin_edges_years"]),
+                    q_low=tuple(float(x) for x in a["q_low"]), q_high=tuple(float(x) for x in a["q_high"]),
+                    bin_counts=tuple(int(x) for x in a.get("bin_counts", ())))
+                if not 0.0 < age.coverage < 1.0:
+                    raise ValueError(f"age_interval.coverage must be in (0, 1), got {age.coverage}")
+            gender = None
+            if data.get("gender"):
+                g = data["gender"]
+                if tuple(g.get("age_bands", AGE_BAND_NAMES)) != AGE_BAND_NAMES:
+                    raise ValueError(f"gender.age_bands must be {list(AGE_BAND_NAMES)}, got {g.get('age_bands')}")
+                ov = g.get("overall", {})
+                gender = GenderCalibrationModel(
+                    slope=tuple(float(x) for x in g["slope"]), bias=tuple(float(x) for x in g["bias"]),
+                    accuracy=tuple(float(x) for x in g["accuracy"]), counts=tuple(int(x) for x in g.get("counts", ())),
+                    overall_slope=float(ov.get("slope", 1.0)), overall_bias=float(ov.get("bias", 0.0)),
+                    overall_accuracy=float(ov.get("accuracy", float("nan"))))
+            return cls(age=age, gender=gender, age_model_sha256=str(data.get("age_model_sha256", "")),
+                       gender_model_sha256=str(data.get("gender_model_sha256", "")),
+                       fitted_on=dict(data.get("fitted_on") or {}), version=version)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: malformed age/gender calibration ({type(exc).__name__}: {exc}); "
+                             "re-create it with `kiosk eval fit-age-gender --root ../shared/evaldata/utkface_calib "
+                             "--write`") from None
+
+
+_HEADER = """\
+# Calibration of the age range and the gender probability shown on the kiosk's cards.
+# Derived numbers only (no images, no per-face data). Written by
+#   kiosk eval fit-age-gender --root ../shared/evaldata/utkface_calib --write
+# and read at start-up by kiosk/infer/uncertainty.py, which refuses it for model files with other
+# sha256 values. Method and measured results: kiosk/infer/uncertainty.py, docs/ACCURACY.md.
+"""
+
+
+def save_calibration(cal: AgeGenderCalibration, path: Path = CALIBRATION_FILE) -> Path:
+    path = Path(path)
+    text = _HEADER + yaml.safe_dump(cal.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_calibration(path: Path = CALIBRATION_FILE) -> AgeGenderCalibration:
+    """Read the calibration file (ValueError naming the file when it is missing or malformed)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read the age/gender calibration ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return AgeGenderCalibration.from_dict(data, str(path))
+
+
+def calibration_for(age_sha256: str | None, gender_sha256: str | None,
+                    path: Path = CALIBRATION_FILE) -> AgeGenderCalibration | None:
+    """The calibration if it was fitted for these model files, else None (logged).
+
+    A part whose model hash differs is dropped (its numbers would describe another model); the
+    card then shows that guess without a range or percentage.
+    """
+    try:
+        cal = load_calibration(path)
+    except ValueError as exc:
+        log.warning("%s; the cards show no age range and no gender percentage", exc)
+        return None
+    age, gender = cal.age, cal.gender
+    if age is not None and age_sha256 is not None and cal.age_model_sha256 != age_sha256:
+        log.warning("%s: fitted for age model %s…, loaded %s…: no calibrated age range", path,
+                    cal.age_model_sha256[:12], age_sha256[:12])
+        age = None
+    if gender is not None and gender_sha256 is not None and cal.gender_model_sha256 != gender_sha256:
+        log.warning("%s: fitted for gender model %s…, loaded %s…: no gender percentage", path,
+                    cal.gender_model_sha256[:12], gender_sha256[:12])
+        gender = None
+    if age is None and gender is None:
+        return None
+    return AgeGenderCalibration(age=age, gender=gender, age_model_sha256=cal.age_model_sha256,
+                                gender_model_sha256=cal.gender_model_sha256, fitted_on=cal.fitted_on)
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting (pure numpy; run by `kiosk eval fit-age-gender`)
+# --------------------------------------------------------------------------------------------
+
+
+def conformal_quantile(scores: np.ndarray, alpha: float) -> float:
+    """The split-conformal quantile: the ceil((n+1)(1-alpha))-th smallest score (inf if n too small)."""
+    s = np.sort(np.asarray(scores, np.float64))
+    n = s.size
+    k = math.ceil((n + 1) * (1.0 - alpha))
+    return float(s[k - 1]) if 0 < k <= n else float("inf")
+
+
+def fit_age_intervals(age_probs: np.ndarray, ages: np.ndarray, coverage: float = DEFAULT_COVERAGE,
+                      bin_edges: Sequence[float] = DEFAULT_AGE_BIN_EDGES,
+                      offset_years: float = DEFAULT_LOG_OFFSET_YEARS,
+                      scale_floor: float = DEFAULT_SCALE_FLOOR) -> AgeIntervalModel:
+    """Fit the conformal range on (N, 81) distributions and true ages in whole years (see the
+    module doc), for the range as the card shows it: rounded to whole years, both ends included.
+
+    Raises ValueError when a bin of predicted age holds fewer than 20 faces (its quantile would
+    be unreliable): merge bins (fewer ``bin_edges``) or use more calibration faces.
+    """
+    ages = np.asarray(ages, np.float64)
+    years, mean_z, spread = age_features(age_probs, offset_years)
+    if years.shape != ages.shape:
+        raise ValueError(f"{years.shape[0]} distributions but {ages.shape[0]} ages")
+    # Labels are whole years and the card shows whole years (round(low) <= age <= round(high)), so
+    # the range misses low when low >= age + 0.5 and misses high when high < age - 0.5.
+    z_above = np.log(ages + 0.5 + offset_years)
+    z_below = np.log(np.maximum(ages - 0.5, 0.0) + offset_years)
+    scale = spread + scale_floor
+    b = np.searchsorted(np.asarray(bin_edges, float), years, side="right")
+    alpha = (1.0 - coverage) / 2.0
+    q_low, q_high, counts = [], [], []
+    for i in range(len(bin_edges) + 1):
+        m = b == i
+        n = int(m.sum())
+        if n < 20:
+            raise ValueError(f"age bin {i} (predicted {([0.0, *bin_edges])[i]:g}-"
+                             f"{([*bin_edges, math.inf])[i]:g} y) has {n} calibration faces; need >= 20")
+        q_low.append(conformal_quantile((mean_z[m] - z_above[m]) / scale[m], alpha))
+        q_high.append(conformal_quantile((z_below[m] - mean_z[m]) / scale[m], alpha))
+        counts.append(n)
+    return AgeIntervalModel(coverage=coverage, offset_years=offset_years, scale_floor=scale_floor,
+                            bin_edges=tuple(float(x) for x in bin_edges), q_low=tuple(q_low),
+                            q_high=tuple(q_high), bin_counts=tuple(counts))
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray, iterations: int = 100, l2: float = 1e-4) -> tuple[float, float]:
+    """(slope, bias) maximising the likelihood of ``sigmoid(slope * z + bias)`` for labels y in {0, 1}.
+
+    Newton's method from (0, 0) with step halving (the likelihood is concave, but a full Newton
+    step from an overconfident start can overshoot); a tiny ridge term keeps it defined for
+    separable data.
+    """
+    z = np.asarray(z, np.float64)
+    y = np.asarray(y, np.float64)
+    x = np.stack([z, np.ones_like(z)], axis=1)
+
+    def loss(w: np.ndarray) -> float:
+        t = x @ w
+        return float(np.sum(np.logaddexp(0.0, t) - y * t) + 0.5 * l2 * float(w @ w))
+
+    w = np.zeros(2)
+    current = loss(w)
+    for _ in range(iterations):
+        p = _sigmoid(x @ w)
+        grad = x.T @ (p - y) + l2 * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-6 and loss(w - t * step) > current:
+            t /= 2.0
+        w = w - t * step
+        new = loss(w)
+        if current - new < 1e-12:
+            break
+        current = new
+    return float(w[0]), float(w[1])
+
+
+def fit_gender(gender_probs: np.ndarray, is_male: np.ndarray, age_years: np.ndarray) -> GenderCalibrationModel:
+    """Platt scaling per predicted age band, plus one for all ages; accuracies of the calibrated
+    decisions on the same faces. Raises ValueError for a band with fewer than 20 faces."""
+    z = gender_log_odds(gender_probs)
+    y = np.asarray(is_male, np.float64)
+    b = np.searchsorted(np.asarray(AGE_BAND_EDGES), np.asarray(age_years, float), side="right")
+    slope, bias, acc, counts = [], [], [], []
+    for i, name in enumerate(AGE_BAND_NAMES):
+        m = b == i
+        if int(m.sum()) < 20:
+            raise ValueError(f"age band {name} has {int(m.sum())} calibration faces; need >= 20")
+        a, c = fit_platt(z[m], y[m])
+        slope.append(a)
+        bias.append(c)
+        acc.append(float(np.mean((_sigmoid(a * z[m] + c) >= 0.5) == (y[m] == 1))))
+        counts.append(int(m.sum()))
+    oa, oc = fit_platt(z, y)
+    return GenderCalibrationModel(slope=tuple(slope), bias=tuple(bias), accuracy=tuple(acc), counts=tuple(counts),
+                                  overall_slope=oa, overall_bias=oc,
+                                  overall_accuracy=float(np.mean((_sigmoid(oa * z + oc) >= 0.5) == (y == 1))))
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration metrics
+# --------------------------------------------------------------------------------------------
+
+
+def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> list[dict[str, float]]:
+    """Equal-width bins of confidence over [0, 1]: n, mean confidence and accuracy of the non-empty ones."""
+    conf = np.asarray(confidence, np.float64)
+    ok = np.asarray(correct, bool)
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    out = []
+    for i in range(bins):
+        m = idx == i
+        if m.any():
+            out.append({"low": i / bins, "high": (i + 1) / bins, "n": int(m.sum()),
+                        "confidence": float(conf[m].mean()), "accuracy": float(ok[m].mean())})
+    return out
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """ECE: the share-weighted gap |accuracy - confidence| over equal-width confidence bins
+    (Guo et al. 2017; confidence = probability of the predicted label)."""
+    conf = np.asarray(confidence, np.float64)
+    if conf.size == 0:
+        return float("nan")
+    return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in reliability_bins(conf, correct, bins))
+                 / conf.size)
+
+
+# --------------------------------------------------------------------------------------------
+# What the kiosk shows (shared by the pipeline and the evaluation, so both measure the same thing)
+# --------------------------------------------------------------------------------------------
+
+
+def age_estimate(cal: AgeGenderCalibration | None, age_probs: np.ndarray) -> AgeEstimate:
+    """The calibrated age estimate, or with no calibration the model's own (``coverage`` None)."""
+    if cal is not None and cal.age is not None:
+        return cal.age_summary(age_probs)
+    from kiosk.infer.age_gender import age_summary
+
+    return age_summary(age_probs)
+
+
+def gender_estimate(cal: AgeGenderCalibration | None, gender_probs: np.ndarray,
+                    age_years: float | None) -> GenderEstimate:
+    """The calibrated gender estimate for a face of apparent age ``age_years`` (None: unknown),
+    or with no calibration the model's softmax (``calibrated`` False: never shown as a percentage)."""
+    if cal is not None and cal.gender is not None:
+        return cal.gender_summary(gender_probs, age_years)
+    from kiosk.infer.age_gender import gender_summary
+
+    return gender_summary(gender_probs)
