@@ -135,13 +135,16 @@ class MirrorOverlay:
             t, sc, s = ctx.text, ctx.scale, ctx.strings
             mr = marker_radius(sc)
             pct = s.percent(1.0)
-            compact = [s.get("card.age", years=100, low=100, high=100), s.get("card.age_pending"),
-                       s.get("card.gender_pending"), s.get("card.expression_pending"), s.get("card.first_visit"),
+            compact = [s.get("card.age", years=100), s.get("card.age_no_range", years=100),
+                       s.get("card.age_range", coverage=s.percent(0.8), low=100, high=100),
+                       s.get("card.age_pending"), s.get("card.gender_pending"), s.get("card.gender_sure", confidence=pct),
+                       s.get("card.expression_pending"), s.get("card.first_visit"),
+                       s.get("card.maybe_visitor", id="0000"),
                        s.plural("card.seen_before", 99, ago=s.duration(59 * 60))]
-            compact += [s.get("card.gender", value=s.get(k), confidence=pct) for k in s.keys if k.startswith("gender.")]
-            compact += [s.get("card.expression", value=s.get(k), confidence=pct)
-                        for k in s.keys if k.startswith("expression.")]
-            full = compact + [s.get("card.looking_yes"), s.get("card.looking_no"), s.get("card.looking_pending"),
+            compact += [s.get("card.gender", value=s.get(k)) for k in s.keys if k.startswith("gender.")]
+            compact += [s.get(f"card.expression_{word}", value=s.get(k))
+                        for k in s.keys if k.startswith("expression.") for word in ("clear", "perhaps")]
+            full = compact + [s.get("card.gender_right", accuracy=pct, band="40–59"), s.get("card.looking_yes"), s.get("card.looking_no"), s.get("card.looking_pending"),
                               s.get("card.blinks", count=999, rate=99), s.get("card.blinks_pending"),
                               in_view_text(s, 3599.0, 3599.0, 2), s.get("card.watchlist", name="—", score=pct)]
             samples = full if level <= 0 else compact
