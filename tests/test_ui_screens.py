@@ -514,7 +514,8 @@ def test_text_is_cached_between_frames(screen) -> None:  # noqa: ANN001
     show(app, screen, 10.0, snap)
     before = app.text.renders
     rec = show(app, screen, 10.0, snap)
-    assert app.text.renders == before and len(rec.texts) > 20
+    # Four cards' worth of text (some step down to compact cards) drawn without a new render.
+    assert app.text.renders == before and len(rec.texts) > 15
 
 
 def test_landmarks_and_mesh_are_drawn_when_enabled(screen) -> None:  # noqa: ANN001
