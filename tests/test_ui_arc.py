@@ -207,11 +207,11 @@ def test_the_dossier_grows_line_by_line_and_explains_the_rings(screen) -> None: 
     t = feed(app, 0.0, 1.0, (face(full=False, visitor_id=None),))
     rec = app.render(screen, t, settle=True)
     assert rec.screen == "arc:dossier"
-    assert rec.says("Age 39, likely 33–46") and not rec.says("female, 93% sure")
+    assert rec.says("Age 39, likely 29–53") and not rec.says("female, 91% sure")  # the persona's calibrated range
     assert rec.says(s.get("arc.dossier.markers", button=s.get("buttons.lessons")))
     t = feed(app, t, t + 1.0, (face(),))
     rec = app.render(screen, t, settle=True)
-    for line in ("Age 39, likely 33–46", "female, 93% sure", "Looks happy?", "Looking at the screen",
+    for line in ("Age 39, likely 29–53", "female, 91% sure", "Looks happy?", "Looking at the screen",
                  "New face, remembered"):
         assert rec.says(line), rec.texts_in(rec.panel)
 
@@ -281,8 +281,9 @@ def test_the_qr_code_on_screen_is_the_visitors_record(screen, lang: str, theme: 
     assert decode_drawn(screen, app.takehome.drawn_rect) == expected
     # Plain readable text: who, the conclusions as on their card, the only-copy sentence.
     assert s.get("card.visitor", id="0007") in expected
-    assert s.get("card.age", years=52, low=45, high=60) in expected
-    assert s.get("card.watchlist", name="Portrait 0412", score=s.percent(0.31)) in expected
+    assert s.get("card.age", years=52) in expected
+    assert s.get("card.age_range", coverage=s.percent(0.8), low=40, high=67) in expected  # the range, not a bare age
+    assert s.get("card.watchlist", name="Portrait 0412", score=s.number(0.31, 2)) in expected  # a cosine, as on the card
     assert "http" not in expected
     assert s.get("takehome.text_only_copy", duration=s.duration(300)) in expected
 

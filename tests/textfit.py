@@ -36,11 +36,14 @@ LANGUAGES = ("en", "de", "es")
 SIZES = ((1280, 720), (1920, 1080), (1080, 1920))
 SMALL_ROLES = {"small", "small_bold", "mono"}
 # Strings that are small print by design: sources and figures for reading close up, slider
-# end labels and the JSON record's note. Everything else a visitor reads is body text or larger.
+# end labels, the JSON record's note, and the watchlist lesson's qualifying notes under its body
+# text (AWS's 99 % advice, measured/extrapolated, the bias figure). Everything else a visitor
+# reads is body text or larger.
 SMALL_PRINT_KEYS = {"lesson.caveats.sources", "lesson.threshold.scales", "lesson.threshold.illustrative",
                     "lesson.threshold.lenient", "lesson.threshold.strict", "lesson.threshold.threshold",
                     "lesson.threshold.mark_kiosk", "lesson.threshold.match", "lesson.threshold.no_match",
-                    "lesson.record.absent", "lesson.threshold.aclu"}
+                    "lesson.record.absent", "lesson.threshold.aclu", "lesson.threshold.aws",
+                    "lesson.threshold.measured", "lesson.threshold.extrapolated", "lesson.threshold.bias"}
 
 
 def _stretch(text: str, factor: float) -> str:

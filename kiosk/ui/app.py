@@ -535,7 +535,8 @@ class KioskApp:
             elif self._lesson_face is not None and now_s - self._lesson_face[1] <= HOLD_MISSING_S:
                 face = self._lesson_face[0]
             if face is not None and self.state.lesson == "threshold" and snap is not None:
-                mark_searched_face(surface, ctx, mframe, face, snap)
+                mark_searched_face(surface, ctx, mframe, face, snap,
+                                   avoid=(panel, (0, 0, surface.get_width(), bh), *obstacles))
             you = None
             if face is not None and frame is not None:
                 you = self.image.crop(frame, face.box_xyxy, round(h * 0.12), self.settings.mirror, self.settings.blur_faces)

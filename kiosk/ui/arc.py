@@ -36,6 +36,7 @@ from typing import Any
 
 import pygame
 
+from kiosk.infer.uncertainty import shown_age_range
 from kiosk.types import FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.i18n import Strings
@@ -397,13 +398,19 @@ def _para(target: pygame.Surface, ctx: DrawContext, x: int, y: int, w: int, text
 
 
 def guess_line(s: Strings, kind: str, face: FaceView, forget_after_s: float) -> str:
-    """What was inferred and how sure, in a few words (values as on the card)."""
+    """What was inferred and how sure, in a few words (values as on the card: the calibrated age
+    range and gender probability, or no claim of certainty where there is no calibration)."""
     a = face.attributes
     if kind == "age" and a.age is not None:
-        return s.get("arc.dossier.age", years=int(round(a.age.years)), low=int(round(a.age.low)), high=int(round(a.age.high)))
+        shown = shown_age_range(a.age)
+        if shown is None:
+            return s.get("card.age_no_range", years=int(round(a.age.years)))
+        return s.get("arc.dossier.age", years=int(round(a.age.years)), low=shown[0], high=shown[1])
     if kind == "gender" and a.gender is not None:
         v = a.gender.value.lower()
         value = s.get(f"gender.{v}") if v in ("female", "male") else a.gender.value
+        if not a.gender.calibrated:
+            return s.get("card.gender", value=value)
         return s.get("arc.dossier.gender", value=value, confidence=s.percent(a.gender.probability))
     if kind == "expression" and a.expression is not None:
         return s.get("arc.dossier.expression", value=s.get(f"expression.{a.expression.top}"))

@@ -27,6 +27,7 @@ import pygame
 import segno
 
 from kiosk.types import FaceView
+from kiosk.ui.caveats import marker
 from kiosk.ui.dossier import card_content, visitor_label
 from kiosk.ui.i18n import Strings
 
@@ -55,14 +56,22 @@ def record_text(face: FaceView, snap_t_s: float, strings: Strings, forget_after_
     content = card_content(face, snap_t_s, s, welcome_s)
     who = visitor_label(s, face.visitor_id) if face.visitor_id is not None else s.get("card.identifying")
     lines = [f"{s.get('takehome.text_title')} · {who} · {day.isoformat()}"]
-    # One line per kind of conclusion (the closest portrait, not every one; not blinks after
-    # "looking"); greetings and time in view are not conclusions.
+    # One conclusion per kind (the closest portrait, not every one; not blinks after "looking"),
+    # with the uncertainty the compact card keeps beside it (the age range, how sure the gender
+    # model is): a bare "Age: 52" would claim more than the card does. Greetings and time in
+    # view are not conclusions.
     shown: set[int] = set()
+    previous: int | None = None
     for line in content.lines:
-        if line.marker is None or line.marker in shown:
+        if line.marker is None:
+            previous = None
             continue
-        shown.add(line.marker)
-        lines.append(line.text)
+        qualifier = (line.marker == previous and line.compact and line.marker in shown
+                     and line.marker != marker("watchlist"))
+        if line.marker not in shown or qualifier:
+            lines.append(line.text)
+            shown.add(line.marker)
+        previous = line.marker
     lines.append(s.get("takehome.text_only_copy", duration=s.duration(forget_after_s)))
     lines.append(s.get("arc.question.ask"))
     return "\n".join(lines)

@@ -41,6 +41,7 @@ from kiosk.ui.rates import (
     rate_for_fraction,
 )
 from kiosk.ui.settings import UiDeps
+from kiosk.ui.layout import inside, overlaps
 from kiosk.ui.text import Rect
 from kiosk.ui.widgets import DrawContext
 
@@ -303,7 +304,8 @@ def draw_rate_slider(target: pygame.Surface, ctx: DrawContext, area: tuple[int, 
     return label_y + rows * t.line_height("small_bold") + sc.pad // 3
 
 
-def mark_searched_face(target: pygame.Surface, ctx: DrawContext, mframe: Any, face: Any, snap: Any) -> None:
+def mark_searched_face(target: pygame.Surface, ctx: DrawContext, mframe: Any, face: Any, snap: Any,
+                       avoid: tuple[Rect, ...] = ()) -> None:
     """With several people in view, mark on the mirror whose face the lesson searched: an outline
     around (never over) their box and the lesson's "You" above it."""
     if sum(1 for f in snap.faces if f.consented) < 2:
@@ -321,9 +323,27 @@ def mark_searched_face(target: pygame.Surface, ctx: DrawContext, mframe: Any, fa
     pygame.draw.rect(target, theme.accent, outer, width, border_radius=gap * 2)
     word = ctx.strings.get("lesson.threshold.you")
     tw, th = t.size(word, "small_bold")
-    tag = pygame.Rect(0, 0, tw + sc.pad // 2, th + 2)
-    tag.midbottom = (outer.centerx, outer.top - 2)
-    tag.top = max(tag.top, 0)
+    # Above the ring, else below it; never over a card, chip or panel (the ring alone still
+    # says whose face it is when neither place is free).
+    rec = ctx.record
+    taken = [*rec.cards.values(), *rec.chips.values(), *rec.tags.values(),
+             *(r for r in (rec.banner, rec.panel, rec.consent, *avoid) if r is not None)]
+    screen = (0, 0, *target.get_size())
+    tag = None
+    for place in ("above", "below"):
+        cand = pygame.Rect(0, 0, tw + sc.pad // 2, th + 2)
+        if place == "above":
+            cand.midbottom = (outer.centerx, outer.top - 2)
+        else:
+            cand.midtop = (outer.centerx, outer.bottom + 2)
+        r = (cand.x, cand.y, cand.w, cand.h)
+        if (inside(r, screen) and not any(overlaps(r, o) for o in taken)
+                and not any(overlaps(r, f, rec.face_margin) for f in rec.boxes.values())):
+            tag = cand
+            break
+    if tag is None:
+        return
+    rec.tags["you"] = (tag.x, tag.y, tag.w, tag.h)
     pygame.draw.rect(target, theme.accent, tag, border_radius=th // 3)
     t.draw(target, word, "small_bold", theme.accent_text, tag.center, anchor="center")
 
