@@ -3,7 +3,14 @@
 Each case runs in a child process; its exit code, wall time and peak memory (``ru_maxrss`` of the
 child, via ``resource.getrusage(RUSAGE_CHILDREN)`` in a fresh wrapper process) are measured. The
 time bound is loose (the CI machine is shared; the refusal itself takes milliseconds): 10 s,
-against 106 s and minutes for the same files before. The memory bound is the issue's 100 MB.
+against 106 s and minutes for the same files before.
+
+The memory bound is on what the hostile input adds: peak RSS above the same command refusing a
+one-line bad file, run just before, at most 30 MB (the old code read the 50 MB file whole and
+expanded the aliases to gigabytes). An absolute bound does not hold still: ``ru_maxrss`` counts
+the pages of OpenCV's and onnxruntime's libraries mapped at import, 76 MB when those files have
+sat in the page cache and 107 MB right after ``pip install`` wrote them (measured on the CI
+machine, same wheels), while the input's share is the same few MB either way.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from kiosk.safe_input import image_size
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_S = 10.0
-MAX_MB = 100
+MAX_EXTRA_MB = 30
 
 _WRAPPER = r"""
 import json, resource, subprocess, sys, time
@@ -44,16 +51,33 @@ def kiosk(*args: str) -> dict:
     return measure(sys.executable, "-m", "kiosk", *args)
 
 
+def lean(result: dict, baseline: dict) -> bool:
+    """The hostile run peaked at most MAX_EXTRA_MB above the baseline's peak."""
+    return result["mb"] - baseline["mb"] < MAX_EXTRA_MB
+
+
+def kiosk_baseline(tmp_path: Path, *args: str) -> dict:
+    """The same command refusing an ordinary one-line bad configuration."""
+    cfg = tmp_path / "baseline.yaml"
+    cfg.write_text("no_such_section: 1\n", encoding="utf-8")
+    result = kiosk(*[str(cfg) if a == "CONFIG" else a for a in args])
+    assert result["rc"] == 2, result["err"][-2000:]
+    return result
+
+
 BILLION_LAUGHS = "".join(
     [f'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n']
     + [f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")])
 
 
-def _one_line_exit_2(result: dict) -> None:
+def _one_line_exit_2(result: dict, baseline: dict) -> None:
     assert result["rc"] == 2, result["err"][-2000:]
     lines = [line for line in result["err"].splitlines() if line.startswith("kiosk: ")]
     assert len(lines) == 1 and "Traceback" not in result["err"], result["err"][-2000:]
-    assert result["s"] < MAX_S and result["mb"] < MAX_MB, result
+    assert result["s"] < MAX_S and lean(result, baseline), (result, baseline["mb"])
+
+
+RUN = ("run", "--config", "CONFIG", "--headless", "--max-frames", "1")
 
 
 def test_billion_laughs_config_is_refused(tmp_path: Path) -> None:
@@ -61,10 +85,11 @@ def test_billion_laughs_config_is_refused(tmp_path: Path) -> None:
     cfg.write_text(BILLION_LAUGHS, encoding="utf-8")
     assert len(BILLION_LAUGHS) < 400
     result = kiosk("run", "--config", str(cfg), "--headless", "--max-frames", "1")
-    _one_line_exit_2(result)
+    _one_line_exit_2(result, kiosk_baseline(tmp_path, *RUN))
     assert "aliases expand" in result["err"]
     result = kiosk("check-config", str(cfg))
-    assert result["rc"] == 2 and result["s"] < MAX_S and result["mb"] < MAX_MB
+    base = kiosk_baseline(tmp_path, "check-config", "CONFIG")
+    assert result["rc"] == 2 and result["s"] < MAX_S and lean(result, base), (result, base["mb"])
 
 
 def test_a_few_aliases_still_work(tmp_path: Path) -> None:
@@ -77,13 +102,13 @@ def test_fifo_config_is_refused_not_waited_for(tmp_path: Path) -> None:
     fifo = tmp_path / "k.yaml"
     os.mkfifo(fifo)
     result = kiosk("run", "--config", str(fifo), "--headless", "--max-frames", "1")
-    _one_line_exit_2(result)
+    _one_line_exit_2(result, kiosk_baseline(tmp_path, *RUN))
     assert "FIFO" in result["err"]
 
 
-def test_dev_zero_config_is_refused_before_reading() -> None:
+def test_dev_zero_config_is_refused_before_reading(tmp_path: Path) -> None:
     result = kiosk("run", "--config", "/dev/zero", "--headless", "--max-frames", "1")
-    _one_line_exit_2(result)
+    _one_line_exit_2(result, kiosk_baseline(tmp_path, *RUN))
     assert "character device" in result["err"]
 
 
@@ -92,7 +117,8 @@ def test_big_config_is_refused_by_its_size(tmp_path: Path) -> None:
     with open(cfg, "wb") as fh:
         fh.truncate(50 * 1024 * 1024)  # sparse: 50 MB of zeros, nothing of it read
     result = kiosk("check-config", str(cfg))
-    assert result["rc"] == 2 and "MB" in result["err"] and result["mb"] < MAX_MB, result
+    base = kiosk_baseline(tmp_path, "check-config", "CONFIG")
+    assert result["rc"] == 2 and "MB" in result["err"] and lean(result, base), (result, base["mb"])
 
 
 def huge_png(path: Path, side: int = 30000) -> None:
@@ -119,7 +145,12 @@ def test_huge_png_is_skipped_before_decoding(tmp_path: Path) -> None:
     result = measure(sys.executable, "-c", code)
     assert result["rc"] in (0, 2), result["err"][-2000:]  # one skipped-file line, no frame
     assert "30000x30000 pixels is more than the 40 million allowed" in result["err"]
-    assert result["s"] < MAX_S and result["mb"] < MAX_MB, result
+    small = tmp_path / "small"  # the baseline: the same reader on a 64x64 picture
+    small.mkdir()
+    huge_png(small / "portrait.png", side=64)
+    base = measure(sys.executable, "-c", code.replace(repr(str(tmp_path)), repr(str(small))))
+    assert base["rc"] == 0, base["err"][-2000:]
+    assert result["s"] < MAX_S and lean(result, base), (result, base["mb"])
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero"])

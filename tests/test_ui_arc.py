@@ -331,7 +331,7 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
     from kiosk.models import ModelStore, default_demo_dir
     from kiosk.analysis.build import build_analyzer
     from kiosk.pipeline import Pipeline
-    from kiosk.ui.settings import pipeline_watchlist
+    from kiosk.ui.settings import pipeline_watchlist, pipeline_watchlist_loader
 
     for model in ("yunet", "sface", "age", "gender", "expression"):
         require_model(model)
@@ -348,6 +348,8 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
     scene = SyntheticScene(default_demo_dir(), (visit,), loop_s=70.0, fps=fps, loop=False)
     pipeline = Pipeline(cfg, build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved)),
                         source_factory=lambda: scene)
+    loader = pipeline_watchlist_loader(pipeline)  # two portraits, embedded in the background
+    assert loader is not None and loader.wait(120.0)
     watchlist = pipeline_watchlist(pipeline)
     assert watchlist is not None and watchlist.size == 2
     found = default_deps(cfg, watchlist)
