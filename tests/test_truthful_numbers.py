@@ -15,8 +15,9 @@ import pytest
 
 from kiosk.infer.steady import CONFIRM_S, SETTLE_S, SteadyGuesses
 from kiosk.infer.uncertainty import (AGE_BAND_NAMES, AGE_YEARS, CALIBRATION_FILE, AgeGenderCalibration,
+                                     GenderCalibrationModel,
                                      calibration_for, conformal_quantile, expected_calibration_error,
-                                     expression_word, fit_age_intervals, fit_gender, fit_platt, load_calibration,
+                                     expression_word, fit_age_intervals, fit_beta, fit_gender, fit_platt, load_calibration,
                                      reliability_bins, save_calibration, shown_age_range)
 from kiosk.types import AgeEstimate, Attributes, ExpressionEstimate, GenderEstimate
 from kiosk.ui.dossier import guess_lines
@@ -78,6 +79,85 @@ def test_platt_and_per_band_gender_calibration() -> None:
     raw_conf = np.maximum(probs[:, 1], probs[:, 0])
     assert expected_calibration_error(conf, correct) < 0.03 < expected_calibration_error(raw_conf, correct)
     assert len(model.accuracy) == len(AGE_BAND_NAMES)
+
+
+def _asymmetric_gender_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like the real gender model: "male" outputs about as sure as they are right, "female" outputs
+    saturated (log-odds far beyond what their hit rate supports). Returns (probs, is_male, ages)."""
+    rng = np.random.default_rng(seed)
+    true_logit = rng.normal(0.0, 3.0, n)
+    is_male = rng.random(n) < 1 / (1 + np.exp(-true_logit))
+    z = np.where(true_logit < 0, 6.0 * true_logit, 1.2 * true_logit)
+    probs = np.stack([1 / (1 + np.exp(z)), 1 / (1 + np.exp(-z))], axis=1)
+    return probs, is_male, rng.uniform(0, 90, n)
+
+
+def test_beta_calibration_fits_a_model_sure_on_one_side_better_than_platt() -> None:
+    probs, is_male, ages = _asymmetric_gender_data(6000, 1)
+    test_probs, test_male, test_ages = _asymmetric_gender_data(6000, 2)
+    beta = fit_gender(probs, is_male, ages)
+    z = np.clip(np.log(probs[:, 1]) - np.log(probs[:, 0]), -20, 20)
+    slope, bias = fit_platt(z, is_male)
+    platt = GenderCalibrationModel.from_platt([slope] * 5, [bias] * 5, [0.5] * 5)
+
+    def log_loss(model: GenderCalibrationModel) -> float:
+        p = np.clip(model.p_male(test_probs, test_ages), 1e-9, 1 - 1e-9)
+        return float(-np.mean(np.where(test_male, np.log(p), np.log(1 - p))))
+
+    def ece(model: GenderCalibrationModel) -> float:
+        p = model.p_male(test_probs, test_ages)
+        return expected_calibration_error(np.maximum(p, 1 - p), (p >= 0.5) == test_male)
+
+    assert log_loss(beta) < log_loss(platt) - 0.005
+    assert ece(beta) < 0.03 < ece(platt)
+    # Each side keeps its own slope: w_male is not -w_female here.
+    assert all(a > 0 > b and abs(a + b) > 0.2 for a, b in zip(beta.w_male, beta.w_female))
+
+
+def test_beta_falls_back_to_platt_rather_than_turn_the_probability_around() -> None:
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.0, 4.0, 3000)
+    is_male = rng.random(3000) < 1 / (1 + np.exp(-0.5 * z))
+    a, b, _ = fit_beta(z, is_male)
+    assert a > 0 > b
+    # Labels that fall with a rising "male" output on one side only: the free fit is not monotone.
+    twisted = np.where(z > 0, rng.random(3000) < 1 / (1 + np.exp(0.5 * z)), is_male)
+    a, b, _ = fit_beta(z, twisted)
+    assert a >= 0 >= b and a == pytest.approx(-b)
+    with pytest.raises(ValueError, match="w_male must be >= 0"):
+        GenderCalibrationModel(w_male=(-1.0,) * 5, w_female=(-1.0,) * 5, bias=(0.0,) * 5, accuracy=(0.5,) * 5,
+                               counts=())
+
+
+def test_the_method_comparison_scores_out_of_fold_and_prefers_beta_where_it_fits() -> None:
+    from kiosk.eval.gender_methods import METHODS, PREVIOUS, SHIPPED, compare_gender_methods
+
+    probs, is_male, ages = _asymmetric_gender_data(3000, 4)
+    result = compare_gender_methods(probs, is_male, ages, repeats=1)
+    methods = result["methods"]
+    assert set(methods) == set(METHODS) and {SHIPPED, PREVIOUS} <= set(methods)
+    assert methods[SHIPPED]["log_loss"] < methods[PREVIOUS]["log_loss"] - 0.005
+    assert methods[SHIPPED]["log_loss_minus_previous"] < 0 < methods["uncalibrated"]["log_loss_minus_previous"]
+    assert methods[PREVIOUS]["log_loss_minus_previous"] == 0.0
+    assert methods[SHIPPED]["ece"] < 0.03 < methods["uncalibrated"]["ece"]
+    assert set(methods[SHIPPED]["ece_by_predicted_age_band"]) == set(AGE_BAND_NAMES)
+    floor = result["perfectly_calibrated_ece"]
+    assert 0 < floor["median"] <= floor["p90"] < 0.05
+
+
+def test_a_version_1_file_reads_as_the_platt_scaling_it_held(tmp_path: Path) -> None:
+    slope, bias = [0.25, 0.4, 0.4, 0.5, 0.6], [0.2, 0.3, 0.6, 0.0, -0.5]
+    (tmp_path / "v1.yaml").write_text(
+        "version: 1\ngender:\n  age_bands: ['0-12', '13-19', '20-39', '40-59', '60+']\n"
+        f"  slope: {slope}\n  bias: {bias}\n  accuracy: [0.7, 0.8, 0.9, 0.9, 0.9]\n"
+        "  overall: {slope: 0.38, bias: 0.26, accuracy: 0.86}\n", encoding="utf-8")
+    g = load_calibration(tmp_path / "v1.yaml").gender
+    assert g is not None
+    probs = np.array([[0.01, 0.99], [0.7, 0.3], [0.5, 0.5]])
+    for i, age in enumerate((5.0, 15.0, 30.0, 50.0, 70.0)):
+        z = np.log(probs[:, 1] / probs[:, 0])
+        assert g.p_male(probs, age) == pytest.approx(1 / (1 + np.exp(-(slope[i] * z + bias[i]))), abs=1e-9)
+    assert g.p_male(probs, None) == pytest.approx(1 / (1 + np.exp(-(0.38 * z + 0.26))), abs=1e-9)
 
 
 def test_ece_and_reliability_bins() -> None:

@@ -119,6 +119,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     fit.add_argument("--det-score", type=_unit_interval, default=0.75, help="detector score threshold (kiosk default 0.75)")
     fit.add_argument("--write", nargs="?", type=Path, const=Path("-default-"), default=None, metavar="PATH",
                      help="store the parameters in models/age_gender_calibration.yaml (or PATH)")
+    fit.add_argument("--compare-gender-methods", action="store_true",
+                     help="also compare gender calibrations by repeated cross-validation on these faces")
     common(fit)
 
     cal = esub.add_parser("calibrate", help="cosine thresholds for false-match rates from different-person pairs")
@@ -184,7 +186,7 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
 
         write = None if args.write is None else (CALIBRATION_FILE if str(args.write) == "-default-" else args.write)
         return fit_age_gender(args.root, models, pad=args.pad, det_score=args.det_score, progress=progress,
-                              write=write)
+                              write=write, compare_gender_methods=args.compare_gender_methods)
     if cmd == "calibrate":
         from kiosk.eval.calibrate import calibrate, write_manifest_calibration
 

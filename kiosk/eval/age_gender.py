@@ -3,7 +3,7 @@
 - ``kiosk eval fit-age-gender --root ../shared/evaldata/utkface_calib [--write]``
   (:mod:`kiosk.eval.fit_age_gender`) runs the
   kiosk's detection and age/gender models on the calibration crops, fits the conformal age range
-  and the per-band gender Platt scaling (:mod:`kiosk.infer.uncertainty`), reports 5-fold
+  and the per-band gender beta calibration (:mod:`kiosk.infer.uncertainty`), reports 5-fold
   cross-validated coverage, width and calibration error on those same faces, and with
   ``--write`` stores the parameters in ``models/age_gender_calibration.yaml``.
 - ``kiosk eval utkface`` (in :mod:`kiosk.eval.utkface`) measures the result on faces it was not

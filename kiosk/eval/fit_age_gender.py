@@ -1,6 +1,8 @@
 """``kiosk eval fit-age-gender``: fit the card's 80 % age range and the gender probability
 calibration on labelled UTKFace-format crops (e.g. ``utkface_calib``), with 5-fold cross-validated
 figures; the helpers live in :mod:`kiosk.eval.age_gender`, the face loop in :mod:`kiosk.eval.utkface`.
+``--compare-gender-methods`` adds the cross-validated comparison of gender calibrations that chose
+the shipped one (:mod:`kiosk.eval.gender_methods`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from kiosk.infer.uncertainty import DEFAULT_COVERAGE, AgeGenderCalibration, save
 
 
 def fit_age_gender(root: Path, models: Any, pad: float = 0.5, det_score: float = 0.75, progress: bool = False,
-                   coverage: float = DEFAULT_COVERAGE, write: Path | None = None) -> dict[str, Any]:
+                   coverage: float = DEFAULT_COVERAGE, write: Path | None = None,
+                   compare_gender_methods: bool = False) -> dict[str, Any]:
     """Fit both calibrations on ``root`` (UTKFace labels.csv format); see the module doc."""
     from kiosk.infer.age_gender import AgeGenderEstimator
 
@@ -62,6 +65,11 @@ def fit_age_gender(root: Path, models: Any, pad: float = 0.5, det_score: float =
         "uncalibrated_on_these_faces": utk_summary(_metrics(None, age_probs, gender_probs, ages, genders, races)),
         "age_bands_by_true_age": sorted({age_band(a) for a in ages}),
     }
+    if compare_gender_methods:
+        from kiosk.eval.gender_methods import compare_gender_methods as compare
+        from kiosk.infer.uncertainty import age_features
+
+        result["gender_method_comparison"] = compare(gender_probs, is_male, age_features(age_probs)[0])
     if write is not None:
         result["written"] = str(save_calibration(cal, write))
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -229,7 +229,7 @@ def _calibration_note(cal: Any, estimator: Any) -> dict[str, Any]:
         return {"age": "the model's own central 80 % interval (uncalibrated)",
                 "gender": "the model's softmax (uncalibrated)"}
     return {"age": f"conformal {cal.age.coverage:.0%} range" if cal.age else "the model's own central interval",
-            "gender": "Platt scaling per predicted age band" if cal.gender else "the model's softmax",
+            "gender": "beta calibration per predicted age band" if cal.gender else "the model's softmax",
             "fitted_on": cal.fitted_on}
 
 
