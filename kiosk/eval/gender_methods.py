@@ -194,11 +194,16 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
         tr, te = fold != k, fold == k
         p_prev[te] = METHODS[PREVIOUS][1](z[tr], y[tr], band[tr], years[tr], z[te], band[te], years[te])
     conf = np.maximum(p_prev, 1 - p_prev)
-    perfect = [expected_calibration_error(conf, rng.random(n) < conf) for _ in range(500)]
+    draws = rng.random((500, n)) < conf
+    perfect = [expected_calibration_error(conf, d) for d in draws]
+    by_band = {name: round(float(np.median([expected_calibration_error(conf[band == b], d[band == b])
+                                            for d in draws])), 4)
+               for b, name in enumerate(AGE_BAND_NAMES)}
     return {
         "faces": n, "repeats": repeats, "folds": folds, "shipped": SHIPPED, "previous": PREVIOUS,
         "perfectly_calibrated_ece": {"median": round(float(np.median(perfect)), 4),
-                                     "p90": round(float(np.percentile(perfect, 90)), 4)},
+                                     "p90": round(float(np.percentile(perfect, 90)), 4),
+                                     "median_by_predicted_age_band": by_band},
         "methods": out,
     }
 
