@@ -55,7 +55,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import os
 import re
 import threading
@@ -68,6 +67,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.age_bands import COUNTER_AGE_BANDS, counter_age_band
 from kiosk.errors import EXIT_USAGE, KioskError
 from kiosk.privacy.policy import report_safe
 from kiosk.types import EXPRESSIONS, FaceView, Snapshot
@@ -75,7 +75,6 @@ from kiosk.types import EXPRESSIONS, FaceView, Snapshot
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "AGE_BANDS",
     "Aggregates",
     "AggregatesFileError",
     "DWELL_BINS_S",
@@ -83,7 +82,6 @@ __all__ = [
     "MIN_GROUP",
     "NOTE",
     "Persister",
-    "age_band",
     "allowed_paths",
     "dwell_bin",
     "read_aggregates",
@@ -96,10 +94,6 @@ NOTE = "Counts only; no person can be identified from this file."
 
 #: Lower edges of the dwell-time bins in seconds; the last bin is open (300 s and more).
 DWELL_BINS_S: tuple[int, ...] = (0, 5, 15, 30, 60, 120, 300)
-#: Age bands (label, upper bound exclusive, in years of the *estimated* age).
-AGE_BANDS: tuple[tuple[str, float], ...] = (
-    ("0-12", 13.0), ("13-17", 18.0), ("18-24", 25.0), ("25-34", 35.0), ("35-44", 45.0),
-    ("45-54", 55.0), ("55-64", 65.0), ("65+", math.inf))
 # The gender model's two outputs (kiosk.infer.age_gender.GENDERS; not imported, to keep this
 # module free of the inference stack). Any other value would still be counted under its own key.
 _GENDERS: tuple[str, ...] = ("female", "male")
@@ -133,14 +127,6 @@ def temp_path(path: Path) -> Path:
     """``<path>.tmp``: a fixed name, because the privacy guard allow-lists exact file names."""
     path = Path(path)
     return path.with_name(path.name + ".tmp")
-
-
-def age_band(years: float) -> str:
-    """The :data:`AGE_BANDS` label of an estimated age."""
-    for label, upper in AGE_BANDS:
-        if years < upper:
-            return label
-    return AGE_BANDS[-1][0]
 
 
 def dwell_bin(dwell_s: float) -> int:
@@ -193,7 +179,7 @@ class _Summary:
             self.gaze_measured = True
             self.looked = self.looked or attrs.gaze.at_screen
         if attrs.age is not None:
-            self.age_band = age_band(attrs.age.years)
+            self.age_band = counter_age_band(attrs.age.years)
         if attrs.gender is not None:
             self.gender = attrs.gender.value
         if attrs.expression is not None:
@@ -224,7 +210,7 @@ class _Day:
     looked: int = 0
     gaze_measured: int = 0
     dwell: list[int] = field(default_factory=lambda: [0] * len(DWELL_BINS_S))
-    age: dict[str, int] = field(default_factory=lambda: {label: 0 for label, _ in AGE_BANDS})
+    age: dict[str, int] = field(default_factory=lambda: {label: 0 for label in COUNTER_AGE_BANDS})
     gender: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_GENDERS, 0))
     expression: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXPRESSIONS, 0))
     watchlist_searched: int = 0

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from kiosk.age_bands import AGE_BAND_EDGES, AGE_BANDS, band_index
 from kiosk.paths import REPO_ROOT
 from kiosk.types import AgeEstimate, ExpressionEstimate, GenderEstimate
 
@@ -70,9 +71,6 @@ FORMAT_VERSION = 1
 AGE_YEARS = np.array([0.25] + [float(y) for y in range(1, 81)], dtype=np.float64)
 AGE_YEARS.flags.writeable = False
 
-#: Age bands used for "faces like yours" and the per-band gender calibration (by *predicted* age).
-AGE_BAND_NAMES: tuple[str, ...] = ("0-12", "13-19", "20-39", "40-59", "60+")
-AGE_BAND_EDGES: tuple[float, ...] = (13.0, 20.0, 40.0, 60.0)  # band i: edges[i-1] <= age < edges[i]
 
 #: Default interval settings (chosen by cross-validation on the calibration set; see the module doc).
 DEFAULT_COVERAGE = 0.8
@@ -84,11 +82,6 @@ MAX_RANGE_YEARS = 100.0
 
 #: Expression word scale: the top class's share at or above which the card says "clearly".
 EXPRESSION_CLEAR_AT = 0.6
-
-
-def band_index(years: float) -> int:
-    """Index into :data:`AGE_BAND_NAMES` of an age in years (0-12 -> 0, ..., 60+ -> 4)."""
-    return int(np.searchsorted(np.asarray(AGE_BAND_EDGES), float(years), side="right"))
 
 
 def shown_age_range(age: AgeEstimate) -> tuple[int, int] | None:
@@ -184,7 +177,7 @@ class AgeIntervalModel:
 class GenderCalibrationModel:
     """Platt scaling of the gender log-odds per predicted age band (see the module doc)."""
 
-    slope: tuple[float, ...]  # per AGE_BAND_NAMES
+    slope: tuple[float, ...]  # per AGE_BANDS
     bias: tuple[float, ...]
     accuracy: tuple[float, ...]  # measured on the calibration faces, calibrated decisions
     counts: tuple[int, ...]
@@ -194,10 +187,10 @@ class GenderCalibrationModel:
     overall_accuracy: float = float("nan")
 
     def __post_init__(self) -> None:
-        n = len(AGE_BAND_NAMES)
+        n = len(AGE_BANDS)
         if not (len(self.slope) == len(self.bias) == len(self.accuracy) == n):
             raise ValueError(f"gender calibration: expected {n} slope, bias and accuracy values (one per age band "
-                             f"{', '.join(AGE_BAND_NAMES)})")
+                             f"{', '.join(AGE_BANDS)})")
 
     def p_male(self, gender_probs: np.ndarray, age_years: np.ndarray | float | None) -> np.ndarray:
         """Calibrated P(male) of (N, 2) outputs; ``age_years`` None uses the all-ages parameters."""
@@ -242,7 +235,7 @@ class AgeGenderCalibration:
             band, acc = None, self.gender.overall_accuracy
         else:
             i = band_index(age_years)
-            band, acc = AGE_BAND_NAMES[i], self.gender.accuracy[i]
+            band, acc = AGE_BANDS[i], self.gender.accuracy[i]
         return GenderEstimate(value=value, probability=prob, calibrated=True, band=band,
                               band_accuracy=None if not math.isfinite(acc) else float(acc))
 
@@ -265,7 +258,7 @@ class AgeGenderCalibration:
             g = self.gender
             out["gender"] = {
                 "method": "Platt scaling of log(p_male / p_female) per predicted age band",
-                "age_bands": list(AGE_BAND_NAMES),
+                "age_bands": list(AGE_BANDS),
                 "slope": [round(float(x), 5) for x in g.slope], "bias": [round(float(x), 5) for x in g.bias],
                 "accuracy": [round(float(x), 4) for x in g.accuracy], "counts": [int(x) for x in g.counts],
                 "overall": {"slope": round(g.overall_slope, 5), "bias": round(g.overall_bias, 5),
@@ -292,8 +285,8 @@ class AgeGenderCalibration:
             gender = None
             if data.get("gender"):
                 g = data["gender"]
-                if tuple(g.get("age_bands", AGE_BAND_NAMES)) != AGE_BAND_NAMES:
-                    raise ValueError(f"gender.age_bands must be {list(AGE_BAND_NAMES)}, got {g.get('age_bands')}")
+                if tuple(g.get("age_bands", AGE_BANDS)) != AGE_BANDS:
+                    raise ValueError(f"gender.age_bands must be {list(AGE_BANDS)}, got {g.get('age_bands')}")
                 ov = g.get("overall", {})
                 gender = GenderCalibrationModel(
                     slope=tuple(float(x) for x in g["slope"]), bias=tuple(float(x) for x in g["bias"]),
@@ -453,7 +446,7 @@ def fit_gender(gender_probs: np.ndarray, is_male: np.ndarray, age_years: np.ndar
     y = np.asarray(is_male, np.float64)
     b = np.searchsorted(np.asarray(AGE_BAND_EDGES), np.asarray(age_years, float), side="right")
     slope, bias, acc, counts = [], [], [], []
-    for i, name in enumerate(AGE_BAND_NAMES):
+    for i, name in enumerate(AGE_BANDS):
         m = b == i
         if int(m.sum()) < 20:
             raise ValueError(f"age band {name} has {int(m.sum())} calibration faces; need >= 20")
