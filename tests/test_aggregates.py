@@ -199,11 +199,13 @@ def test_tracks_without_a_visitor_id_count_when_they_stay_two_seconds() -> None:
     feed(())
     day = today(agg)
     assert day["visitors"] == 1 and day["expression"]["happy"] == 1
-    # Without consent (consent: required) a face is an anonymous box: counted, not analysed.
+    # Without consent (consent: required) a face is an anonymous box: not counted at all, not
+    # even its time in view (the attract screen leaves it out too: one counter).
     feed((face(3, None, 5.0, consented=False),))
     feed(())
     day = today(agg)
-    assert (day["visitors"], day["analysed"]) == (2, 1)
+    assert (day["visitors"], day["analysed"], sum(day["dwell_histogram"])) == (1, 1, 1)
+    assert agg.today().visitors == 1
     # Records of ended tracks go after 30 s of pipeline time.
     for _ in range(4):
         feed((), dt_s=10.0)

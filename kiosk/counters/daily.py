@@ -4,11 +4,13 @@
 counters per local calendar day:
 
 - **visitors**: distinct visitor ids whose visit ended that day, plus tracks that never got a
-  visitor id (recognition off, no consent given, face never identifiable) and stayed at least
-  2 s (shorter tracks are mostly detector flicker). A visitor forgotten by the pipeline and seen
-  again later gets a new id and is counted again; so is a visitor seen on two days;
-- **analysed**: those of them whose face was analysed (always all with ``privacy.consent:
-  implied``; with ``required``, those who touched "Analyse me");
+  visitor id (recognition off, face never identifiable) and stayed at least 2 s (shorter tracks
+  are mostly detector flicker). A visitor forgotten by the pipeline and seen again later gets a
+  new id and is counted again; so is a visitor seen on two days. **Faces without consent**
+  (``privacy.consent: required``, before "Analyse me") are not counted at all, not even their
+  time in view: the kiosk promises that nothing about them is computed;
+- **analysed**: those of them whose face was analysed. Since only consented faces are counted,
+  this equals ``visitors`` (the key stays: it is part of the file format);
 - **dwell histogram**: each visitor's total time in view, in the bins of :data:`DWELL_BINS_S`;
 - **attention**: visitors who looked at the screen at least once (``looked``) out of visitors
   whose gaze was measured at all (``gaze_measured``; with ``attributes.mesh`` off or without
@@ -49,6 +51,9 @@ when the operator enabled ``privacy.persist_aggregates``; :func:`allowed_paths` 
 paths the privacy guard must let through. :class:`Persister` does the writing every
 ``interval_s`` and at close. :func:`read_aggregates` reads and checks such a file (used by
 ``kiosk stats`` and to resume today's counts after a restart).
+
+The attract screen's figures come from this same counter (:meth:`Aggregates.today`, see
+:mod:`kiosk.counters.figures`), so what visitors see and what ``kiosk stats`` reports agree.
 """
 from __future__ import annotations
 
@@ -68,6 +73,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk.age_bands import COUNTER_AGE_BANDS, counter_age_band
+from kiosk.counters.figures import FINE_BIN_S, TodayFigures, fine_bin, fine_from_coarse, today_figures
 from kiosk.errors import EXIT_USAGE, KioskError
 from kiosk.privacy.policy import report_safe
 from kiosk.types import EXPRESSIONS, FaceView, Snapshot
@@ -94,6 +100,7 @@ NOTE = "Counts only; no person can be identified from this file."
 
 #: Lower edges of the dwell-time bins in seconds; the last bin is open (300 s and more).
 DWELL_BINS_S: tuple[int, ...] = (0, 5, 15, 30, 60, 120, 300)
+assert all(edge % FINE_BIN_S == 0 for edge in DWELL_BINS_S)  # see kiosk.counters.figures
 # The gender model's two outputs (kiosk.infer.age_gender.GENDERS; not imported, to keep this
 # module free of the inference stack). Any other value would still be counted under its own key.
 _GENDERS: tuple[str, ...] = ("female", "male")
@@ -215,10 +222,13 @@ class _Day:
     expression: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXPRESSIONS, 0))
     watchlist_searched: int = 0
     watchlist_matched: int = 0
+    # The same dwell times in finer bins, for today's median (RAM only, never written).
+    fine_dwell: list[int] = field(default_factory=lambda: fine_from_coarse((), ()))
 
     def add(self, s: _Summary, sign: int) -> None:
         """Add (+1) or take back (-1) one visitor's contribution (the visitor count aside)."""
         self.dwell[dwell_bin(s.dwell_s)] += sign
+        self.fine_dwell[fine_bin(s.dwell_s)] += sign
         self.analysed += sign * s.analysed
         self.gaze_measured += sign * s.gaze_measured
         self.looked += sign * s.looked
@@ -233,7 +243,7 @@ class _Day:
 
     def copy(self) -> _Day:
         return replace(self, dwell=list(self.dwell), age=dict(self.age), gender=dict(self.gender),
-                       expression=dict(self.expression))
+                       expression=dict(self.expression), fine_dwell=list(self.fine_dwell))
 
     def as_dict(self, min_group: int, watchlist_threshold: float | None) -> dict[str, Any]:
         def shown(counts: dict[str, int]) -> dict[str, int] | None:
@@ -262,7 +272,8 @@ class _Day:
         """Resume a day from the file. Withheld (``null``) distributions restart from zero."""
         day = cls(date=dt.date.fromisoformat(d["date"]), visitors=d["visitors"],
                   analysed=d["analysed"], looked=d["looked"], gaze_measured=d["gaze_measured"],
-                  dwell=list(d["dwell_histogram"]))
+                  dwell=list(d["dwell_histogram"]),
+                  fine_dwell=fine_from_coarse(d["dwell_histogram"], DWELL_BINS_S))
         for name in ("age", "gender", "expression"):
             if d[name] is not None:
                 getattr(day, name).update(d[name])
@@ -347,6 +358,8 @@ class Aggregates:
                     into.summary.merge(merged.summary)
             in_view: set[_Key] = set()
             for face in snapshot.faces:
+                if not face.consented:
+                    continue  # nothing about a face without consent is counted
                 if face.visitor_id is not None:
                     key: _Key = ("v", face.visitor_id)
                     anonymous = self._records.pop(("t", face.track_id), None)
@@ -400,13 +413,7 @@ class Aggregates:
         just left). No ids, no time finer than the date, no per-visitor rows.
         """
         with self._lock:
-            self._roll()
-            today = self._day.copy()
-            for key, record in self._records.items():
-                if record.committed is None and self._countable(key, record):
-                    if record.counted_day != today.date:
-                        today.visitors += 1
-                    today.add(record.summary, +1)
+            today = self._today_now()
             days = [*self._history, today.as_dict(self.min_group, self.watchlist_threshold)]
         return report_safe({
             "format": FORMAT,
@@ -416,6 +423,13 @@ class Aggregates:
             "min_group": self.min_group,
             "days": days,
         })
+
+    def today(self) -> TodayFigures:
+        """Today's figures for the attract screen (any thread): the counts :meth:`to_dict`
+        gives for today, visitors in view included, and the median time in view."""
+        with self._lock:
+            day = self._today_now()
+        return today_figures(day.visitors, day.fine_dwell, day.looked, day.gaze_measured)
 
     def write_json(self, path: Path) -> None:
         """Write :meth:`to_dict` to ``path`` atomically: ``<path>.tmp``, fsync, ``os.replace``.
@@ -443,6 +457,18 @@ class Aggregates:
         _fsync_dir(path.parent)
 
     # -- internals -------------------------------------------------------------------------------
+    def _today_now(self) -> _Day:
+        """A copy of today's counters with the visitors in view counted as if they had just
+        left (hold the lock)."""
+        self._roll()
+        today = self._day.copy()
+        for key, record in self._records.items():
+            if record.committed is None and self._countable(key, record):
+                if record.counted_day != today.date:
+                    today.visitors += 1
+                today.add(record.summary, +1)
+        return today
+
     def _roll(self) -> None:
         day = self._today()
         if day <= self._day.date:  # same day, or the clock went back: keep counting into it
