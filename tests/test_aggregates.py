@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.counters.daily import (DWELL_BINS_S, MAX_DAYS, Aggregates, AggregatesFileError, Persister,
-                              allowed_paths, read_aggregates, temp_path)
+from kiosk.counters.aggregates_file import AggregatesFileError, allowed_paths, read_aggregates, temp_path
+from kiosk.counters.daily import DWELL_BINS_S, MAX_DAYS, Aggregates
+from kiosk.counters.persister import Persister
 from kiosk.privacy.policy import find_biometric_leaks, report_safe
 from kiosk.types import (EXPRESSIONS, AgeEstimate, Attributes, ExpressionEstimate, FaceView, Gaze,
                          GenderEstimate, Snapshot, VisitorView, WatchlistMatch)
@@ -429,7 +430,8 @@ def test_allowed_paths_are_the_file_and_its_fixed_temp_name(tmp_path: Path) -> N
 GUARDED = textwrap.dedent('''
     import datetime as dt, json, sys
     from pathlib import Path
-    from kiosk.counters.daily import Aggregates, allowed_paths
+    from kiosk.counters.aggregates_file import allowed_paths
+    from kiosk.counters.daily import Aggregates
     from kiosk.privacy.guard import install_guard
     folder = Path(sys.argv[1])
     target = folder / "aggregates.json"

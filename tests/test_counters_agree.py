@@ -18,7 +18,8 @@ import pytest  # noqa: E402
 
 from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.cli.stats import main_stats  # noqa: E402
-from kiosk.counters.daily import Aggregates, Persister  # noqa: E402
+from kiosk.counters.daily import Aggregates  # noqa: E402
+from kiosk.counters.persister import Persister  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402

@@ -70,7 +70,9 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     allowed = [Path(args.report)] if args.report and args.report != "-" else []
     # The one daily counter: the attract screen shows its figures, the aggregates file (if the
     # operator enabled it) is written from it, so the screen and `kiosk stats` agree.
-    from kiosk.counters.daily import Aggregates, Persister, allowed_paths
+    from kiosk.counters.aggregates_file import allowed_paths
+    from kiosk.counters.daily import Aggregates
+    from kiosk.counters.persister import Persister
     threshold = cfg.watchlist.threshold if cfg.watchlist.enabled else None
     counter = persister = None
     if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
