@@ -111,7 +111,7 @@ def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
         from kiosk.infer.quality import face_quality
         est.quality = face_quality
     if ac.mesh:
-        from kiosk.infer.face_signals import FaceSignalTracker
+        from kiosk.infer.face_signal_tracker import FaceSignalTracker
         from kiosk.infer.mesh import FaceMesher
         mesher = FaceMesher()
         est.mesh = mesher.run
