@@ -185,7 +185,7 @@ def test_lfw_command(lfw_root: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_calibrate_and_write_manifest(lfw_root: Path, tmp_path: Path) -> None:
     from kiosk.eval.calibrate import calibrate, write_manifest_calibration
     from kiosk.models import MODELS_MANIFEST
-    from kiosk.track.watchlist import load_calibration
+    from kiosk.track.fmr_calibration import load_calibration
 
     portraits = tmp_path / "portraits"
     portraits.mkdir()

@@ -21,7 +21,8 @@ from kiosk.detect.yunet import YuNetDetector
 from kiosk.infer.embed import SFaceEmbedder
 from kiosk.models import ModelStore, create_session
 from kiosk.privacy.policy import wipe
-from kiosk.track.watchlist import Watchlist, load_calibration, portrait_detector
+from kiosk.track.fmr_calibration import load_calibration
+from kiosk.track.watchlist import Watchlist, portrait_detector
 
 log = logging.getLogger(__name__)
 

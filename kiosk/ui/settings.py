@@ -149,7 +149,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
 
     - the FaceDetail record from ``kiosk.analysis.record``;
     - the false-match-rate curve: the loaded watchlist's calibration when it has one, else
-      ``kiosk.track.watchlist.load_calibration()`` (None when the manifest has no calibration);
+      ``kiosk.track.fmr_calibration.load_calibration()`` (None when the manifest has no calibration);
     - the kiosk's measured accuracy for the caveats (``assets/caveats/measured.yaml``);
     - with a ``watchlist`` (a loaded ``kiosk.track.watchlist.Watchlist``; the pipeline's is
       ``pipeline.inference.analyzer.watchlist``): its size, the configured threshold
@@ -170,7 +170,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
         fmr = calibration.false_match_rate
     else:
         try:
-            from kiosk.track.watchlist import load_calibration
+            from kiosk.track.fmr_calibration import load_calibration
 
             calibration = load_calibration()
             fmr = calibration.false_match_rate if calibration is not None else None
