@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from kiosk.infer.steady import CONFIRM_S, SETTLE_S, SteadyGuesses
-from kiosk.age_bands import AGE_BANDS
-from kiosk.infer.uncertainty import (AGE_YEARS, CALIBRATION_FILE, AgeGenderCalibration,
+from kiosk.infer.uncertainty import (AGE_BAND_NAMES, AGE_YEARS, CALIBRATION_FILE, AgeGenderCalibration,
                                      calibration_for, conformal_quantile, expected_calibration_error,
                                      expression_word, fit_age_intervals, fit_gender, fit_platt, load_calibration,
                                      reliability_bins, save_calibration, shown_age_range)
@@ -78,7 +77,7 @@ def test_platt_and_per_band_gender_calibration() -> None:
     correct = (p_male >= 0.5) == is_male
     raw_conf = np.maximum(probs[:, 1], probs[:, 0])
     assert expected_calibration_error(conf, correct) < 0.03 < expected_calibration_error(raw_conf, correct)
-    assert len(model.accuracy) == len(AGE_BANDS)
+    assert len(model.accuracy) == len(AGE_BAND_NAMES)
 
 
 def test_ece_and_reliability_bins() -> None:

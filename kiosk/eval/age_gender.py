@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.infer.uncertainty import (CALIBRATION_FILE, DEFAULT_AGE_BIN_EDGES,
+from kiosk.infer.uncertainty import (AGE_BAND_NAMES, CALIBRATION_FILE, DEFAULT_AGE_BIN_EDGES,
                                      AgeGenderCalibration, age_estimate, calibration_for,
                                      expected_calibration_error, fit_age_intervals, fit_gender, gender_estimate,
                                      reliability_bins)
@@ -185,5 +185,5 @@ def _metrics(cal: AgeGenderCalibration, age_probs: np.ndarray, gender_probs: np.
     return out
 
 
-__all__ = ["CV_FOLDS", "ece_context", "kiosk_summaries", "model_hashes",
+__all__ = ["AGE_BAND_NAMES", "CV_FOLDS", "ece_context", "kiosk_summaries", "model_hashes",
            "resolve_calibration", "write_plots"]

@@ -71,6 +71,9 @@ FORMAT_VERSION = 1
 AGE_YEARS = np.array([0.25] + [float(y) for y in range(1, 81)], dtype=np.float64)
 AGE_YEARS.flags.writeable = False
 
+#: Age bands used for "faces like yours" and the per-band gender calibration (by *predicted* age):
+#: ``kiosk.age_bands.AGE_BANDS`` (their one home), under this module's name for them.
+AGE_BAND_NAMES = AGE_BANDS
 
 #: Default interval settings (chosen by cross-validation on the calibration set; see the module doc).
 DEFAULT_COVERAGE = 0.8
@@ -177,7 +180,7 @@ class AgeIntervalModel:
 class GenderCalibrationModel:
     """Platt scaling of the gender log-odds per predicted age band (see the module doc)."""
 
-    slope: tuple[float, ...]  # per AGE_BANDS
+    slope: tuple[float, ...]  # per AGE_BAND_NAMES
     bias: tuple[float, ...]
     accuracy: tuple[float, ...]  # measured on the calibration faces, calibrated decisions
     counts: tuple[int, ...]
@@ -187,10 +190,10 @@ class GenderCalibrationModel:
     overall_accuracy: float = float("nan")
 
     def __post_init__(self) -> None:
-        n = len(AGE_BANDS)
+        n = len(AGE_BAND_NAMES)
         if not (len(self.slope) == len(self.bias) == len(self.accuracy) == n):
             raise ValueError(f"gender calibration: expected {n} slope, bias and accuracy values (one per age band "
-                             f"{', '.join(AGE_BANDS)})")
+                             f"{', '.join(AGE_BAND_NAMES)})")
 
     def p_male(self, gender_probs: np.ndarray, age_years: np.ndarray | float | None) -> np.ndarray:
         """Calibrated P(male) of (N, 2) outputs; ``age_years`` None uses the all-ages parameters."""
@@ -235,7 +238,7 @@ class AgeGenderCalibration:
             band, acc = None, self.gender.overall_accuracy
         else:
             i = band_index(age_years)
-            band, acc = AGE_BANDS[i], self.gender.accuracy[i]
+            band, acc = AGE_BAND_NAMES[i], self.gender.accuracy[i]
         return GenderEstimate(value=value, probability=prob, calibrated=True, band=band,
                               band_accuracy=None if not math.isfinite(acc) else float(acc))
 
@@ -258,7 +261,7 @@ class AgeGenderCalibration:
             g = self.gender
             out["gender"] = {
                 "method": "Platt scaling of log(p_male / p_female) per predicted age band",
-                "age_bands": list(AGE_BANDS),
+                "age_bands": list(AGE_BAND_NAMES),
                 "slope": [round(float(x), 5) for x in g.slope], "bias": [round(float(x), 5) for x in g.bias],
                 "accuracy": [round(float(x), 4) for x in g.accuracy], "counts": [int(x) for x in g.counts],
                 "overall": {"slope": round(g.overall_slope, 5), "bias": round(g.overall_bias, 5),
@@ -285,8 +288,8 @@ class AgeGenderCalibration:
             gender = None
             if data.get("gender"):
                 g = data["gender"]
-                if tuple(g.get("age_bands", AGE_BANDS)) != AGE_BANDS:
-                    raise ValueError(f"gender.age_bands must be {list(AGE_BANDS)}, got {g.get('age_bands')}")
+                if tuple(g.get("age_bands", AGE_BAND_NAMES)) != AGE_BAND_NAMES:
+                    raise ValueError(f"gender.age_bands must be {list(AGE_BAND_NAMES)}, got {g.get('age_bands')}")
                 ov = g.get("overall", {})
                 gender = GenderCalibrationModel(
                     slope=tuple(float(x) for x in g["slope"]), bias=tuple(float(x) for x in g["bias"]),
@@ -446,7 +449,7 @@ def fit_gender(gender_probs: np.ndarray, is_male: np.ndarray, age_years: np.ndar
     y = np.asarray(is_male, np.float64)
     b = np.searchsorted(np.asarray(AGE_BAND_EDGES), np.asarray(age_years, float), side="right")
     slope, bias, acc, counts = [], [], [], []
-    for i, name in enumerate(AGE_BANDS):
+    for i, name in enumerate(AGE_BAND_NAMES):
         m = b == i
         if int(m.sum()) < 20:
             raise ValueError(f"age band {name} has {int(m.sum())} calibration faces; need >= 20")
