@@ -43,6 +43,13 @@ class SourceError(KioskError):
     exit_code = EXIT_USAGE
 
 
+class WatchlistError(KioskError):
+    """The portrait folder is missing, empty, unreadable or has a malformed metadata.csv, or the
+    manifest's false-match calibration is malformed (``kiosk.track``)."""
+
+    exit_code = EXIT_USAGE
+
+
 def fix_command(group: str, directory: Path) -> str:
     """The command that re-creates a file of ``group`` in ``directory`` (named in every problem)."""
     default = default_models_dir() if group == "models" else default_demo_dir()

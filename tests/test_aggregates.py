@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.counters.daily import (DWELL_BINS_S, MAX_DAYS, Aggregates, AggregatesFileError, Persister,
-                              allowed_paths, read_aggregates, temp_path)
+from kiosk.counters.aggregates_file import AggregatesFileError, allowed_paths, read_aggregates, temp_path
+from kiosk.counters.daily import DWELL_BINS_S, MAX_DAYS, Aggregates
+from kiosk.counters.persister import Persister
 from kiosk.privacy.policy import find_biometric_leaks, report_safe
 from kiosk.types import (EXPRESSIONS, AgeEstimate, Attributes, ExpressionEstimate, FaceView, Gaze,
                          GenderEstimate, Snapshot, VisitorView, WatchlistMatch)
@@ -199,11 +200,13 @@ def test_tracks_without_a_visitor_id_count_when_they_stay_two_seconds() -> None:
     feed(())
     day = today(agg)
     assert day["visitors"] == 1 and day["expression"]["happy"] == 1
-    # Without consent (consent: required) a face is an anonymous box: counted, not analysed.
+    # Without consent (consent: required) a face is an anonymous box: not counted at all, not
+    # even its time in view (the attract screen leaves it out too: one counter).
     feed((face(3, None, 5.0, consented=False),))
     feed(())
     day = today(agg)
-    assert (day["visitors"], day["analysed"]) == (2, 1)
+    assert (day["visitors"], day["analysed"], sum(day["dwell_histogram"])) == (1, 1, 1)
+    assert agg.today().visitors == 1
     # Records of ended tracks go after 30 s of pipeline time.
     for _ in range(4):
         feed((), dt_s=10.0)
@@ -427,7 +430,8 @@ def test_allowed_paths_are_the_file_and_its_fixed_temp_name(tmp_path: Path) -> N
 GUARDED = textwrap.dedent('''
     import datetime as dt, json, sys
     from pathlib import Path
-    from kiosk.counters.daily import Aggregates, allowed_paths
+    from kiosk.counters.aggregates_file import allowed_paths
+    from kiosk.counters.daily import Aggregates
     from kiosk.privacy.guard import install_guard
     folder = Path(sys.argv[1])
     target = folder / "aggregates.json"

@@ -20,7 +20,8 @@ import pytest
 from kiosk.capture import open_source
 from kiosk.capture.thread import CaptureThread
 from kiosk.capture.slot import LatestFrame
-from kiosk.capture.demo import _LEDGE_TOP, LOOP_S, PORTRAITS, DemoFigure, DemoScene
+from kiosk.capture.demo import LOOP_S, PORTRAITS, DemoFigure, DemoScene
+from kiosk.capture.demo_script import LEDGE_TOP
 from kiosk.errors import ModelError
 
 W, H, FPS = 640, 480, 25.0
@@ -163,7 +164,7 @@ def test_sometimes_two_faces_at_once_and_a_long_empty_stretch_later() -> None:
 
 def test_faces_are_within_the_size_range_and_people_never_overlap() -> None:
     sc = timeline()
-    ledge_top = _LEDGE_TOP * H
+    ledge_top = LEDGE_TOP * H
     for t in times():
         figs = visible(sc, t)
         for f in figs:

@@ -19,7 +19,8 @@ from kiosk.errors import EXIT_OK, EXIT_USAGE
 from kiosk.eval.common import EvalModels
 from kiosk.eval.widerface import WiderImage, bbox_overlaps, image_eval, parse_wider_gt, recall_by_width, voc_ap, widerface_ap
 from kiosk.eval.verification import accuracy_at, best_threshold, cross_validated_accuracy, tar_at_far
-from kiosk.eval.utkface import age_band, evaluate_utkface
+from kiosk.age_bands import age_band
+from kiosk.eval.utkface import evaluate_utkface
 from kiosk.cli.eval import main_eval
 from kiosk.types import AgeEstimate, GenderEstimate
 from modelkit import photo, photo_path, require_model, session
@@ -184,7 +185,7 @@ def test_lfw_command(lfw_root: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_calibrate_and_write_manifest(lfw_root: Path, tmp_path: Path) -> None:
     from kiosk.eval.calibrate import calibrate, write_manifest_calibration
     from kiosk.models import MODELS_MANIFEST
-    from kiosk.track.watchlist import load_calibration
+    from kiosk.track.fmr_calibration import load_calibration
 
     portraits = tmp_path / "portraits"
     portraits.mkdir()

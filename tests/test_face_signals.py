@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from kiosk.infer import face_signals as fs
-from kiosk.infer.face_signals import FaceSignals, FaceSignalTracker
+from kiosk.infer.face_signal_tracker import FaceSignalTracker
+from kiosk.infer.face_signals import FaceSignals
 from kiosk.types import HeadPose
 from modelkit import photo_path, require_model
 

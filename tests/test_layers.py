@@ -23,12 +23,13 @@ KIOSK = Path(__file__).resolve().parents[1] / "kiosk"
 #: Bottom to top. A module may import modules of its own layer or of any layer below it.
 #: The first matching prefix wins (so ``kiosk.privacy.policy`` sits low, ``kiosk.privacy.guard`` high).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vocabulary", ("kiosk.errors", "kiosk.types", "kiosk.paths", "kiosk.safe_input", "kiosk.privacy.policy", "kiosk.privacy")),
+    ("vocabulary", ("kiosk.errors", "kiosk.types", "kiosk.age_bands", "kiosk.paths", "kiosk.safe_input", "kiosk.privacy.policy", "kiosk.privacy")),
     ("config", ("kiosk.config",)),
     ("models", ("kiosk.models",)),
     ("stages", ("kiosk.capture", "kiosk.detect", "kiosk.track", "kiosk.infer")),
     ("analysis", ("kiosk.analysis",)),
-    ("pipeline", ("kiosk.pipeline", "kiosk.counters", "kiosk.notify", "kiosk.privacy.guard", "kiosk.privacy.strict_start")),
+    ("pipeline", ("kiosk.pipeline", "kiosk.counters", "kiosk.notify", "kiosk.privacy.guard", "kiosk.privacy.environment",
+                  "kiosk.privacy.process_limits", "kiosk.privacy.strict_start")),
     ("ui", ("kiosk.ui",)),
     ("tooling", ("kiosk.bench", "kiosk.eval")),
     ("cli", ("kiosk.cli",)),

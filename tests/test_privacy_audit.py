@@ -63,7 +63,7 @@ def test_a_debugging_imwrite_fails_the_audit(tmp_path: Path) -> None:
     script = tmp_path / "leaky_kiosk.py"
     script.write_text(textwrap.dedent(f'''
         import sys, time
-        from kiosk.privacy.guard import prepare_environment
+        from kiosk.privacy.environment import prepare_environment
         prepare_environment()  # as `kiosk run` does: the only violation left is the debugging write
         import cv2
         from kiosk.config import config_from_mapping

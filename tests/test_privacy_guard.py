@@ -29,7 +29,8 @@ HARNESS = textwrap.dedent('''
     import json, logging, os, sys, time
     from pathlib import Path
 
-    from kiosk.privacy.guard import Recorder, install_guard, prepare_environment
+    from kiosk.privacy.environment import prepare_environment
+    from kiosk.privacy.guard import Recorder, install_guard
     env_report = prepare_environment()
 
     out_fd, frames, leak_dir, mode, ui = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -299,7 +300,7 @@ def test_prepare_environment_keeps_matplotlib_out_of_home(tmp_path: Path) -> Non
     home.mkdir()
     code = textwrap.dedent('''
         import json, os
-        from kiosk.privacy.guard import prepare_environment
+        from kiosk.privacy.environment import prepare_environment
         report = prepare_environment()
         import matplotlib.pyplot  # noqa: F401  (what mediapipe.solutions imports)
         print(json.dumps({"dir": os.environ["MPLCONFIGDIR"], "ram": report.scratch_in_ram,

@@ -167,8 +167,8 @@ def test_invalid_content_names_line_and_key(tmp_path: Path, capsys: pytest.Captu
     data = json.loads(path.read_text())
     edit(data)
     # Rewritten the way the kiosk writes it (one line per day), so the expected line is known.
-    from kiosk.counters.daily import _format_file
-    text = _format_file(data)
+    from kiosk.counters.aggregates_file import format_file
+    text = format_file(data)
     path.write_text(text)
     lines = text.splitlines()
     if key.startswith("days["):

@@ -313,16 +313,16 @@ def test_caveats_lesson_shows_the_kiosks_measured_accuracy(screen) -> None:  # n
 
 
 def test_todays_counters_leave_out_faces_without_consent() -> None:
-    from kiosk.ui.aggregate import DailyAggregate
+    from kiosk.counters.daily import Aggregates
 
-    for recognition in (True, False):
-        agg = DailyAggregate(recognition_enabled=recognition)
-        agg.observe(two_faces((False, False)))
-        agg.observe(syn.snapshot(2, 11.0, ()))
-        assert agg.figures().visitors == 0, recognition
-        agg.observe(syn.snapshot(3, 12.0, (two_faces((True, False)).faces[0],)))
-        agg.observe(syn.snapshot(4, 400.0, ()))
-        assert agg.figures().visitors == 1, recognition
+    agg = Aggregates()
+    agg.observe(two_faces((False, False)))
+    agg.observe(syn.snapshot(2, 11.0, ()))
+    assert agg.today().visitors == 0 and agg.today().median_dwell_s is None
+    agg.observe(syn.snapshot(3, 12.0, two_faces((True, False)).faces))
+    agg.observe(syn.snapshot(4, 400.0, ()))
+    assert agg.today().visitors == 1
+    assert agg.to_dict()["days"][-1]["dwell_histogram"] == [0, 0, 1, 0, 0, 0, 0]  # 20 s, the consented face
 
 
 # --- consent per person ----------------------------------------------------------------------------

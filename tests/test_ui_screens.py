@@ -236,7 +236,7 @@ def test_attract_screen_with_todays_counters(screen) -> None:  # noqa: ANN001
     assert rec.screen == "attract"
     assert rec.says("Step closer to see what a surveillance system concludes about you.")
     for text in ("This camera is watching.", "Held in memory only: no picture or face template is ever saved.",
-                 "Nothing is ever sent anywhere.", "Today at this kiosk", "50%", "0:35"):
+                 "Nothing is ever sent anywhere.", "Today at this kiosk", "50%", "0:32"):
         assert rec.has_text(text), (text, rec.joined())
     # Each counter explained in one line (wrapped under its figure).
     for text in ("visitors today: different faces, no names", "median time a visitor stayed in view",

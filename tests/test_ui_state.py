@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.types import Attributes, Gaze, Snapshot
 from kiosk.bench import fake_snapshots as syn
-from kiosk.ui.aggregate import DailyAggregate
+from kiosk.counters.daily import Aggregates
 from kiosk.ui.dossier import card_content
 from kiosk.ui.i18n import load_strings
 from kiosk.ui.memory import ForgetTracker, PipelineClock
@@ -140,36 +140,38 @@ def test_forget_tracker_countdown_return_and_erasure() -> None:
     assert tr.departures(335.0) == []  # "erased" shown for erased_hold_s, then gone
 
 
-def test_daily_aggregate_counts_medians_attention_and_resets_at_midnight() -> None:
+def test_todays_figures_count_medians_attention_and_reset_at_midnight() -> None:
     day = [dt.date(2026, 5, 1)]
-    agg = DailyAggregate(today=lambda: day[0])
+    agg = Aggregates(today=lambda: day[0])
     persona_yes, persona_no = syn.PERSONAS["astronaut"], syn.PERSONAS["obama"]
     a = syn.face_view(1, (0, 0, 50, 50), 1, persona_yes, time_in_view_s=25.0)
     b = syn.face_view(2, (60, 0, 50, 50), 2, persona_no, time_in_view_s=95.0)
     agg.observe(syn.snapshot(1, 10.0, (a, b)))
-    fig = agg.figures()
+    fig = agg.today()
     assert fig.visitors == 2 and fig.looked_share == pytest.approx(0.5)
     # Both forgotten by the pipeline: folded into counters, ids dropped.
     agg.observe(syn.snapshot(2, 400.0, ()))
-    assert agg._live == {}
+    assert agg.open_records() == 0
     c = syn.face_view(3, (0, 0, 50, 50), 3, persona_no, time_in_view_s=40.0)
     agg.observe(syn.snapshot(3, 410.0, (c,)))
-    fig = agg.figures()
+    fig = agg.today()
     assert fig.visitors == 3
-    assert fig.median_dwell_s == pytest.approx(45.0)  # 25, 40, 95 s -> bin 40-50 s
+    assert fig.median_dwell_s == pytest.approx(42.5)  # 25, 40, 95 s -> bin 40-45 s
     assert fig.looked_share == pytest.approx(1 / 3)
+    agg.observe(syn.snapshot(4, 800.0, ()))  # c leaves and is forgotten before midnight
+    assert agg.today() == fig
     day[0] = dt.date(2026, 5, 2)
-    agg.observe(syn.snapshot(4, 420.0, ()))
-    assert agg.figures().visitors == 0 and agg.figures().median_dwell_s is None
+    agg.observe(syn.snapshot(5, 810.0, ()))
+    assert agg.today().visitors == 0 and agg.today().median_dwell_s is None
 
 
-def test_aggregate_without_gaze_says_not_measured_and_counts_tracks_without_recognition() -> None:
-    agg = DailyAggregate(recognition_enabled=False)
+def test_todays_figures_without_gaze_say_not_measured_and_count_tracks_without_an_id() -> None:
+    agg = Aggregates()
     f = replace(syn.face_view(5, (0, 0, 50, 50), None, syn.PERSONAS["visitor"], time_in_view_s=3.0),
                 attributes=Attributes())
     agg.observe(syn.snapshot(1, 10.0, (f,)))
     agg.observe(syn.snapshot(2, 11.0, ()))
-    fig = agg.figures()
+    fig = agg.today()
     assert fig.visitors == 1 and fig.looked_share is None
 
 

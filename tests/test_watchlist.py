@@ -15,15 +15,9 @@ import numpy as np
 import pytest
 
 from kiosk.errors import EXIT_USAGE
-from kiosk.track.watchlist import (
-    FmrCalibration,
-    Watchlist,
-    WatchlistError,
-    list_portraits,
-    load_calibration,
-    portrait_detector,
-    similarity_percent,
-)
+from kiosk.errors import WatchlistError
+from kiosk.track.fmr_calibration import FmrCalibration, load_calibration, similarity_percent
+from kiosk.track.watchlist import Watchlist, list_portraits, portrait_detector
 from modelkit import photo_path, session
 
 # A calibration shaped like the measured one (docs/ACCURACY.md), used where the exact values do not matter.

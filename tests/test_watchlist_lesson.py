@@ -25,7 +25,7 @@ from kiosk.ui.rates import (  # noqa: E402
 )
 from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
 from kiosk.ui.threshold_lesson import judge_at_slider, reading, threshold_for_rate  # noqa: E402
-from kiosk.track.watchlist import FmrCalibration  # noqa: E402
+from kiosk.track.fmr_calibration import FmrCalibration  # noqa: E402
 
 FRAME = Frame(image=np.full((480, 640, 3), 90, np.uint8), index=1, t_s=10.0)
 # Shaped like the measured calibration (models/manifest.yaml), with a tail-fit point at 1e-6.

@@ -36,7 +36,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.privacy.guard import prepare_environment  # noqa: E402
+from kiosk.privacy.environment import prepare_environment  # noqa: E402
 
 prepare_environment()  # as `kiosk run` does (no caches, no telemetry)
 

@@ -21,7 +21,8 @@ from kiosk.detect.yunet import YuNetDetector
 from kiosk.infer.embed import SFaceEmbedder
 from kiosk.models import ModelStore, create_session
 from kiosk.privacy.policy import wipe
-from kiosk.track.watchlist import Watchlist, load_calibration, portrait_detector
+from kiosk.track.fmr_calibration import load_calibration
+from kiosk.track.watchlist import Watchlist, portrait_detector
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def build_attributes(cfg: Config, store: ModelStore) -> AttributeEngine | None:
         from kiosk.infer.quality import face_quality
         est.quality = face_quality
     if ac.mesh:
-        from kiosk.infer.face_signals import FaceSignalTracker
+        from kiosk.infer.face_signal_tracker import FaceSignalTracker
         from kiosk.infer.mesh import FaceMesher
         mesher = FaceMesher()
         est.mesh = mesher.run

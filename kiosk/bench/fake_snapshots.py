@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from kiosk.age_bands import AGE_BANDS, age_band
 from kiosk.types import (
     EXPRESSIONS,
     SAME_PERSON_COSINE,
@@ -79,8 +80,8 @@ PERSONAS: dict[str, Persona] = {
 }
 
 
-# (age band, gender accuracy measured for it): rounded from models/age_gender_calibration.yaml.
-_BANDS = (("0-12", 0.68), ("13-19", 0.84), ("20-39", 0.93), ("40-59", 0.95), ("60+", 0.87))
+# Gender accuracy measured per age band: rounded from models/age_gender_calibration.yaml.
+_BAND_ACCURACY = dict(zip(AGE_BANDS, (0.68, 0.84, 0.93, 0.95, 0.87), strict=True))
 
 
 def landmarks_for(box: tuple[float, float, float, float]) -> tuple[tuple[float, float], ...]:
@@ -97,10 +98,10 @@ def attributes_for(persona: Persona, time_in_view_s: float, full: bool = True) -
     if not full:
         return Attributes(age=age)
     blinks = int(time_in_view_s * 0.22)
-    band = _BANDS[sum(persona.age >= edge for edge in (13, 20, 40, 60))]
+    band = age_band(persona.age)
     return Attributes(
         age=age,
-        gender=GenderEstimate(persona.gender, persona.gender_p, calibrated=True, band=band[0], band_accuracy=band[1]),
+        gender=GenderEstimate(persona.gender, persona.gender_p, calibrated=True, band=band, band_accuracy=_BAND_ACCURACY[band]),
         expression=expression(persona.expression, persona.expression_p),
         pose=HeadPose(4.0 if persona.at_screen else 24.0, -3.0, 1.5),
         gaze=Gaze(2.0 if persona.at_screen else 21.0, -4.0, persona.at_screen, time_in_view_s * (0.7 if persona.at_screen else 0.2)),

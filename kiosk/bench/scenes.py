@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.capture.demo import EYE_LEVEL, PLAIN, PORTRAITS, DemoFigure, DemoScene, Look, place_figure
+from kiosk.capture.demo_script import REF_H, REF_W
 from kiosk.errors import SourceError
 
 __all__ = ["MAX_STANDING", "SyntheticScene", "SyntheticVisit", "parse_spec"]
 
 MAX_STANDING = 8
 CHURN_SPRITE_CACHE_BYTES = 16 * 1024 * 1024
-_REF_W, _REF_H = 640.0, 480.0  # scripts are written in these units and scale with the frame
+# Scripts are written in the demo timeline's 640x480 units (REF_W, REF_H) and scale with the frame.
 _WALK_S = 1.0  # time to walk in or out
 _OFF_LEFT, _OFF_RIGHT = -170.0, 810.0  # face-centre x at which the whole cut-out is out of view
 
@@ -126,7 +127,7 @@ class SyntheticScene(DemoScene):
         rows: list[list[int]]
         if faces <= 4:
             rows = [list(range(faces))]
-            sizes, centres_y = [{1: 130.0, 2: 120.0, 3: 110.0, 4: 100.0}[faces]], [EYE_LEVEL * _REF_H]
+            sizes, centres_y = [{1: 130.0, 2: 120.0, 3: 110.0, 4: 100.0}[faces]], [EYE_LEVEL * REF_H]
         else:
             back = (faces + 1) // 2
             rows = [list(range(back)), list(range(back, faces))]
@@ -138,7 +139,7 @@ class SyntheticScene(DemoScene):
             for j, who in enumerate(members):
                 photo, look = _STANDING_CAST[who]
                 fh = sizes[r]
-                cx = _REF_W * (j + 0.5) / len(members)
+                cx = REF_W * (j + 0.5) / len(members)
                 cy = centres_y[r] + PORTRAITS[photo].person_dy * fh
                 script.append(SyntheticVisit(photo, look, 0.0, 0.0, math.inf, math.inf, cx, cy, fh,
                                              phase=1.7 * who))
@@ -183,7 +184,7 @@ class SyntheticScene(DemoScene):
                     script.append(SyntheticVisit(
                         photo, look, t, t + _WALK_S, t + _WALK_S + stand, t_out,
                         cx=slot_x[label] + rng.uniform(-25.0, 25.0),
-                        cy=EYE_LEVEL * _REF_H + PORTRAITS[photo].person_dy * fh, face_h=fh,
+                        cy=EYE_LEVEL * REF_H + PORTRAITS[photo].person_dy * fh, face_h=fh,
                         side_in=rng.choice((-1, 1)), side_out=rng.choice((-1, 1)),
                         phase=rng.uniform(0.0, 6.0)))
                     t = t_out + rng.uniform(0.5, 5.0)
@@ -209,7 +210,7 @@ class SyntheticScene(DemoScene):
         """Everyone on the script at scene time ``t_s`` (wrapped to the loop), unclipped."""
         if self.loop:
             t_s = t_s % self.loop_s
-        sx, sy = self.width / _REF_W, self.height / _REF_H
+        sx, sy = self.width / REF_W, self.height / REF_H
         return [self._figure(v, t_s, sx, sy) for v in self.script if v.t_in_s <= t_s <= v.t_out_s]
 
     def visits_between(self, t0_s: float, t1_s: float) -> int:

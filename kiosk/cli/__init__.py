@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.dont_write_bytecode = True  # also set by kiosk/__init__.py before any kiosk import
     # Before anything imports onnxruntime, mediapipe or matplotlib: no byte code, no telemetry,
     # caches in RAM (see kiosk.privacy.guard).
-    from kiosk.privacy.guard import prepare_environment
+    from kiosk.privacy.environment import prepare_environment
     env_report = prepare_environment()
     import faulthandler
     try:

@@ -24,7 +24,7 @@ def main_fetch(models_dir: Path | None, demo_dir: Path | None, only: str | None)
     if only in (None, "models"):
         # The default watchlist's embeddings are derived public data: stored now, the kiosk
         # loads them in milliseconds instead of embedding 134 portraits before its first frame.
-        from kiosk.track.watchlist import WatchlistError
+        from kiosk.errors import WatchlistError
         from kiosk.track.watchlist_load import DEFAULT_WATCHLIST, store_embeddings
 
         try:

@@ -68,15 +68,22 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     from kiosk.notify import Notifier
     notifier = Notifier()  # its Unix socket exists before the guard closes the door
     allowed = [Path(args.report)] if args.report and args.report != "-" else []
-    persister = None
+    # The one daily counter: the attract screen shows its figures, the aggregates file (if the
+    # operator enabled it) is written from it, so the screen and `kiosk stats` agree.
+    from kiosk.counters.aggregates_file import allowed_paths
+    from kiosk.counters.daily import Aggregates
+    from kiosk.counters.persister import Persister
+    threshold = cfg.watchlist.threshold if cfg.watchlist.enabled else None
+    counter = persister = None
     if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
-        from kiosk.counters.daily import Aggregates, Persister, allowed_paths
         agg_file = cfg.privacy.aggregates_file
-        persister = Persister(Aggregates.resume(
-            agg_file, watchlist_threshold=cfg.watchlist.threshold if cfg.watchlist.enabled else None),
-            agg_file)
+        counter = Aggregates.resume(agg_file, watchlist_threshold=threshold)
+        persister = Persister(counter, agg_file)
         pipeline.subscribe(persister.observe)
         allowed += allowed_paths(agg_file)
+    elif not args.headless:
+        counter = Aggregates(watchlist_threshold=threshold)  # RAM only, for the attract screen
+        pipeline.subscribe(counter.observe)
     if cfg.privacy.mode == "strict":
         # From here on, nothing may be written or sent except the operator's report file and,
         # if enabled, the aggregate counters.
@@ -92,7 +99,7 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
                 time.sleep(0.05)
         else:
             from kiosk.ui.window import run_window
-            run_window(cfg, pipeline, heartbeat=notifier.tick)
+            run_window(cfg, pipeline, heartbeat=notifier.tick, counter=counter)
     finally:
         notifier.stopping()
         pipeline.stop()

@@ -1,6 +1,6 @@
 """``kiosk stats FILE [--plot OUT.png]``: the aggregates file, summarised for an educator.
 
-Reads the file ``privacy.persist_aggregates`` writes (see :mod:`kiosk.counters.daily`), prints a
+Reads the file ``privacy.persist_aggregates`` writes (see :mod:`kiosk.counters.daily` and :mod:`kiosk.counters.aggregates_file`), prints a
 readable summary and, with ``--plot``, draws one PNG with a chart per question an educator might
 ask: how many came, how long they stayed, how many looked at the screen, what the kiosk guessed
 about them, how often the watchlist declared a "match". Everything is counts; the file holds no
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.counters.daily import AggregatesFileError, read_aggregates
+from kiosk.counters.aggregates_file import AggregatesFileError, read_aggregates
 from kiosk.errors import EXIT_OK, EXIT_USAGE
 
 __all__ = ["format_summary", "main_stats", "plot_aggregates"]

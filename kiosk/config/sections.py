@@ -1,5 +1,9 @@
 """Schema, part one: the per-stage sections (camera, detector, tracking, recognition, attributes,
 privacy, watchlist). Strict pydantic models; every field has a description and bounds.
+
+Over 500 lines on purpose: seven short classes, one per section, whose length is mostly the
+operator-facing field descriptions that ``docs/CONFIG.md`` is generated from (``reference``), in
+the order an operator reads them. A file per section would scatter that page across seven files.
 """
 from __future__ import annotations
 

@@ -4,11 +4,13 @@
 counters per local calendar day:
 
 - **visitors**: distinct visitor ids whose visit ended that day, plus tracks that never got a
-  visitor id (recognition off, no consent given, face never identifiable) and stayed at least
-  2 s (shorter tracks are mostly detector flicker). A visitor forgotten by the pipeline and seen
-  again later gets a new id and is counted again; so is a visitor seen on two days;
-- **analysed**: those of them whose face was analysed (always all with ``privacy.consent:
-  implied``; with ``required``, those who touched "Analyse me");
+  visitor id (recognition off, face never identifiable) and stayed at least 2 s (shorter tracks
+  are mostly detector flicker). A visitor forgotten by the pipeline and seen again later gets a
+  new id and is counted again; so is a visitor seen on two days. **Faces without consent**
+  (``privacy.consent: required``, before "Analyse me") are not counted at all, not even their
+  time in view: the kiosk promises that nothing about them is computed;
+- **analysed**: those of them whose face was analysed. Since only consented faces are counted,
+  this equals ``visitors`` (the key stays: it is part of the file format);
 - **dwell histogram**: each visitor's total time in view, in the bins of :data:`DWELL_BINS_S`;
 - **attention**: visitors who looked at the screen at least once (``looked``) out of visitors
   whose gaze was measured at all (``gaze_measured``; with ``attributes.mesh`` off or without
@@ -45,61 +47,40 @@ processed frame; a few microseconds per face). A lock makes :meth:`to_dict`, :me
 
 Storage: RAM only. :meth:`Aggregates.write_json` writes one small JSON file, atomically (a
 temporary file ``<path>.tmp`` in the same folder, then ``os.replace``), and is only to be called
-when the operator enabled ``privacy.persist_aggregates``; :func:`allowed_paths` gives the two
-paths the privacy guard must let through. :class:`Persister` does the writing every
-``interval_s`` and at close. :func:`read_aggregates` reads and checks such a file (used by
-``kiosk stats`` and to resume today's counts after a restart).
+when the operator enabled ``privacy.persist_aggregates``;
+:func:`~kiosk.counters.aggregates_file.allowed_paths` gives the two paths the privacy guard must
+let through. :class:`~kiosk.counters.persister.Persister` does the writing every ``interval_s``
+and at close. :func:`~kiosk.counters.aggregates_file.read_aggregates` reads and checks such a
+file (used by ``kiosk stats`` and to resume today's counts after a restart).
+
+The attract screen's figures come from this same counter (:meth:`Aggregates.today`, see
+:mod:`kiosk.counters.figures`), so what visitors see and what ``kiosk stats`` reports agree.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import math
 import os
-import re
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from kiosk.errors import EXIT_USAGE, KioskError
+from kiosk.age_bands import COUNTER_AGE_BANDS, counter_age_band
+from kiosk.counters.aggregates_file import (FORMAT, NOTE, VERSION, AggregatesFileError, format_file, fsync_dir,
+                                          read_aggregates, temp_path)
+from kiosk.counters.figures import FINE_BIN_S, TodayFigures, fine_bin, fine_from_coarse, today_figures
 from kiosk.privacy.policy import report_safe
 from kiosk.types import EXPRESSIONS, FaceView, Snapshot
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "AGE_BANDS",
-    "Aggregates",
-    "AggregatesFileError",
-    "DWELL_BINS_S",
-    "FORMAT",
-    "MIN_GROUP",
-    "NOTE",
-    "Persister",
-    "age_band",
-    "allowed_paths",
-    "dwell_bin",
-    "read_aggregates",
-    "temp_path",
-]
-
-FORMAT = "surveillance-mirror-aggregates"
-VERSION = 1
-NOTE = "Counts only; no person can be identified from this file."
+__all__ = ["Aggregates", "DWELL_BINS_S", "MAX_DAYS", "MIN_GROUP", "dwell_bin"]
 
 #: Lower edges of the dwell-time bins in seconds; the last bin is open (300 s and more).
 DWELL_BINS_S: tuple[int, ...] = (0, 5, 15, 30, 60, 120, 300)
-#: Age bands (label, upper bound exclusive, in years of the *estimated* age).
-AGE_BANDS: tuple[tuple[str, float], ...] = (
-    ("0-12", 13.0), ("13-17", 18.0), ("18-24", 25.0), ("25-34", 35.0), ("35-44", 45.0),
-    ("45-54", 55.0), ("55-64", 65.0), ("65+", math.inf))
+assert all(edge % FINE_BIN_S == 0 for edge in DWELL_BINS_S)  # see kiosk.counters.figures
 # The gender model's two outputs (kiosk.infer.age_gender.GENDERS; not imported, to keep this
 # module free of the inference stack). Any other value would still be counted under its own key.
 _GENDERS: tuple[str, ...] = ("female", "male")
@@ -114,33 +95,6 @@ _MIN_ANONYMOUS_S = 2.0
 _TRACK_MEMORY_S = 30.0
 
 _Key = tuple[str, int]  # ("v", visitor_id) or ("t", track_id); never leaves this module
-
-
-def allowed_paths(path: Path) -> list[Path]:
-    """The paths :meth:`Aggregates.write_json` writes: ``path`` and its temporary file.
-
-    Pass them to ``kiosk.privacy.guard.install_guard(allow_write_paths=...)``. The guard allows
-    existing folders wholesale, so a folder is refused here (the allow-list must stay exactly two
-    files). Raises ``ValueError`` for a folder.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; privacy.aggregates_file must name a file")
-    return [path, temp_path(path)]
-
-
-def temp_path(path: Path) -> Path:
-    """``<path>.tmp``: a fixed name, because the privacy guard allow-lists exact file names."""
-    path = Path(path)
-    return path.with_name(path.name + ".tmp")
-
-
-def age_band(years: float) -> str:
-    """The :data:`AGE_BANDS` label of an estimated age."""
-    for label, upper in AGE_BANDS:
-        if years < upper:
-            return label
-    return AGE_BANDS[-1][0]
 
 
 def dwell_bin(dwell_s: float) -> int:
@@ -193,7 +147,7 @@ class _Summary:
             self.gaze_measured = True
             self.looked = self.looked or attrs.gaze.at_screen
         if attrs.age is not None:
-            self.age_band = age_band(attrs.age.years)
+            self.age_band = counter_age_band(attrs.age.years)
         if attrs.gender is not None:
             self.gender = attrs.gender.value
         if attrs.expression is not None:
@@ -224,15 +178,18 @@ class _Day:
     looked: int = 0
     gaze_measured: int = 0
     dwell: list[int] = field(default_factory=lambda: [0] * len(DWELL_BINS_S))
-    age: dict[str, int] = field(default_factory=lambda: {label: 0 for label, _ in AGE_BANDS})
+    age: dict[str, int] = field(default_factory=lambda: {label: 0 for label in COUNTER_AGE_BANDS})
     gender: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_GENDERS, 0))
     expression: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXPRESSIONS, 0))
     watchlist_searched: int = 0
     watchlist_matched: int = 0
+    # The same dwell times in finer bins, for today's median (RAM only, never written).
+    fine_dwell: list[int] = field(default_factory=lambda: fine_from_coarse((), ()))
 
     def add(self, s: _Summary, sign: int) -> None:
         """Add (+1) or take back (-1) one visitor's contribution (the visitor count aside)."""
         self.dwell[dwell_bin(s.dwell_s)] += sign
+        self.fine_dwell[fine_bin(s.dwell_s)] += sign
         self.analysed += sign * s.analysed
         self.gaze_measured += sign * s.gaze_measured
         self.looked += sign * s.looked
@@ -247,7 +204,7 @@ class _Day:
 
     def copy(self) -> _Day:
         return replace(self, dwell=list(self.dwell), age=dict(self.age), gender=dict(self.gender),
-                       expression=dict(self.expression))
+                       expression=dict(self.expression), fine_dwell=list(self.fine_dwell))
 
     def as_dict(self, min_group: int, watchlist_threshold: float | None) -> dict[str, Any]:
         def shown(counts: dict[str, int]) -> dict[str, int] | None:
@@ -276,7 +233,8 @@ class _Day:
         """Resume a day from the file. Withheld (``null``) distributions restart from zero."""
         day = cls(date=dt.date.fromisoformat(d["date"]), visitors=d["visitors"],
                   analysed=d["analysed"], looked=d["looked"], gaze_measured=d["gaze_measured"],
-                  dwell=list(d["dwell_histogram"]))
+                  dwell=list(d["dwell_histogram"]),
+                  fine_dwell=fine_from_coarse(d["dwell_histogram"], DWELL_BINS_S))
         for name in ("age", "gender", "expression"):
             if d[name] is not None:
                 getattr(day, name).update(d[name])
@@ -361,6 +319,8 @@ class Aggregates:
                     into.summary.merge(merged.summary)
             in_view: set[_Key] = set()
             for face in snapshot.faces:
+                if not face.consented:
+                    continue  # nothing about a face without consent is counted
                 if face.visitor_id is not None:
                     key: _Key = ("v", face.visitor_id)
                     anonymous = self._records.pop(("t", face.track_id), None)
@@ -414,13 +374,7 @@ class Aggregates:
         just left). No ids, no time finer than the date, no per-visitor rows.
         """
         with self._lock:
-            self._roll()
-            today = self._day.copy()
-            for key, record in self._records.items():
-                if record.committed is None and self._countable(key, record):
-                    if record.counted_day != today.date:
-                        today.visitors += 1
-                    today.add(record.summary, +1)
+            today = self._today_now()
             days = [*self._history, today.as_dict(self.min_group, self.watchlist_threshold)]
         return report_safe({
             "format": FORMAT,
@@ -431,16 +385,23 @@ class Aggregates:
             "days": days,
         })
 
+    def today(self) -> TodayFigures:
+        """Today's figures for the attract screen (any thread): the counts :meth:`to_dict`
+        gives for today, visitors in view included, and the median time in view."""
+        with self._lock:
+            day = self._today_now()
+        return today_figures(day.visitors, day.fine_dwell, day.looked, day.gaze_measured)
+
     def write_json(self, path: Path) -> None:
         """Write :meth:`to_dict` to ``path`` atomically: ``<path>.tmp``, fsync, ``os.replace``.
 
         A crash or a full disk mid-write leaves the previous file intact (at worst a stale
         ``.tmp`` next to it, overwritten next time). Only for ``privacy.persist_aggregates``; the
-        privacy guard must allow :func:`allowed_paths`. Raises ``OSError`` (including the guard's
+        privacy guard must allow :func:`~kiosk.counters.aggregates_file.allowed_paths`. Raises ``OSError`` (including the guard's
         ``PermissionError``) when the file cannot be written.
         """
         path = Path(path)
-        text = _format_file(self.to_dict())
+        text = format_file(self.to_dict())
         tmp = temp_path(path)
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -454,9 +415,21 @@ class Aggregates:
             except OSError:
                 pass
             raise
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     # -- internals -------------------------------------------------------------------------------
+    def _today_now(self) -> _Day:
+        """A copy of today's counters with the visitors in view counted as if they had just
+        left (hold the lock)."""
+        self._roll()
+        today = self._day.copy()
+        for key, record in self._records.items():
+            if record.committed is None and self._countable(key, record):
+                if record.counted_day != today.date:
+                    today.visitors += 1
+                today.add(record.summary, +1)
+        return today
+
     def _roll(self) -> None:
         day = self._today()
         if day <= self._day.date:  # same day, or the clock went back: keep counting into it
@@ -496,344 +469,3 @@ class Aggregates:
             day.visitors -= 1
             record.counted_day = None
             self._changes += 1
-
-
-def _format_file(data: Mapping[str, Any]) -> str:
-    """JSON with one line per day: small, diff-able, and error messages can name a day's line."""
-    head = {k: v for k, v in data.items() if k != "days"}
-    lines = ["{"]
-    for k, v in head.items():
-        lines.append(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")
-    days = [json.dumps(d, ensure_ascii=False) for d in data["days"]]
-    lines.append(' "days": [')
-    lines.extend(f"  {d}," for d in days[:-1])
-    if days:
-        lines.append(f"  {days[-1]}")
-    lines.append(" ]")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable across a power cut (best effort; not every file system can)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# --------------------------------------------------------------------------------------------
-# Writing periodically
-# --------------------------------------------------------------------------------------------
-
-
-class Persister:
-    """Feeds an :class:`Aggregates` and writes it to ``path`` every ``interval_s`` and at close.
-
-    Call :meth:`observe` instead of ``Aggregates.observe`` from the inference thread; the file is
-    written from that same thread when ``interval_s`` has passed *and* a counter changed (no
-    writes while nobody comes: an SD card is spared 1,440 identical writes a night). A failed
-    write (full disk, read-only folder, the privacy guard) is logged and retried at the next
-    interval; counters are never worth stopping the exhibit for. :meth:`close` ends every open
-    visit and writes once more; call it after the inference thread stopped (it is thread-safe
-    anyway).
-    """
-
-    def __init__(self, aggregates: Aggregates, path: Path, interval_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if not interval_s > 0:
-            raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
-        self.aggregates = aggregates
-        self.path = Path(path)
-        self.interval_s = interval_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._last_attempt_s = clock()
-        self._written_changes = aggregates.changes  # a resumed file is already on disk
-        self._failures = 0
-        self.writes = 0
-
-    def observe(self, snapshot: Snapshot) -> None:
-        """``aggregates.observe(snapshot)``, then write if the interval has passed."""
-        self.aggregates.observe(snapshot)
-        if self._clock() - self._last_attempt_s >= self.interval_s:
-            self.flush()
-
-    def flush(self) -> bool:
-        """Write now if anything changed since the last write; False if the write failed."""
-        with self._lock:
-            self._last_attempt_s = self._clock()
-            changes = self.aggregates.changes
-            if changes == self._written_changes and self.path.exists():
-                return True
-            try:
-                self.aggregates.write_json(self.path)
-            except OSError as exc:
-                self._failures += 1
-                # The first failure at ERROR (an operator must act), repeats at DEBUG.
-                level = logging.ERROR if self._failures == 1 else logging.DEBUG
-                log.log(level, "cannot write the aggregates file %s: %s (failure %d; counting "
-                        "goes on in RAM)", self.path, exc, self._failures)
-                return False
-            self._written_changes = changes
-            self.writes += 1
-            return True
-
-    def close(self) -> bool:
-        """End every open visit, write the final counters; False if that write failed."""
-        self.aggregates.end_all()
-        return self.flush()
-
-
-# --------------------------------------------------------------------------------------------
-# Reading and checking a file
-# --------------------------------------------------------------------------------------------
-
-
-class AggregatesFileError(KioskError):
-    """An aggregates file is missing or invalid; one ``FILE[:LINE]: key: message`` line per problem."""
-
-    exit_code = EXIT_USAGE
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-_Count = Annotated[int, Field(ge=0)]
-
-
-class _WatchlistCounts(_Section):
-    searched: _Count
-    matched: _Count
-    threshold: float | None = Field(ge=0.0, le=1.0)
-
-
-class _DayCounts(_Section):
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    visitors: _Count
-    analysed: _Count
-    looked: _Count
-    gaze_measured: _Count
-    dwell_histogram: list[_Count]
-    age: dict[str, _Count] | None
-    gender: dict[str, _Count] | None
-    expression: dict[str, _Count] | None
-    watchlist: _WatchlistCounts | None
-
-
-class _File(_Section):
-    format: Literal["surveillance-mirror-aggregates"]
-    version: Literal[1]
-    note: str
-    dwell_bins_s: list[_Count] = Field(min_length=1)
-    min_group: int = Field(ge=1)
-    days: list[_DayCounts]
-
-
-_Loc = tuple[str | int, ...]
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(f"the key {k!r} appears twice in one object")
-        out[k] = v
-    return out
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def read_aggregates(path: Path) -> dict[str, Any]:
-    """Read and check an aggregates file; return its content (plain JSON types).
-
-    Checks the JSON syntax (line and column), every key and type (``days[2].visitors: ...`` with
-    the line where possible), and the relations between counts (e.g. the dwell histogram sums
-    to the visitors, dates strictly increase). Raises :class:`AggregatesFileError` listing every
-    problem, one per line.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AggregatesFileError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise AggregatesFileError(f"{path}: is a folder, not an aggregates file") from None
-    except UnicodeDecodeError as exc:
-        raise AggregatesFileError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise AggregatesFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    if not text.strip():
-        raise AggregatesFileError(f"{path}: the file is empty")
-    try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise AggregatesFileError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    except ValueError as exc:  # a duplicate key or NaN/Infinity; json gives no position here
-        raise AggregatesFileError(f"{path}: not a valid aggregates file: {exc}") from None
-    if not isinstance(raw, dict):
-        raise AggregatesFileError(f"{path}:1: expected a JSON object {{...}} at the top, got {_kind(raw)}")
-    problems: list[tuple[_Loc, str]] = []
-    try:
-        _File.model_validate(raw)
-    except ValidationError as exc:
-        for error in exc.errors():
-            problems.append((tuple(error["loc"]), _message(error)))
-    if not problems:
-        problems = _relations(raw)
-    if problems:
-        lines = _line_map(text)
-        out = []
-        for loc, message in problems:
-            line = _find_line(lines, loc)
-            head = f"{path}:{line}" if line is not None else str(path)
-            out.append(f"{head}: {_dotted(loc) or 'top level'}: {message}")
-        raise AggregatesFileError("\n".join(out))
-    return raw
-
-
-def _relations(data: Mapping[str, Any]) -> list[tuple[_Loc, str]]:
-    """Checks between values that the types alone cannot express."""
-    problems: list[tuple[_Loc, str]] = []
-    bins = data["dwell_bins_s"]
-    if bins[0] != 0 or any(b <= a for a, b in zip(bins, bins[1:])):
-        problems.append((("dwell_bins_s",), f"must start at 0 and increase, got {bins}"))
-    previous: dt.date | None = None
-    for i, day in enumerate(data["days"]):
-        loc: _Loc = ("days", i)
-        try:
-            date = dt.date.fromisoformat(day["date"])
-        except ValueError:
-            problems.append((loc + ("date",), f"not a calendar date: {day['date']!r}"))
-            continue
-        if previous is not None and date <= previous:
-            problems.append((loc + ("date",), f"{day['date']} does not come after {previous.isoformat()}; "
-                             "days must be in order, each once"))
-        previous = date
-        hist = day["dwell_histogram"]
-        if len(hist) != len(bins):
-            problems.append((loc + ("dwell_histogram",),
-                             f"has {len(hist)} counts, dwell_bins_s has {len(bins)} bins"))
-        elif sum(hist) != day["visitors"]:
-            problems.append((loc + ("dwell_histogram",),
-                             f"counts sum to {sum(hist)}, but visitors is {day['visitors']}"))
-        for name, limit in (("analysed", "visitors"), ("gaze_measured", "visitors"),
-                            ("looked", "gaze_measured")):
-            if day[name] > day[limit]:
-                problems.append((loc + (name,), f"{day[name]} is more than {limit} ({day[limit]})"))
-        for name in ("age", "gender", "expression"):
-            counts = day[name]
-            if counts is not None and sum(counts.values()) > day["analysed"]:
-                problems.append((loc + (name,), f"counts sum to {sum(counts.values())}, more than the "
-                                 f"{day['analysed']} analysed visitors"))
-        wl = day["watchlist"]
-        if wl is not None:
-            if wl["searched"] > day["visitors"]:
-                problems.append((loc + ("watchlist", "searched"),
-                                 f"{wl['searched']} is more than visitors ({day['visitors']})"))
-            if wl["matched"] > wl["searched"]:
-                problems.append((loc + ("watchlist", "matched"),
-                                 f"{wl['matched']} is more than searched ({wl['searched']})"))
-    return problems
-
-
-_EXPECTED = {
-    "int_type": "expected a whole number",
-    "float_type": "expected a number",
-    "string_type": "expected text",
-    "dict_type": "expected an object {...}",
-    "model_type": "expected an object {...}",
-    "list_type": "expected a list [...]",
-    "string_pattern_mismatch": "expected a date written YYYY-MM-DD",
-    "too_short": "must not be empty",
-}
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    """A pydantic error in an operator's words."""
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    got = _show(error.get("input"))
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return "unknown key (not part of an aggregates file)"
-    if kind == "literal_error":
-        return f"must be {ctx.get('expected', '?')}, got {got}"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, got {got}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}, got {got}"
-    if kind in _EXPECTED:
-        return f"{_EXPECTED[kind]}, got {got}"
-    return f"{error['msg']}, got {got}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return _kind(value)
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
-            type(None): "null"}.get(type(value), "a number")
-
-
-def _dotted(loc: _Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_map(text: str) -> dict[_Loc, int] | None:
-    """1-based line of every key (and list item) in the JSON text, via YAML's node tree.
-
-    JSON as this module writes it is valid YAML, and ``yaml.compose`` keeps positions, which
-    ``json`` does not. A hand-edited file YAML cannot read gives messages without line numbers.
-    """
-    try:
-        root = yaml.compose(re.sub(r"\t", " ", text))
-    except yaml.YAMLError:
-        return None
-    lines: dict[_Loc, int] = {}
-
-    def walk(node: yaml.Node, loc: _Loc) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                sub = loc + (str(key_node.value),)
-                lines[sub] = key_node.start_mark.line + 1
-                walk(value_node, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                lines[loc + (i,)] = item.start_mark.line + 1
-                walk(item, loc + (i,))
-
-    if root is not None:
-        lines[()] = root.start_mark.line + 1
-        walk(root, ())
-    return lines
-
-
-def _find_line(lines: dict[_Loc, int] | None, loc: _Loc) -> int | None:
-    if lines is None:
-        return None
-    for end in range(len(loc), -1, -1):  # a missing key: the nearest enclosing object's line
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None

@@ -20,7 +20,10 @@ resampled with replacement, each pair weighted by the product of its two identit
 counts, and the weighted threshold recomputed; the 5th-95th percentiles are reported.
 
 The result is stored in ``models/manifest.yaml`` under ``calibration: sface:`` (with
-``--write-manifest``) and read by :func:`kiosk.track.watchlist.load_calibration`.
+``--write-manifest``) and read by :func:`kiosk.track.fmr_calibration.load_calibration`.
+
+Just over 500 lines: one command, its measurement and the manifest section it writes (the
+``Writing models/manifest.yaml`` banner).
 """
 from __future__ import annotations
 
@@ -41,14 +44,9 @@ from kiosk import paths
 from kiosk.types import SAME_PERSON_COSINE
 from kiosk.config.source_spec import IMAGE_SUFFIXES
 from kiosk.privacy.policy import wipe
-from kiosk.track.watchlist import (
-    WatchlistError,
-    embed_detection,
-    largest_face,
-    list_portraits,
-    portrait_detector,
-    rate_key,
-)
+from kiosk.errors import WatchlistError
+from kiosk.track.fmr_calibration import rate_key
+from kiosk.track.watchlist import embed_detection, largest_face, list_portraits, portrait_detector
 
 log = logging.getLogger(__name__)
 
@@ -515,7 +513,7 @@ def write_manifest_calibration(result: dict[str, Any], manifest: Path | None = N
     new = (body + "\n\n" if body else "") + render_section(result["manifest_section"], model)
     path.write_text(new, encoding="utf-8")
     # The loader caches per process; a fresh read must see the new values.
-    from kiosk.track.watchlist import _load_calibration_cached
+    from kiosk.track.fmr_calibration import _load_calibration_cached
 
     _load_calibration_cached.cache_clear()
     return path

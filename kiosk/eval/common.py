@@ -31,13 +31,6 @@ log = logging.getLogger(__name__)
 DEFAULT_LFW_THRESHOLD = SAME_PERSON_COSINE
 #: Detector width large enough never to shrink an evaluation image ("native size").
 NATIVE_INPUT_WIDTH = 8192
-AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("0-12", 0, 12),
-    ("13-19", 13, 19),
-    ("20-39", 20, 39),
-    ("40-59", 40, 59),
-    ("60+", 60, 10_000),
-)
 
 
 class EvalDataError(KioskError):

@@ -35,7 +35,8 @@ import numpy as np
 from kiosk.eval.common import EvalDataError, EvalModels, central_face, json_round as _round, progress_bar as _progress, read_image
 from kiosk.eval.utkface import _pad, load_utkface
 from kiosk.privacy.policy import wipe
-from kiosk.track.watchlist import embed_detection, load_calibration, rate_key
+from kiosk.track.fmr_calibration import load_calibration, rate_key
+from kiosk.track.watchlist import embed_detection
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from kiosk.eval.age_gender import CV_FOLDS, _fit, _metrics, model_hashes
 from kiosk.eval.common import EvalDataError
-from kiosk.eval.utkface import age_band, utk_faces, utk_summary
+from kiosk.age_bands import age_band
+from kiosk.eval.utkface import utk_faces, utk_summary
 from kiosk.infer.uncertainty import DEFAULT_COVERAGE, AgeGenderCalibration, save_calibration
 
 

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 from kiosk.errors import KioskError
 from kiosk.types import Detection
-from kiosk.track.watchlist import embed_landmarks, rate_key
+from kiosk.track.fmr_calibration import rate_key
+from kiosk.track.watchlist import embed_landmarks
 from kiosk.eval.common import DEFAULT_LFW_THRESHOLD, EvalDataError, EvalModels, LandmarkFallback, NATIVE_INPUT_WIDTH, check_dir, open_csv, progress_bar, json_round, central_face, read_image
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ def evaluate_lfw(
         "tar_at_far": tar_at_far(scores, same, far),
     }
     try:
-        from kiosk.track.watchlist import load_calibration
+        from kiosk.track.fmr_calibration import load_calibration
 
         cal = load_calibration("sface")
     except KioskError:

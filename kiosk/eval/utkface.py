@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 import cv2
 import numpy as np
-from kiosk.eval.common import AGE_BANDS, EvalDataError, EvalModels, LandmarkFallback, NATIVE_INPUT_WIDTH, check_dir, open_csv, progress_bar, json_round, central_face, read_image
+from kiosk.age_bands import AGE_BANDS, age_band
+from kiosk.eval.common import EvalDataError, EvalModels, LandmarkFallback, NATIVE_INPUT_WIDTH, check_dir, open_csv, progress_bar, json_round, central_face, read_image
 
 
 # --------------------------------------------------------------------------------------------
@@ -42,13 +43,6 @@ def load_utkface(root: Path) -> list[UtkRow]:
             raise EvalDataError(f"{root / row['path']}: listed in {path} but not found")
         out.append(UtkRow(row["path"], age, gender, (row["race"] or "").strip() or "unknown"))
     return out
-
-
-def age_band(age: float) -> str:
-    for name, lo, hi in AGE_BANDS:
-        if lo <= age <= hi:
-            return name
-    return AGE_BANDS[-1][0]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -103,7 +97,7 @@ def utk_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
             groups.setdefault(key(r), []).append(r)
         return {k: _group_stats(v) for k, v in sorted(groups.items())}
 
-    band_order = [b[0] for b in AGE_BANDS]
+    band_order = list(AGE_BANDS)
     bands = by(lambda r: age_band(r["age"]))
     adults = [r for r in records if r["age"] >= 20]
     return {
@@ -213,7 +207,7 @@ def evaluate_utkface(
         "calibration": _calibration_note(cal, estimator),
         "all_faces": utk_summary(records),
         "detected_only": utk_summary(detected),
-        "age_bands": [b[0] for b in AGE_BANDS],
+        "age_bands": list(AGE_BANDS),
     }
     result["gender_ece_context"] = ece_context(records)
     if plot_dir is not None:

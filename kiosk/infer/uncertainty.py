@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from kiosk.age_bands import AGE_BAND_EDGES, AGE_BANDS, band_index
 from kiosk.paths import REPO_ROOT
 from kiosk.types import AgeEstimate, ExpressionEstimate, GenderEstimate
 
@@ -81,9 +82,9 @@ READABLE_VERSIONS = (1, 2)
 AGE_YEARS = np.array([0.25] + [float(y) for y in range(1, 81)], dtype=np.float64)
 AGE_YEARS.flags.writeable = False
 
-#: Age bands used for "faces like yours" and the per-band gender calibration (by *predicted* age).
-AGE_BAND_NAMES: tuple[str, ...] = ("0-12", "13-19", "20-39", "40-59", "60+")
-AGE_BAND_EDGES: tuple[float, ...] = (13.0, 20.0, 40.0, 60.0)  # band i: edges[i-1] <= age < edges[i]
+#: Age bands used for "faces like yours" and the per-band gender calibration (by *predicted* age):
+#: ``kiosk.age_bands.AGE_BANDS`` (their one home), under this module's name for them.
+AGE_BAND_NAMES = AGE_BANDS
 
 #: Default interval settings (chosen by cross-validation on the calibration set; see the module doc).
 DEFAULT_COVERAGE = 0.8
@@ -95,11 +96,6 @@ MAX_RANGE_YEARS = 100.0
 
 #: Expression word scale: the top class's share at or above which the card says "clearly".
 EXPRESSION_CLEAR_AT = 0.6
-
-
-def band_index(years: float) -> int:
-    """Index into :data:`AGE_BAND_NAMES` of an age in years (0-12 -> 0, ..., 60+ -> 4)."""
-    return int(np.searchsorted(np.asarray(AGE_BAND_EDGES), float(years), side="right"))
 
 
 def shown_age_range(age: AgeEstimate) -> tuple[int, int] | None:

@@ -6,10 +6,11 @@ Two functions, called at two moments of start-up::
     ... load config, models, open sources, build the pipeline ...
     install_guard(allow_write_paths=[report_path])   # then start the threads
 
-:func:`prepare_environment` stops libraries from writing where they would by default: Python
-byte code, onnxruntime telemetry, matplotlib's font cache (imported by MediaPipe's solutions
-package; it is rebuilt in RAM at every start), and quietens glog/absl. It must run before those
-libraries are imported because they read the environment at import.
+:func:`~kiosk.privacy.environment.prepare_environment` (in :mod:`kiosk.privacy.environment`)
+stops libraries from writing where they would by default: Python byte code, onnxruntime
+telemetry, matplotlib's font cache (imported by MediaPipe's solutions package; it is rebuilt in
+RAM at every start), and quietens glog/absl. It must run before those libraries are imported
+because they read the environment at import.
 
 :func:`install_guard` then makes the rest of the process lifetime fail closed:
 
@@ -54,32 +55,28 @@ fails leaves no empty report behind. Driver modules imported lazily by a source 
 """
 from __future__ import annotations
 
-import atexit
-import ctypes
 import logging
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.privacy import process_limits
+
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "EnvironmentReport",
     "GuardEvent",
     "GuardRefusal",
     "GuardReport",
     "Recorder",
     "guard_installed",
     "install_guard",
-    "prepare_environment",
-    "ram_filesystem",
+    "guard_exempt",
 ]
 
 # Writing to these device-tree paths is allowed: they are device nodes (camera, DRM, input, tty,
@@ -88,15 +85,7 @@ _DEV_PREFIX = "/dev/"
 _DEV_FILESYSTEMS = ("/dev/shm/", "/dev/mqueue/")
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_RAM_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
 
-# prctl(2) options and mlockall(2) flags (Linux ABI constants; identical on x86_64 and aarch64).
-_PR_SET_DUMPABLE = 4
-_PR_GET_DUMPABLE = 3
-_PR_SET_NO_NEW_PRIVS = 38
-_MCL_CURRENT = 1
-_MCL_FUTURE = 2
-_MCL_ONFAULT = 4
 
 
 class GuardRefusal(PermissionError):
@@ -131,16 +120,6 @@ class Recorder:
     def as_dicts(self) -> list[dict[str, str]]:
         """The events as plain dicts (for ``json.dumps`` to a pre-opened fd)."""
         return [{"event": e.event, "detail": e.detail, "thread": e.thread} for e in self.events]
-
-
-@dataclass(frozen=True)
-class EnvironmentReport:
-    """What :func:`prepare_environment` set; ``scratch_dir`` is the RAM folder for library caches."""
-
-    scratch_dir: Path | None
-    scratch_in_ram: bool
-    variables: Mapping[str, str]
-    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -184,192 +163,6 @@ class GuardReport:
 
 
 # --------------------------------------------------------------------------------------------
-# Environment preparation
-# --------------------------------------------------------------------------------------------
-
-
-def ram_filesystem(path: Path) -> bool:
-    """True if ``path`` lies on a tmpfs/ramfs (per ``/proc/self/mounts``; False if unknown)."""
-    try:
-        target = os.path.realpath(path)
-        with open("/proc/self/mounts", encoding="utf-8") as fh:
-            mounts = [line.split()[:3] for line in fh]
-    except OSError:
-        return False
-    best, fstype = "", ""
-    for _dev, mount_point, kind in (m for m in mounts if len(m) == 3):
-        mp = mount_point.replace("\\040", " ")
-        inside = target == mp or target.startswith(mp.rstrip("/") + "/")
-        if inside and len(mp) >= len(best):
-            best, fstype = mp, kind  # later mounts over the same point win
-    return fstype in _RAM_FILESYSTEMS
-
-
-def _private_ram_dir(environ: Mapping[str, str]) -> tuple[Path | None, bool, str | None]:
-    """A 0700 folder in RAM for library caches: (path, created_by_us, note).
-
-    In order: systemd's ``$RUNTIME_DIRECTORY`` (the unit's ``RuntimeDirectory=kiosk``: tmpfs,
-    owned by the service user, mode 0700, deleted when the service stops, not shared with other
-    services; the right place under systemd), a new folder in ``$XDG_RUNTIME_DIR`` (a login
-    session's tmpfs), a new folder in ``/dev/shm``. ``PrivateTmp=`` does not help: it gives a
-    private /tmp, but on Raspberry Pi OS and Ubuntu /tmp is on the SD card / disk.
-    """
-    runtime = environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
-    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
-        return Path(runtime), False, None
-    for base in (environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
-        if base and os.path.isdir(base) and os.access(base, os.W_OK) and ram_filesystem(Path(base)):
-            try:
-                return Path(tempfile.mkdtemp(prefix=f"kiosk-{os.getpid()}-", dir=base)), True, None
-            except OSError:
-                continue
-    return None, False, "no writable RAM folder ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR, /dev/shm)"
-
-
-def prepare_environment(environ: MutableMapping[str, str] | None = None) -> EnvironmentReport:
-    """Stop libraries from writing to disk; call before importing onnxruntime/mediapipe/matplotlib.
-
-    Sets (the environment is read by those libraries at import):
-
-    - ``sys.dont_write_bytecode = True`` and ``PYTHONDONTWRITEBYTECODE=1``: no ``.pyc`` files
-      for modules imported from now on (the unit sets the variable for the interpreter start).
-    - ``ORT_DISABLE_TELEMETRY=1`` (forced): onnxruntime >= 1.29 otherwise writes a telemetry
-      database and a device id.
-    - ``MPLCONFIGDIR`` (unless set): a private RAM folder. MediaPipe's ``solutions`` package
-      imports ``matplotlib.pyplot``, whose import runs ``fc-list`` and writes a font list cache
-      (``~/.cache/matplotlib/fontlist-*.json``) and creates ``~/.config/matplotlib``. In RAM
-      the cache is rebuilt at each start (a fraction of a second) and nothing reaches the disk.
-      ``MPLBACKEND=Agg`` (unless set): no GUI toolkit import (which could talk to a display).
-    - ``GLOG_logtostderr=1`` (unless set): glog, used by MediaPipe builds, otherwise also writes
-      log files to /tmp. ``GLOG_minloglevel=2`` and ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set)
-      quieten glog/TensorFlow INFO lines. MediaPipe 0.10.18 logs through absl, which ignores
-      all three: its few start-up lines (XNNPACK delegate, feedback tensors) still reach stderr,
-      i.e. the journal, and never a file (checked with strace).
-    - ``PYGAME_HIDE_SUPPORT_PROMPT=1`` (unless set).
-
-    A folder this function creates (outside systemd's runtime directory) is deleted at exit.
-    Idempotent. Returns what it did; log ``notes`` at WARNING.
-    """
-    env = os.environ if environ is None else environ
-    sys.dont_write_bytecode = True
-    set_vars: dict[str, str] = {}
-    notes: list[str] = []
-
-    def put(key: str, value: str, force: bool = False) -> None:
-        if force or key not in env:
-            if env.get(key) not in (None, value):
-                notes.append(f"{key} was {env[key]!r}, set to {value!r}")
-            env[key] = value
-            set_vars[key] = value
-
-    put("PYTHONDONTWRITEBYTECODE", "1")
-    put("ORT_DISABLE_TELEMETRY", "1", force=True)
-    put("MPLBACKEND", "Agg")
-    put("GLOG_logtostderr", "1")
-    put("GLOG_minloglevel", "2")
-    put("TF_CPP_MIN_LOG_LEVEL", "2")
-    put("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    # Native libraries that would otherwise write or start programs once a window exists:
-    # Mesa's shader cache (~/.cache/mesa_shader_cache), SDL's D-Bus session (dbus-launch).
-    put("MESA_SHADER_CACHE_DISABLE", "true", force=True)
-    put("MESA_GLSL_CACHE_DISABLE", "true", force=True)
-    put("DBUS_SESSION_BUS_ADDRESS", "disabled:", force=True)
-    # SDL would draw the window through an OpenGL renderer; with Mesa's llvmpipe that JIT-compiles
-    # into writable+executable memory, which the sandbox's MDWE (and the unit's
-    # MemoryDenyWriteExecute=yes) refuses with a crash. The plain X11/KMS framebuffer needs none.
-    put("SDL_FRAMEBUFFER_ACCELERATION", "0", force=True)
-    # numpy's OpenBLAS starts its worker threads at import; the kernel sandbox (Landlock) must be
-    # applied while the process has a single thread (kiosk.sandbox), so BLAS runs in the caller.
-    put("OPENBLAS_NUM_THREADS", "1")
-    # OpenCV's own decoder limit (default 2**30 pixels, 3 GB decoded): the kiosk checks image
-    # headers first (kiosk.safe_input); this backs it up for formats it does not parse.
-    put("OPENCV_IO_MAX_IMAGE_PIXELS", "40000000")
-    _clean_library_path(env, notes)
-    _remove_stale_scratch()
-
-    scratch: Path | None
-    if env.get("MPLCONFIGDIR"):
-        scratch = Path(env["MPLCONFIGDIR"])
-        if not scratch.exists():
-            try:
-                scratch.mkdir(mode=0o700, parents=True)
-            except OSError as exc:
-                notes.append(f"cannot create MPLCONFIGDIR {scratch}: {exc}")
-    else:
-        base, created, note = _private_ram_dir(env)
-        if note:
-            notes.append(note)
-        scratch = None
-        if base is not None:
-            scratch = base / "matplotlib" if not created else base
-            if not created:
-                scratch.mkdir(mode=0o700, exist_ok=True)
-            else:
-                atexit.register(_remove_scratch, base)
-                _scratch_created.append(base)
-            put("MPLCONFIGDIR", str(scratch))
-    in_ram = scratch is not None and ram_filesystem(scratch)
-    if scratch is not None and not in_ram:
-        notes.append(f"MPLCONFIGDIR {scratch} is not in RAM: matplotlib's font list cache is written there")
-    return EnvironmentReport(scratch_dir=scratch, scratch_in_ram=in_ram, variables=set_vars,
-                             notes=tuple(notes))
-
-
-def _clean_library_path(env: MutableMapping[str, str], notes: list[str]) -> None:
-    """Drop empty and relative entries of ``LD_LIBRARY_PATH`` (opencv-python leaves a trailing
-    ``:``, which makes every child search the working folder for libraries)."""
-    value = env.get("LD_LIBRARY_PATH")
-    if value is None:
-        return
-    kept = [p for p in value.split(":") if p and os.path.isabs(p)]
-    if ":".join(kept) != value:
-        notes.append(f"LD_LIBRARY_PATH cleaned (empty or relative entries removed): {value!r}")
-        if kept:
-            env["LD_LIBRARY_PATH"] = ":".join(kept)
-        else:
-            del env["LD_LIBRARY_PATH"]
-
-
-def _remove_stale_scratch(bases: Sequence[str] = ("/dev/shm",)) -> list[str]:
-    """Remove ``kiosk-<pid>-*`` scratch folders whose process is gone (SIGKILL, watchdog abort)."""
-    removed: list[str] = []
-    uid = os.geteuid()
-    for base in bases:
-        try:
-            names = os.listdir(base)
-        except OSError:
-            continue
-        for name in names:
-            parts = name.split("-")
-            if len(parts) < 3 or parts[0] != "kiosk" or not parts[1].isdigit():
-                continue
-            path = os.path.join(base, name)
-            try:
-                if os.lstat(path).st_uid != uid or os.path.exists(f"/proc/{parts[1]}"):
-                    continue
-            except OSError:
-                continue
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-_scratch_created: list[Path] = []
-
-
-def release_scratch() -> None:
-    """Delete the RAM scratch folder now (before the kernel sandbox, which forbids it later)."""
-    while _scratch_created:
-        _remove_scratch(_scratch_created.pop())
-
-
-def _remove_scratch(path: Path) -> None:
-    """atexit: delete a scratch folder we created (the guard lets its own clean-up through)."""
-    with _internal():
-        shutil.rmtree(path, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------------
 # The audit hook
 # --------------------------------------------------------------------------------------------
 
@@ -378,8 +171,9 @@ _install_lock = threading.Lock()
 _installed: GuardReport | None = None
 
 
-class _internal:
-    """Context manager: the guard's own bookkeeping (and clean-up) is not checked by the hook."""
+class guard_exempt:
+    """Context manager: the guard's own bookkeeping (and clean-up, e.g. the RAM scratch folder of
+    :mod:`kiosk.privacy.environment`) is not checked by the hook."""
 
     def __enter__(self) -> None:
         _tls.busy = getattr(_tls, "busy", 0) + 1
@@ -591,74 +385,6 @@ def _patch_c_writers(hook: _Hook) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------------------------
-# OS-level protections
-# --------------------------------------------------------------------------------------------
-
-
-def _libc() -> Any | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        # CDLL(None): the symbols already loaded into the process (glibc or musl). Not
-        # ctypes.util.find_library, which starts /sbin/ldconfig and gcc.
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-def _set_not_dumpable(libc: Any) -> tuple[bool, bool, str | None]:
-    """(dumpable off, no_new_privs on, note)."""
-    if libc is None:
-        return False, False, "prctl: not Linux"
-    prctl = libc.prctl
-    prctl.restype = ctypes.c_int
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    notes = []
-    off = prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 and prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0) == 0
-    if not off:
-        notes.append(f"PR_SET_DUMPABLE failed: {os.strerror(ctypes.get_errno())}")
-    nnp = prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    if not nnp:
-        notes.append(f"PR_SET_NO_NEW_PRIVS failed: {os.strerror(ctypes.get_errno())}")
-    return off, nnp, "; ".join(notes) or None
-
-
-def _zero_core_limit() -> tuple[bool, str | None]:
-    try:
-        import resource
-    except ImportError:
-        return False, "resource module unavailable"
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (OSError, ValueError) as exc:
-        return False, f"RLIMIT_CORE: {exc}"
-    return resource.getrlimit(resource.RLIMIT_CORE) == (0, 0), None
-
-
-def _lock_memory(libc: Any) -> tuple[bool, str | None]:
-    """mlockall when it cannot make later allocations fail; (locked, note)."""
-    if libc is None:
-        return False, "mlockall: not Linux"
-    import resource
-
-    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-    if soft != resource.RLIM_INFINITY and os.geteuid() != 0:
-        return False, (f"memory not locked: RLIMIT_MEMLOCK is {soft // 1024} KiB (the unit's "
-                       "LimitMEMLOCK=infinity allows it; MemorySwapMax=0 keeps frames off swap)")
-    mlockall = libc.mlockall
-    mlockall.restype = ctypes.c_int
-    mlockall.argtypes = [ctypes.c_int]
-    # MCL_ONFAULT (Linux >= 4.4): lock pages as they are touched, so huge virtual reservations
-    # (thread stacks, allocator arenas) are not all faulted in at once.
-    if mlockall(_MCL_CURRENT | _MCL_FUTURE | _MCL_ONFAULT) == 0:
-        return True, None
-    err = ctypes.get_errno()
-    if mlockall(_MCL_CURRENT | _MCL_FUTURE) == 0:
-        return True, None
-    return False, f"mlockall failed: {os.strerror(ctypes.get_errno() or err)}"
-
-
-# --------------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------------
 
@@ -691,16 +417,16 @@ def install_guard(allow_write_paths: Sequence[Path] = (), *, recorder: Recorder 
         policy = _Policy(allow_write_paths)
         hook = _Hook(policy, recorder)
         notes: list[str] = []
-        libc = _libc()
-        dumpable_off, nnp, note = _set_not_dumpable(libc)
+        libc = process_limits.libc()
+        dumpable_off, nnp, note = process_limits.set_not_dumpable(libc)
         if note:
             notes.append(note)
-        core_zero, note = _zero_core_limit()
+        core_zero, note = process_limits.zero_core_limit()
         if note:
             notes.append(note)
         locked = False
         if lock_memory:
-            locked, note = _lock_memory(libc)
+            locked, note = process_limits.lock_memory(libc)
             if note:
                 notes.append(note)
         patched = _patch_c_writers(hook)

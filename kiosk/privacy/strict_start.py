@@ -64,7 +64,7 @@ def enter_kernel_sandbox(cfg: Any, report: str | None, *, window: bool) -> Any:
     Raises KioskError (exit 2) when ``privacy.kernel_enforcement: required`` and the kernel
     lacks Landlock or seccomp.
     """
-    from kiosk.privacy.guard import release_scratch
+    from kiosk.privacy.environment import release_scratch
     from kiosk.privacy.sandbox import SandboxError, apply_sandbox
 
     mode = cfg.privacy.kernel_enforcement

@@ -45,7 +45,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kiosk.errors import WatchlistError
 from kiosk.privacy.policy import wipe
+from kiosk.track.fmr_calibration import FmrCalibration
 from kiosk.track.watchlist import (  # noqa: F401  (re-exported: the loading API lives here)
     MAX_FILE_BYTES,
     MAX_PIXELS,
@@ -55,9 +57,7 @@ from kiosk.track.watchlist import (  # noqa: F401  (re-exported: the loading API
     read_portrait,
     PORTRAIT_INPUT_WIDTH,
     PORTRAIT_SCORE_THRESHOLD,
-    FmrCalibration,
     Watchlist,
-    WatchlistError,
     embed_detection,
     largest_face,
     list_portraits,

@@ -6,10 +6,11 @@ screens, the keys, the accessibility rules and how to render screenshots or meas
 Layout of the package: ``app`` (loop, events, composition), ``state`` (state machine and
 timers), ``mirror`` / ``lessons`` / ``screens`` / ``widgets`` (draw functions), ``layout``
 (card placement solver), ``dossier`` (card words), ``memory`` (who left, countdowns),
-``aggregate`` (today's counters), ``image`` (camera frame to surface, blurring), ``text``
+``image`` (camera frame to surface, blurring), ``text``
 (fonts, text cache, record of what was drawn), ``consent`` ("Analyse me"), ``portraits``
 (watchlist thumbnails), ``theme``, ``i18n``, ``caveats`` (with the measured figures),
-``settings``.
+``settings``. Today's counters on the attract screen come from ``kiosk.counters`` (the one
+daily counter, the same ``kiosk stats`` reads).
 """
 import os as _os
 

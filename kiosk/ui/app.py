@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 import pygame
 
+from kiosk.counters.daily import Aggregates
 from kiosk.types import SourceStatus
 from kiosk.types import FaceView, Frame, Snapshot
-from kiosk.ui.aggregate import DailyAggregate
 from kiosk.ui.arc import GONE_S, Arc, ArcView, draw_arc
 from kiosk.ui.caveats import Caveat, load_caveats
 from kiosk.ui.consent import FEEDBACK_S, choose_consenter, draw_consent, layout_consent, needs_consent
@@ -106,11 +106,15 @@ class KioskApp:
     ``on_consent(track_id)``: called when a visitor touches "Analyse me" (or their own box) or
     presses A while a face in view has not consented, with the one track that agreed (the
     pipeline's ``request_consent``); None: the button does nothing.
+
+    ``counter``: the kiosk's one daily counter (``kiosk.counters.daily.Aggregates``), fed by the
+    pipeline; the attract screen shows its figures. None (tests, benchmarks): the screen makes one
+    and feeds it the snapshots it is given.
     """
 
     def __init__(self, size: tuple[int, int], settings: UiSettings | None = None, deps: UiDeps | None = None,
                  today: Callable[[], dt.date] = dt.date.today,
-                 on_consent: Callable[[int], None] | None = None) -> None:
+                 on_consent: Callable[[int], None] | None = None, counter: Aggregates | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
         self.on_consent = on_consent
@@ -119,7 +123,9 @@ class KioskApp:
         self._lay_out(size)
         self.clock = PipelineClock()
         self.forget = ForgetTracker(self.settings.erased_hold_s)
-        self.aggregate = DailyAggregate(self.deps.recognition_enabled, today=today)
+        self.counter = counter if counter is not None else Aggregates(today=today)
+        self._feed_counter = counter is None
+        self._counted_frame: int | None = None
         self.language_names = language_names(self.settings.languages)
         self.quit_requested = False
         self._frame: Frame | None = None
@@ -204,7 +210,9 @@ class KioskApp:
         if snap is not None:
             self.clock.observe(snap, now_s)
             self.forget.observe(snap, now_s)
-            self.aggregate.observe(snap)
+            if self._feed_counter and snap.frame_index != self._counted_frame:
+                self.counter.observe(snap)
+                self._counted_frame = snap.frame_index
         problem, starting = self.camera_problem(now_s)
         if problem != self._paused:
             if problem and not starting and status is not None:
@@ -514,7 +522,7 @@ class KioskApp:
             surface.blit(surf, image_rect[:2])
         if mode == "attract":
             bottom = min([r[1] for r in obstacles] + [strip[1] if mframe.chips else h]) - sc.pad
-            draw_attract(surface, ctx, self.aggregate.figures(), image_rect, bottom, note=note, now_s=now_s)
+            draw_attract(surface, ctx, self.counter.today(), image_rect, bottom, note=note, now_s=now_s)
         self.overlay.draw(surface, ctx, mframe, departures, pipeline_now, live_snap, image_rect or image_area)
         if consent is not None:
             draw_consent(surface, ctx, consent, consent_label)
@@ -650,7 +658,8 @@ class _Display:
 
 
 def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps: UiDeps | None = None,
-               max_frames: int | None = None, heartbeat: Callable[[], object] | None = None) -> None:
+               max_frames: int | None = None, heartbeat: Callable[[], object] | None = None,
+               counter: Aggregates | None = None) -> None:
     """Run the kiosk screen until the operator quits or the pipeline stops.
 
     ``cfg`` is the kiosk ``Config`` (screen options are read with ``UiSettings.from_config``; None
@@ -659,6 +668,8 @@ def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps
     (``inference.analyzer.watchlist``, if any) feeds the threshold lesson through ``default_deps``.
     ``heartbeat`` (e.g. ``Notifier.tick``) is called once per loop iteration, after the flip,
     also while the display is lost. ``max_frames``: stop after that many iterations (tests).
+    ``counter``: the daily counter the pipeline feeds (``kiosk run`` subscribes it), whose
+    figures the attract screen shows; None: the screen counts what it is shown itself.
 
     A resized window or a display that changed resolution is laid out anew; a ``pygame.error``
     from the display (lost display) does not end the loop: see ``_Display``.
@@ -671,7 +682,8 @@ def run_window(cfg: Any, pipeline: Any, settings: UiSettings | None = None, deps
     pygame.font.init()
     try:
         screen = display.open()
-        app = KioskApp(screen.get_size(), settings, deps, on_consent=on_consent if callable(on_consent) else None)
+        app = KioskApp(screen.get_size(), settings, deps, on_consent=on_consent if callable(on_consent) else None,
+                       counter=counter)
         log.info("screen %dx%d, language %s, theme %s", *screen.get_size(), settings.language, settings.theme)
         clock = pygame.time.Clock()
         frames = 0

@@ -25,6 +25,10 @@ on the privacy banner); automatic advancing pauses for ``MANUAL_HOLD_S`` after t
 
 Pure logic plus pure draw functions: ``Arc`` runs on explicit times (tested without pygame
 timing), ``draw_arc`` draws one step into the panel on the right of the screen.
+
+Over 500 lines: the steps' state machine (``Arc``) and their draw functions change together
+whenever a step is added or reworded, so they are kept in one file; the ``--- drawing`` banner
+is where to cut if it grows further.
 """
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ Faces without consent (``FaceView.consented`` False, ``privacy.consent: required
 anonymous box: a plain thin rectangle, no name, no card, no landmarks; nothing about them was
 computed, and the screen shows nothing that could suggest otherwise. Cards keep clear of their
 boxes too.
+
+Just over 500 lines: one class, ``MirrorOverlay``, and the helpers of its cards and strip.
 """
 from __future__ import annotations
 

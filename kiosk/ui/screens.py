@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from kiosk.ui.aggregate import TodayFigures
+from kiosk.counters.figures import TodayFigures
 from kiosk.ui.text import Rect
 from kiosk.ui.widgets import DrawContext, banner_height, draw_lock, draw_panel
 

@@ -127,7 +127,6 @@ class UiDeps:
     - ``measured``: the kiosk's measured accuracy figures for the caveats, keyed by slot name
       (``kiosk.ui.caveats.MEASURED_SLOTS``): a ``MeasuredFigure`` (formatted per language) or an
       already formatted text. ``default_deps`` loads ``assets/caveats/measured.yaml``.
-    - ``recognition_enabled``: False counts unidentified tracks as visitors in the aggregates.
     """
 
     record: RecordFn | None = None
@@ -143,7 +142,6 @@ class UiDeps:
     fmr_measured_down_to: float = 0.0
     bias: Mapping[str, Any] | None = None  # kiosk.ui.rates.load_bias(): the kiosk's own group ratio
     measured: Mapping[str, Any] = field(default_factory=dict)
-    recognition_enabled: bool = True
 
 
 def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: Any | None = None) -> UiDeps:
@@ -151,7 +149,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
 
     - the FaceDetail record from ``kiosk.analysis.record``;
     - the false-match-rate curve: the loaded watchlist's calibration when it has one, else
-      ``kiosk.track.watchlist.load_calibration()`` (None when the manifest has no calibration);
+      ``kiosk.track.fmr_calibration.load_calibration()`` (None when the manifest has no calibration);
     - the kiosk's measured accuracy for the caveats (``assets/caveats/measured.yaml``);
     - with a ``watchlist`` (a loaded ``kiosk.track.watchlist.Watchlist``; the pipeline's is
       ``pipeline.inference.analyzer.watchlist``): its size, the configured threshold
@@ -172,7 +170,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
         fmr = calibration.false_match_rate
     else:
         try:
-            from kiosk.track.watchlist import load_calibration
+            from kiosk.track.fmr_calibration import load_calibration
 
             calibration = load_calibration()
             fmr = calibration.false_match_rate if calibration is not None else None
@@ -186,9 +184,6 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
         measured = load_measured()
     except ValueError as exc:
         log.warning("the caveats lesson shows no measured figures: %s", exc)
-    recognition = True
-    if cfg is not None and hasattr(cfg, "recognition"):
-        recognition = bool(getattr(cfg.recognition, "enabled", True))
     size, threshold, portrait = 0, None, None
     names: tuple[str, ...] = ()
     show_names = True
@@ -215,8 +210,7 @@ def default_deps(cfg: Any | None = None, watchlist: Any | None = None, loader: A
     return UiDeps(record=record, fmr=fmr, fmr_calibrated=fmr is not None, watchlist_size=size,
                   watchlist_threshold=threshold, portrait=portrait, watchlist_status=status,
                   watchlist_names=names, portrait_numbers=numbers, show_names=show_names,
-                  fmr_measured_down_to=measured_down_to, bias=bias, measured=measured,
-                  recognition_enabled=recognition)
+                  fmr_measured_down_to=measured_down_to, bias=bias, measured=measured)
 
 
 def pipeline_watchlist(pipeline: Any) -> Any | None:
