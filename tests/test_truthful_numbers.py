@@ -14,11 +14,27 @@ import numpy as np
 import pytest
 
 from kiosk.infer.steady import CONFIRM_S, SETTLE_S, SteadyGuesses
-from kiosk.infer.uncertainty import (AGE_BAND_NAMES, AGE_YEARS, CALIBRATION_FILE, AgeGenderCalibration,
-                                     GenderCalibrationModel,
-                                     calibration_for, conformal_quantile, expected_calibration_error,
-                                     expression_word, fit_age_intervals, fit_beta, fit_gender, fit_platt, load_calibration,
-                                     reliability_bins, save_calibration, shown_age_range)
+from kiosk.infer.uncertainty import (
+    AGE_BAND_NAMES,
+    AGE_YEARS,
+    CALIBRATION_FILE,
+    AgeGenderCalibration,
+    GenderCalibrationModel,
+    calibration_for,
+    expression_word,
+    load_calibration,
+    save_calibration,
+    shown_age_range,
+)
+from kiosk.eval.age_gender_fit import (
+    conformal_quantile,
+    expected_calibration_error,
+    fit_age_intervals,
+    fit_beta,
+    fit_gender,
+    fit_platt,
+    reliability_bins,
+)
 from kiosk.types import AgeEstimate, Attributes, ExpressionEstimate, GenderEstimate
 from kiosk.ui.dossier import guess_lines
 from kiosk.ui.i18n import load_strings

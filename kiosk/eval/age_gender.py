@@ -20,10 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.infer.uncertainty import (AGE_BAND_NAMES, CALIBRATION_FILE, DEFAULT_AGE_BIN_EDGES,
-                                     AgeGenderCalibration, age_estimate, calibration_for,
-                                     expected_calibration_error, fit_age_intervals, fit_gender, gender_estimate,
-                                     reliability_bins)
+from kiosk.infer.uncertainty import (
+    AGE_BAND_NAMES,
+    CALIBRATION_FILE,
+    DEFAULT_AGE_BIN_EDGES,
+    AgeGenderCalibration,
+    age_estimate,
+    calibration_for,
+    gender_estimate,
+)
+from kiosk.eval.age_gender_fit import (
+    expected_calibration_error,
+    fit_age_intervals,
+    fit_gender,
+    reliability_bins,
+)
 from kiosk.types import AgeEstimate, GenderEstimate
 
 log = logging.getLogger(__name__)

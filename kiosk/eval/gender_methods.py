@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.infer.uncertainty import (AGE_BAND_EDGES, AGE_BAND_NAMES, _log_sides, _sigmoid, expected_calibration_error,
-                                     fit_beta, fit_platt, gender_log_odds)
+from kiosk.infer.uncertainty import AGE_BAND_EDGES, AGE_BAND_NAMES, log_sides, sigmoid, gender_log_odds
+from kiosk.eval.age_gender_fit import expected_calibration_error, fit_beta, fit_platt
 
 #: (z_train, y_train, band_train, years_train, z_test, band_test, years_test) -> P(male) on the test faces
 Method = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -70,17 +70,17 @@ def _global(fit_apply: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray
 
 def _platt(zt: np.ndarray, yt: np.ndarray, ze: np.ndarray) -> np.ndarray:
     a, c = fit_platt(zt, yt)
-    return _sigmoid(a * ze + c)
+    return sigmoid(a * ze + c)
 
 
 def _beta(zt: np.ndarray, yt: np.ndarray, ze: np.ndarray) -> np.ndarray:
     a, b, c = fit_beta(zt, yt)
-    lm, lf = _log_sides(ze)
-    return _sigmoid(a * lm + b * lf + c)
+    lm, lf = log_sides(ze)
+    return sigmoid(a * lm + b * lf + c)
 
 
 def _temp(zt: np.ndarray, yt: np.ndarray, ze: np.ndarray) -> np.ndarray:
-    return _sigmoid(_temperature(zt, yt) * ze)
+    return sigmoid(_temperature(zt, yt) * ze)
 
 
 def _iso(zt: np.ndarray, yt: np.ndarray, ze: np.ndarray) -> np.ndarray:
@@ -105,13 +105,13 @@ def _platt_with_age(zt: np.ndarray, yt: np.ndarray, _bt: np.ndarray, yrt: np.nda
         f = np.log(years + 5.0) - np.log(35.0)
         return np.column_stack([z, np.ones_like(z), f, z * f, f * f, z * f * f])
 
-    from kiosk.infer.uncertainty import _fit_logistic
+    from kiosk.eval.age_gender_fit import fit_logistic
 
-    return _sigmoid(features(ze, yre) @ _fit_logistic(features(zt, yrt), yt))
+    return sigmoid(features(ze, yre) @ fit_logistic(features(zt, yrt), yt))
 
 
 METHODS: dict[str, tuple[str, Method]] = {
-    "uncalibrated": ("the model's softmax", lambda zt, yt, bt, yrt, ze, be, yre: _sigmoid(ze)),
+    "uncalibrated": ("the model's softmax", lambda zt, yt, bt, yrt, ze, be, yre: sigmoid(ze)),
     "global_temperature": ("one temperature for all faces", _global(_temp)),
     "global_platt": ("one Platt scaling for all faces", _global(_platt)),
     "global_isotonic": ("isotonic regression for all faces", _global(_iso)),

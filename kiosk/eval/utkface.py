@@ -64,7 +64,7 @@ def _group_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     (``round(low) <= age <= round(high)``, width ``round(high) - round(low)``)."""
     if not records:
         return {"n": 0}
-    from kiosk.infer.uncertainty import expected_calibration_error
+    from kiosk.eval.age_gender_fit import expected_calibration_error
 
     err = np.array([r["age_pred"] - r["age"] for r in records], np.float64)
     correct = np.array([r["gender_pred"] == r["gender"] for r in records])
