@@ -145,7 +145,7 @@ def test_cli_sigterm_stops_within_two_seconds(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         for line in proc.stderr:  # wait until frames are being analysed
-            if "new visitor" in line or time.monotonic() > deadline:
+            if "first frame analysed" in line or time.monotonic() > deadline:
                 break
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
