@@ -72,3 +72,36 @@ def test_kiosk_run_with_aggregates_in_etc_cron_d_exits_2_and_writes_nothing(tmp_
     assert proc.returncode == 2, proc.stderr
     assert f"aggregates_file {target} is outside the state folder /var/lib/kiosk" in proc.stderr, proc.stderr
     assert not target.exists()
+
+
+@pytest.mark.parametrize("given", ["/", ".", "TMP", "TMP/", "TMP/new-folder/", "LINK_TO_DIR", "/dev/null",
+                                   "TMP/missing/r.json"])
+def test_report_must_name_a_file_in_an_existing_folder(tmp_path: Path, given: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--report /`` would allow-list every path; a folder, a device or a missing folder is
+    refused with one line before anything runs."""
+    from kiosk.privacy.strict_start import check_report_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "dir")
+    report = given.replace("LINK_TO_DIR", str(tmp_path / "link")).replace("TMP", str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        check_report_path(report)
+    message = str(err.value)
+    assert message.startswith(f"--report {report}: ") and "\n" not in message, message
+    assert not (tmp_path / "new-folder").exists() and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("given", ["-", None, "r.json", "TMP/r.json", "TMP/existing.json"])
+def test_report_file_paths_are_accepted(tmp_path: Path, given: str | None,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.privacy.strict_start import check_report_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing.json").write_text("{}\n", encoding="utf-8")
+    report = given.replace("TMP", str(tmp_path)) if given else given
+    path = check_report_path(report)
+    assert (path is None) == (given in ("-", None))
+    if path is not None:
+        assert path.parent.resolve() == tmp_path.resolve() and not path.is_dir()
