@@ -152,9 +152,83 @@ def _camera_fix(spec: str) -> str:
     return "check the path in camera.source"
 
 
-def check_camera(cfg: Config, timeout_s: float) -> Check:
+def check_camera(cfg: Config, timeout_s: float, config_path: Path | None = None) -> Check:
     """Open the configured source and wait up to ``timeout_s`` for one frame (in a thread: a
-    driver can block for ever). The frame is looked at (shape) and dropped at once."""
+    driver can block for ever). The frame is looked at (shape) and dropped at once.
+
+    A live camera films whoever stands there: it is probed in a child process that first
+    installs the same kernel sandbox and privacy guard as ``kiosk run``
+    (:func:`kiosk.privacy.strict_start.protect_live_capture`); recorded sources in this process.
+    """
+    from kiosk.privacy.strict_start import films_people
+
+    if films_people(cfg):
+        return _camera_check(cfg.camera.source.strip(), _probe_in_protected_child(cfg, timeout_s, config_path),
+                             timeout_s)
+    return _camera_check(cfg.camera.source.strip(), probe_camera(cfg, timeout_s), timeout_s)
+
+
+_CAMERA_CHILD = "import sys\nfrom kiosk.cli.doctor import camera_probe_child\nsys.exit(camera_probe_child(sys.argv[1:]))\n"
+
+
+def _probe_in_protected_child(cfg: Config, timeout_s: float, config_path: Path | None) -> dict[str, object]:
+    import json
+
+    args = [str(config_path) if config_path is not None else "-", cfg.camera.source, f"{timeout_s:g}"]
+    try:
+        # Start-up and imports take seconds on a Pi; the child's own probe keeps the camera timeout.
+        proc = subprocess.run([sys.executable, "-c", _CAMERA_CHILD, *args], check=False, capture_output=True,
+                              text=True, timeout=timeout_s + 120)
+    except subprocess.TimeoutExpired:
+        return {"blocked": True}
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        return {"error": f"the protected camera probe failed: {tail}"}
+    return dict(result)
+
+
+def camera_probe_child(argv: Sequence[str]) -> int:
+    """In the child: the config, then the live-camera protection, then the probe; one JSON line."""
+    import json
+
+    from kiosk.privacy.guard import prepare_environment
+
+    prepare_environment()
+    config, source, timeout_s = argv
+    out: dict[str, object] = {}
+    try:
+        from kiosk.config import load_config, override_source
+        from kiosk.privacy.strict_start import protect_live_capture
+
+        cfg = override_source(load_config(None if config == "-" else Path(config)), source)
+        out["protected"] = protect_live_capture(cfg, None, window=False)
+        out.update(probe_camera(cfg, float(timeout_s)))
+    except Exception as exc:  # noqa: BLE001 - every failure goes to the operator
+        out["error"] = str(exc)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+def _camera_check(spec: str, result: dict[str, object], timeout_s: float) -> Check:
+    protected = " (probed under the kernel sandbox and privacy guard)" if result.get("protected") else ""
+    if result.get("blocked"):
+        return Check("camera", "fail", f"{spec}: no frame within {timeout_s:g} s (the driver is blocked)",
+                     _camera_fix(spec))
+    if "error" in result:
+        return Check("camera", "fail", f"{spec}: {result['error']}{protected}", _camera_fix(spec))
+    shape = result.get("shape")
+    if not isinstance(shape, (tuple, list)):
+        return Check("camera", "fail", f"{spec}: opened, but delivered no frame (end of stream)", _camera_fix(spec))
+    h, w = shape[0], shape[1]
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    return Check("camera", "ok", f"{spec}: opened and delivered a {w}x{h} frame in {seconds:.1f} s{protected}")
+
+
+def probe_camera(cfg: Config, timeout_s: float) -> dict[str, object]:
+    """Open the source, read one frame within ``timeout_s``; its shape and time (or ``error`` /
+    ``blocked``). The frame itself is dropped at once."""
     from kiosk.capture import open_source
 
     cam = cfg.camera
@@ -185,17 +259,10 @@ def check_camera(cfg: Config, timeout_s: float) -> Check:
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
-        return Check("camera", "fail", f"{spec}: no frame within {timeout_s:g} s (the driver is blocked)",
-                     _camera_fix(spec))
+        return {"blocked": True}
     if "error" in result:
-        exc = result["error"]
-        return Check("camera", "fail", f"{spec}: {exc}", _camera_fix(spec))
-    shape = result.get("shape")
-    if not isinstance(shape, tuple):
-        return Check("camera", "fail", f"{spec}: opened, but delivered no frame (end of stream)", _camera_fix(spec))
-    h, w = shape[0], shape[1]
-    seconds = float(result["seconds"])  # type: ignore[arg-type]
-    return Check("camera", "ok", f"{spec}: opened and delivered a {w}x{h} frame in {seconds:.1f} s")
+        result["error"] = str(result["error"])
+    return result
 
 
 # --- display ---------------------------------------------------------------------------------
@@ -496,7 +563,7 @@ def run_checks(config_path: Path | None, *, source: str | None = None, camera_ti
     steps: list[Callable[[], Check]] = [
         lambda: check_models(cfg),
         lambda: check_providers(cfg),
-        lambda: check_camera(cfg, camera_timeout_s),
+        lambda: check_camera(cfg, camera_timeout_s, config_path),
         check_display,
         lambda: check_groups(cfg),
         lambda: check_privacy(cfg),
