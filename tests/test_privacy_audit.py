@@ -195,3 +195,17 @@ def test_at_paths_tmp_and_home_are_resolved_and_count_as_disk(tmp_path: Path) ->
                       "/.cache/x", "left in the empty HOME"):
         assert violation in out, (violation, out)
     assert "so /tmp, /dev/shm, /dev/mqueue and $HOME are disk" in out
+
+
+def test_windowed_demo_session_passes_the_audit() -> None:
+    """The kiosk with its real window (X11 on an Xvfb the audit starts): Mesa's shader cache,
+    SDL's D-Bus and MediaPipe write nothing; only the display's socket is used."""
+    _require_strace()
+    require_tool("Xvfb", "sudo apt-get install -y xvfb")
+    proc = _audit("--window", "--frames", "60")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "privacy audit: PASS" in out and "violations: 0" in out, out
+    assert re.search(r"/tmp/\.X11-unix/X\d+/", out), out  # the display socket, allowed by name
+    assert "dbus-launch" not in out, out
+    assert '"frames": 60' in out, out  # the windowed session ran to its end

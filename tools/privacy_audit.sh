@@ -2,11 +2,12 @@
 # Privacy audit: run a headless kiosk session under `strace -f` and fail if any process of it
 # created, wrote, renamed or removed a file, or used the network.
 #
-#   tools/privacy_audit.sh [--frames N] [--config FILE] [--allow PREFIX]... [--keep DIR] [-- COMMAND...]
+#   tools/privacy_audit.sh [--frames N] [--config FILE] [--window] [--allow PREFIX]... [--keep DIR] [-- COMMAND...]
 #
 # Default command: .venv/bin/kiosk run --source demo --headless --max-frames N --report - [--config FILE]
-# (N = 200). After `--`, any other command is traced instead (tests use this to prove that a
-# leaking variant is caught).
+# (N = 200). --window: the kiosk with its real window, on an Xvfb server the audit starts (not
+# traced; its socket is allowed by name). After `--`, any other command is traced instead (tests
+# use this to prove that a leaking variant is caught).
 #
 # What counts as a violation (every thread and child process, the whole lifetime, start-up
 # included; C libraries too, which the in-process audit hook cannot see):
@@ -40,10 +41,11 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 frames=200
 config=""
 keep=""
+window=0
 allow=()
 cmd=()
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while (($#)); do
     case "$1" in
@@ -51,6 +53,7 @@ while (($#)); do
         --config) config="${2:?--config needs a file}"; shift 2 ;;
         --allow) allow+=("${2:?--allow needs a path prefix}"); shift 2 ;;
         --keep) keep="${2:?--keep needs a folder}"; shift 2 ;;
+        --window) window=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; cmd=("$@"); break ;;
         *) echo "privacy_audit: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -66,7 +69,8 @@ python="${PYTHON:-$repo/.venv/bin/python}"
 
 if ((${#cmd[@]} == 0)); then
     kiosk="${KIOSK_BIN:-$repo/.venv/bin/kiosk}"
-    cmd=("$kiosk" run --source demo --headless --max-frames "$frames" --report -)
+    cmd=("$kiosk" run --source demo --max-frames "$frames" --report -)
+    ((window)) || cmd+=(--headless)
     [[ -n "$config" ]] && cmd+=(--config "$config")
 fi
 
@@ -77,18 +81,40 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/privacy-audit.XXXXXX")"
 runtime="$(mktemp -d /dev/shm/privacy-audit-runtime.XXXXXX 2>/dev/null || mktemp -d "$work/runtime.XXXXXX")"
 cleanup() {
     if [[ -n "$keep" ]]; then mkdir -p "$keep" && cp -r "$work"/. "$keep"/; fi
+    if [[ -n "$xvfb_pid" ]]; then kill "$xvfb_pid" 2>/dev/null || true; wait "$xvfb_pid" 2>/dev/null || true; fi
     rm -rf "$work" "$runtime"
 }
+xvfb_pid=""
 trap cleanup EXIT
 mkdir "$work/home" "$work/trace"
 allow+=("$runtime")
+
+video=(SDL_VIDEODRIVER="${SDL_VIDEODRIVER:-dummy}")
+if ((window)); then
+    if ! command -v Xvfb >/dev/null 2>&1; then
+        echo "privacy_audit: --window needs Xvfb (Debian/Ubuntu: sudo apt-get install -y xvfb)" >&2
+        exit 2
+    fi
+    # -displayfd: the server picks a free display number and writes it when it is ready.
+    Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$work/display" >/dev/null 2>&1 &
+    xvfb_pid=$!
+    for _ in $(seq 150); do [[ -s "$work/display" ]] && break; sleep 0.1; done
+    number="$(tr -d '[:space:]' <"$work/display")"
+    if [[ -z "$number" ]]; then
+        echo "privacy_audit: Xvfb did not start" >&2
+        exit 2
+    fi
+    video=(SDL_VIDEODRIVER=x11 DISPLAY=":$number")
+    # The display's socket (path and abstract name) is the one Unix socket the window needs.
+    allow+=("/tmp/.X11-unix/X$number" "@/tmp/.X11-unix/X$number")
+fi
 
 echo "privacy audit: tracing: ${cmd[*]}"
 status=0
 # -ff: one file per thread/process, so no call is split over two lines. -y: file descriptors
 # and AT_FDCWD are printed with their paths, so relative paths and results can be resolved.
 env -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u MPLCONFIGDIR -u NOTIFY_SOCKET \
-    HOME="$work/home" RUNTIME_DIRECTORY="$runtime" PYTHONDONTWRITEBYTECODE=1 SDL_VIDEODRIVER="${SDL_VIDEODRIVER:-dummy}" \
+    HOME="$work/home" RUNTIME_DIRECTORY="$runtime" PYTHONDONTWRITEBYTECODE=1 "${video[@]}" \
     SDL_AUDIODRIVER=dummy \
     strace -f -ff -y -qq -s 128 -o "$work/trace/t" -e trace=%file,%network,%process,mmap,mprotect,pkey_mprotect,shmat,io_uring_setup,fchdir -- "${cmd[@]}" \
     >"$work/stdout" 2>"$work/stderr" || status=$?
@@ -295,7 +321,7 @@ for root, dirs, names in os.walk(home):
 print(f"privacy audit: {len(files)} threads/processes traced, {examined} file and network calls examined")
 print(f"  counted as disk: everything but character devices, /proc, /sys, pipes and "
       + (", ".join(allowed) or "no --allow") + " (so /tmp, /dev/shm, /dev/mqueue and $HOME are disk)")
-print(f"  writes to devices, /proc, /sys and pipes (allowed): "
+print(f"  writes allowed (devices, /proc, /sys, pipes, the allowed folders): "
       + (", ".join(f"{p} x{n}" for p, n in sorted(allowed_writes.items())) or "none"))
 print(f"  sockets created: " + (", ".join(f"{f} x{n}" for f, n in sorted(sockets.items())) or "none"))
 print(f"  programs started: " + (", ".join(f"{p} x{n}" for p, n in sorted(programs.items())) or "none"))

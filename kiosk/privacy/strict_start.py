@@ -45,9 +45,6 @@ def check_report_path(report: str | os.PathLike[str] | None, flag: str = "--repo
 
 def preload(window: bool) -> None:
     """Import the libraries that read files or build caches at import, while that is allowed."""
-    import platform
-
-    platform.platform()  # runs `uname -p` once and caches it (the bench report names the platform)
     import cv2  # noqa: F401
     import numpy  # noqa: F401
     import onnxruntime  # noqa: F401
@@ -113,6 +110,9 @@ def protect_live_capture(cfg: Any, output: str | os.PathLike[str] | None, *, win
     """
     if not films_people(cfg):
         return False
+    import platform
+
+    platform.platform()  # runs `uname -p` once, now, and caches it (the bench report names the platform)
     enter_kernel_sandbox(cfg, output, window=window, flag=flag)
     from kiosk.privacy.guard import install_guard
 
