@@ -56,6 +56,7 @@ class RunStats:
         if self.first_frame_s is None:
             self.first_frame_s = time.monotonic()
             self.first_frame_t_s = snap.t_s
+            log.info("first frame analysed %.1f s after start", self.first_frame_s - self.started_s)
         self.max_faces = max(self.max_faces, len(snap.faces))
         t = snap.times
         for key in _STAGES:

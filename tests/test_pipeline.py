@@ -145,7 +145,7 @@ def test_cli_sigterm_stops_within_two_seconds(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         for line in proc.stderr:  # wait until frames are being analysed
-            if "new visitor" in line or time.monotonic() > deadline:
+            if "first frame analysed" in line or time.monotonic() > deadline:
                 break
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -243,7 +243,8 @@ def test_cli_persisted_aggregates_then_kiosk_stats_plot(tmp_path: Path) -> None:
     """The only file a strict-mode run may write besides the report: the daily counters."""
     agg = tmp_path / "aggregates.json"
     cfg = tmp_path / "k.yaml"
-    cfg.write_text(f"privacy:\n  persist_aggregates: true\n  aggregates_file: {agg}\n", encoding="utf-8")
+    cfg.write_text(f"privacy:\n  persist_aggregates: true\n  state_dir: {tmp_path}\n  aggregates_file: {agg}\n",
+                   encoding="utf-8")
     proc = _run_cli("run", "--config", str(cfg), "--source", "demo", "--headless", "--max-frames", "150")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(agg.read_text(encoding="utf-8"))

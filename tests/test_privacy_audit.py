@@ -132,3 +132,80 @@ def test_the_visitor_arc_with_the_take_home_code_passes_the_audit(tmp_path: Path
     assert report["takehome_frames"]["en"] >= 10, out  # the code really was on screen
     steps = [s for _, s in report["steps"]["en"]]
     assert "arc:takehome" in steps and "arc:forgetting" in steps, steps
+
+
+def _audit_python(code: str, tmp_path: Path) -> str:
+    """Audit a small Python program (no kiosk): its output; asserts the audit failed (exit 1)."""
+    import sys
+
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(code))
+    proc = _audit("--", sys.executable, str(script))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "privacy audit: FAIL" in out, out
+    return out
+
+
+def test_a_native_write_to_dev_shm_fails_the_audit(tmp_path: Path) -> None:
+    """/dev/shm is a RAM file system whose files outlive the process: it counts as disk (a whole
+    frame written there natively passed the audit when all of /dev was allowed)."""
+    _require_strace()
+    name = f"/dev/shm/kiosk-audit-frame-{os.getpid()}"
+    out = _audit_python(f'''
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.open({name!r}.encode(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        assert fd >= 0, ctypes.get_errno()
+        frame = bytes(640 * 480 * 3)
+        libc.write(fd, frame, len(frame))
+        libc.close(fd)
+        libc.unlink({name!r}.encode())
+        with open("/dev/null", "w") as fh:  # a character device: allowed
+            fh.write("x")
+    ''', tmp_path)
+    assert f"file written/created: {name}" in out, out
+    assert f"unlink: {name}" in out, out
+    assert "/dev/null x1" in out and "file written/created: /dev/null" not in out, out
+    assert not Path(name).exists()
+
+
+def test_at_paths_tmp_and_home_are_resolved_and_count_as_disk(tmp_path: Path) -> None:
+    """*at() calls against a directory descriptor, relative paths after chdir, /tmp and $HOME."""
+    _require_strace()
+    target = tmp_path / "target"
+    target.mkdir()
+    out = _audit_python(f'''
+        import os
+        d = os.open({str(target)!r}, os.O_RDONLY)
+        fd = os.open("via-dirfd", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=d); os.close(fd)
+        os.mkdir("dir-via-dirfd", dir_fd=d)
+        os.mkfifo("fifo-via-dirfd", dir_fd=d)
+        os.chdir("/dev")
+        fd = os.open("shm/kiosk-audit-relative", os.O_WRONLY | os.O_CREAT, 0o600); os.close(fd)
+        os.unlink("shm/kiosk-audit-relative")
+        os.chdir({str(target)!r})
+        os.rename("via-dirfd", "renamed")
+        home = os.environ["HOME"]
+        os.makedirs(os.path.join(home, ".cache"))
+        open(os.path.join(home, ".cache", "x"), "w").close()
+    ''', tmp_path)
+    for violation in (f"file written/created: {target}/via-dirfd", f"mkdirat: {target}/dir-via-dirfd",
+                      f"mknodat: {target}/fifo-via-dirfd", "file written/created: /dev/shm/kiosk-audit-relative",
+                      "unlink: /dev/shm/kiosk-audit-relative", f"rename: {target}/via-dirfd -> {target}/renamed",
+                      "/.cache/x", "left in the empty HOME"):
+        assert violation in out, (violation, out)
+    assert "so /tmp, /dev/shm, /dev/mqueue and $HOME are disk" in out
+
+
+def test_windowed_demo_session_passes_the_audit() -> None:
+    """The kiosk with its real window (X11 on an Xvfb the audit starts): Mesa's shader cache,
+    SDL's D-Bus and MediaPipe write nothing; only the display's socket is used."""
+    _require_strace()
+    require_tool("Xvfb", "sudo apt-get install -y xvfb")
+    proc = _audit("--window", "--frames", "60")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "privacy audit: PASS" in out and "violations: 0" in out, out
+    assert re.search(r"/tmp/\.X11-unix/X\d+/", out), out  # the display socket, allowed by name
+    assert "dbus-launch" not in out, out
+    assert '"frames": 60' in out, out  # the windowed session ran to its end

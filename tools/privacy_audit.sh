@@ -2,18 +2,27 @@
 # Privacy audit: run a headless kiosk session under `strace -f` and fail if any process of it
 # created, wrote, renamed or removed a file, or used the network.
 #
-#   tools/privacy_audit.sh [--frames N] [--config FILE] [--allow PREFIX]... [--keep DIR] [-- COMMAND...]
+#   tools/privacy_audit.sh [--frames N] [--config FILE] [--window] [--allow PREFIX]... [--keep DIR] [-- COMMAND...]
 #
 # Default command: .venv/bin/kiosk run --source demo --headless --max-frames N --report - [--config FILE]
-# (N = 200). After `--`, any other command is traced instead (tests use this to prove that a
-# leaking variant is caught).
+# (N = 200). --window: the kiosk with its real window, on an Xvfb server the audit starts (not
+# traced; its socket is allowed by name). After `--`, any other command is traced instead (tests
+# use this to prove that a leaking variant is caught).
 #
 # What counts as a violation (every thread and child process, the whole lifetime, start-up
 # included; C libraries too, which the in-process audit hook cannot see):
 #   - open/openat/creat for writing, appending, creating or truncating,
 #   - rename, link, symlink, unlink, mkdir, rmdir, mknod, truncate,
 #   - Internet and packet sockets, and connect/bind/sendto/sendmsg to any address,
-# outside /dev, /proc, /sys, pipes and the --allow prefixes. Calls that failed (EACCES, ENOENT...)
+#   - io_uring (its reads, writes and connects are not system calls strace can see),
+# except what is explicitly allowed: opening an existing character device under /dev (camera,
+# display, /dev/null; NOT /dev/shm, /dev/mqueue, /dev/hugepages, which are RAM file systems that
+# outlive the process, counted as disk like /tmp and $HOME), kernel interfaces under /proc and
+# /sys, pipes, and the --allow prefixes. Creating, renaming or removing anything is allowed only
+# under --allow. Paths are resolved as the kernel did: *at() calls against their directory file
+# descriptor, relative paths against the current folder (chdir/fchdir followed), and for a
+# successful open the path the kernel reports (symbolic links and /proc/self/fd links
+# followed). Calls that failed (EACCES, ENOENT...)
 # wrote nothing; they are listed as attempts and do not fail the audit. Programs started are
 # listed. Netlink sockets (the kernel's device notifications) are not network and are allowed.
 # Also reported (not a privacy matter): memory mappings that systemd's MemoryDenyWriteExecute=yes
@@ -21,7 +30,8 @@
 # setting is compatible with what this run loaded.
 #
 # The traced session gets an empty HOME (a fresh service user has no caches, so a library that
-# writes a cache shows up here) and PYTHONDONTWRITEBYTECODE=1 (as in the systemd unit).
+# writes a cache shows up here), PYTHONDONTWRITEBYTECODE=1 and a RUNTIME_DIRECTORY made for it
+# (both as in the systemd unit; the runtime folder is the one --allow given by the audit itself).
 #
 # Exit status: 0 pass, 1 violations, 2 usage error or strace missing, 3 the traced command
 # failed (no violations found, but a run that did not complete proves nothing).
@@ -31,10 +41,11 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 frames=200
 config=""
 keep=""
+window=0
 allow=()
 cmd=()
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while (($#)); do
     case "$1" in
@@ -42,6 +53,7 @@ while (($#)); do
         --config) config="${2:?--config needs a file}"; shift 2 ;;
         --allow) allow+=("${2:?--allow needs a path prefix}"); shift 2 ;;
         --keep) keep="${2:?--keep needs a folder}"; shift 2 ;;
+        --window) window=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; cmd=("$@"); break ;;
         *) echo "privacy_audit: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -57,23 +69,54 @@ python="${PYTHON:-$repo/.venv/bin/python}"
 
 if ((${#cmd[@]} == 0)); then
     kiosk="${KIOSK_BIN:-$repo/.venv/bin/kiosk}"
-    cmd=("$kiosk" run --source demo --headless --max-frames "$frames" --report -)
+    cmd=("$kiosk" run --source demo --max-frames "$frames" --report -)
+    ((window)) || cmd+=(--headless)
     [[ -n "$config" ]] && cmd+=(--config "$config")
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/privacy-audit.XXXXXX")"
-cleanup() { if [[ -n "$keep" ]]; then mkdir -p "$keep" && cp -r "$work"/. "$keep"/; fi; rm -rf "$work"; }
+# The runtime folder, as the unit's RuntimeDirectory=kiosk (/run/kiosk): in RAM, made by the
+# audit (not by the traced command), the one place allowed by name. The kiosk keeps library
+# caches there (matplotlib's font list); with it, nothing needs a folder in /dev/shm.
+runtime="$(mktemp -d /dev/shm/privacy-audit-runtime.XXXXXX 2>/dev/null || mktemp -d "$work/runtime.XXXXXX")"
+cleanup() {
+    if [[ -n "$keep" ]]; then mkdir -p "$keep" && cp -r "$work"/. "$keep"/; fi
+    if [[ -n "$xvfb_pid" ]]; then kill "$xvfb_pid" 2>/dev/null || true; wait "$xvfb_pid" 2>/dev/null || true; fi
+    rm -rf "$work" "$runtime"
+}
+xvfb_pid=""
 trap cleanup EXIT
 mkdir "$work/home" "$work/trace"
+allow+=("$runtime")
+
+video=(SDL_VIDEODRIVER="${SDL_VIDEODRIVER:-dummy}")
+if ((window)); then
+    if ! command -v Xvfb >/dev/null 2>&1; then
+        echo "privacy_audit: --window needs Xvfb (Debian/Ubuntu: sudo apt-get install -y xvfb)" >&2
+        exit 2
+    fi
+    # -displayfd: the server picks a free display number and writes it when it is ready.
+    Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$work/display" >/dev/null 2>&1 &
+    xvfb_pid=$!
+    for _ in $(seq 150); do [[ -s "$work/display" ]] && break; sleep 0.1; done
+    number="$(tr -d '[:space:]' <"$work/display")"
+    if [[ -z "$number" ]]; then
+        echo "privacy_audit: Xvfb did not start" >&2
+        exit 2
+    fi
+    video=(SDL_VIDEODRIVER=x11 DISPLAY=":$number")
+    # The display's socket (path and abstract name) is the one Unix socket the window needs.
+    allow+=("/tmp/.X11-unix/X$number" "@/tmp/.X11-unix/X$number")
+fi
 
 echo "privacy audit: tracing: ${cmd[*]}"
 status=0
 # -ff: one file per thread/process, so no call is split over two lines. -y: file descriptors
 # and AT_FDCWD are printed with their paths, so relative paths and results can be resolved.
 env -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u MPLCONFIGDIR -u NOTIFY_SOCKET \
-    HOME="$work/home" PYTHONDONTWRITEBYTECODE=1 SDL_VIDEODRIVER="${SDL_VIDEODRIVER:-dummy}" \
+    HOME="$work/home" RUNTIME_DIRECTORY="$runtime" PYTHONDONTWRITEBYTECODE=1 "${video[@]}" \
     SDL_AUDIODRIVER=dummy \
-    strace -f -ff -y -qq -s 128 -o "$work/trace/t" -e trace=%file,%network,%process,mmap,mprotect,pkey_mprotect,shmat -- "${cmd[@]}" \
+    strace -f -ff -y -qq -s 128 -o "$work/trace/t" -e trace=%file,%network,%process,mmap,mprotect,pkey_mprotect,shmat,io_uring_setup,fchdir -- "${cmd[@]}" \
     >"$work/stdout" 2>"$work/stderr" || status=$?
 
 verdict=0
@@ -82,10 +125,14 @@ verdict=0
 import collections
 import os
 import re
+import stat
 import sys
 
 trace_dir, home = sys.argv[1], sys.argv[2]
-allowed = ["/dev/", "/proc/", "/sys/"] + [p.rstrip("/") + "/" for p in sys.argv[3:]]
+allowed = [p.rstrip("/") + "/" for p in sys.argv[3:]]  # --allow: the only places files may be made
+kernel_interfaces = ("/proc/", "/sys/")
+# RAM file systems under /dev: files there outlive the process, like files on disk.
+dev_filesystems = ("/dev/shm", "/dev/mqueue", "/dev/hugepages")
 line_re = re.compile(r"^(?P<call>[a-z0-9_]+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)(?P<rest>.*)$")
 str_re = re.compile(r'"((?:[^"\\]|\\.)*)"')
 fd_re = re.compile(r"^(?:AT_FDCWD|\d+)<([^>]*)>")
@@ -140,12 +187,33 @@ def resolve(path, base):
     return os.path.normpath(path)
 
 
+def under(path, prefixes):
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
 def is_allowed(path):
+    """May something be created, renamed or removed here? Only under --allow."""
     if path is None:
         return True
     if path.startswith(("pipe:", "socket:", "anon_inode:")):
         return True
-    return any(path == a.rstrip("/") or path.startswith(a) for a in allowed)
+    return under(path, allowed)
+
+
+def is_device(path):
+    """An existing character device under /dev, not inside a RAM file system there."""
+    if not path.startswith("/dev/") or under(path, dev_filesystems):
+        return False
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def may_open_for_writing(path):
+    if path is None or is_allowed(path) or is_device(path):
+        return True
+    return path.startswith(kernel_interfaces) and not re.match(r"^/proc/[^/]+/fd/", path)
 
 
 violations, attempts = [], []
@@ -171,6 +239,17 @@ for name in files:
                 if fm:
                     cwd = fm.group(1)
             where = f"[{name.split('.')[-1]}] {raw.strip()[:160]}"
+            if call == "chdir" and ok:
+                cwd = resolve(unquote(args[0]), cwd)
+                continue
+            if call == "fchdir" and ok:
+                fdm = fd_re.match(args[0]) if args else None
+                cwd = fdm.group(1) if fdm else None
+                continue
+            if call == "io_uring_setup":
+                if ok:
+                    violations.append(("io_uring", "its file and network operations are invisible to strace", where))
+                continue
             if call in ("mmap", "mprotect", "pkey_mprotect", "shmat"):
                 mmaps += call == "mmap"
                 text = m["args"]
@@ -189,7 +268,7 @@ for name in files:
                 target = resolve(unquote(args[1] if call not in ("open", "creat") else args[0]), base)
                 got = re.match(r"^<([^>]*)>", rest.strip())
                 path = got.group(1) if ok and got else target
-                if is_allowed(path):
+                if may_open_for_writing(path):
                     allowed_writes[path if not path.startswith("pipe:") else "pipe"] += 1
                 elif ok:
                     violations.append(("file written/created", path, where))
@@ -240,7 +319,9 @@ for root, dirs, names in os.walk(home):
     home_left += [os.path.join(root, n) for n in dirs + names]
 
 print(f"privacy audit: {len(files)} threads/processes traced, {examined} file and network calls examined")
-print(f"  writes under /dev, /proc, /sys and to pipes (allowed): "
+print(f"  counted as disk: everything but character devices, /proc, /sys, pipes and "
+      + (", ".join(allowed) or "no --allow") + " (so /tmp, /dev/shm, /dev/mqueue and $HOME are disk)")
+print(f"  writes allowed (devices, /proc, /sys, pipes, the allowed folders): "
       + (", ".join(f"{p} x{n}" for p, n in sorted(allowed_writes.items())) or "none"))
 print(f"  sockets created: " + (", ".join(f"{f} x{n}" for f, n in sorted(sockets.items())) or "none"))
 print(f"  programs started: " + (", ".join(f"{p} x{n}" for p, n in sorted(programs.items())) or "none"))

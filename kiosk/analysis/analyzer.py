@@ -16,7 +16,7 @@ import queue
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -102,6 +102,9 @@ class FaceAnalyzer:
         # Counters of erased visitors for the run report; bounded so that a kiosk running for
         # months does not grow (the daily aggregates keep the long-term counts).
         self.forgotten: deque[ForgottenVisitor] = deque(maxlen=FORGOTTEN_KEPT)
+        # A live camera films real visitors: once forgotten, nothing says when they came or
+        # left (their first/last seen times become NaN); recorded material keeps them for tests.
+        self.keep_visitor_times = not cfg.camera.source_spec.live
         self.embeddings_computed = 0
         self.quality_rejected = 0
         self._merges: deque[tuple[float, Merge]] = deque()
@@ -127,12 +130,12 @@ class FaceAnalyzer:
         else:
             chosen = max(waiting, key=lambda t: (t.box[2] - t.box[0]) * (t.box[3] - t.box[1]), default=None)
         if chosen is None:
-            log.info("consent request for track %s: no such face waiting; nobody is analysed", track_id)
+            log.debug("consent request for track %s: no such face waiting; nobody is analysed", track_id)
             return
         ident = self._ident[chosen.track_id]
         ident.consented = True
         ident.next_embed_s = t_s
-        log.info("consent given for track %d", chosen.track_id)
+        log.debug("consent given for track %d", chosen.track_id)
 
     def process(self, frame: Frame) -> Snapshot:
         t0 = time.perf_counter()
@@ -164,7 +167,7 @@ class FaceAnalyzer:
         # (it may still be loading in the background).
         if self.embed is not None and (self.cfg.recognition.enabled or self.watchlist is not None):
             self._embed_due(frame, analysed)
-        self.forgotten.extend(self.gallery.expire(frame.t_s))
+        self._remember(self.gallery.expire(frame.t_s))
         t3 = time.perf_counter()
         attributes_ms = mesh_ms = 0.0
         if self.attributes is not None:
@@ -190,17 +193,24 @@ class FaceAnalyzer:
             merges=self._recent_merges(frame.t_s),
         )
 
+    def _remember(self, gone: list[ForgottenVisitor]) -> None:
+        """Keep the counters of erased visitors for the run report (without times when live)."""
+        if not self.keep_visitor_times:
+            nan = float("nan")
+            gone = [replace(v, first_seen_s=nan, last_seen_s=nan) for v in gone]
+        self.forgotten.extend(gone)
+
     def tick(self, t_s: float) -> None:
         """Advance time without a frame (camera stalled): visitors are still forgotten on time."""
         for track in self.tracker.update([], t_s).ended:
             self._end_track(track)
-        self.forgotten.extend(self.gallery.expire(t_s))
+        self._remember(self.gallery.expire(t_s))
 
     def close(self) -> None:
         """Erase everything held about visitors (shutdown)."""
         for track in self.tracker.end_all():
             self._end_track(track)
-        self.forgotten.extend(self.gallery.clear())
+        self._remember(self.gallery.clear())
         if self.attributes is not None:
             self.attributes.close()
         if self.watchlist is not None:
@@ -278,7 +288,7 @@ class FaceAnalyzer:
         ident.misses += 1
         ident.next_embed_s = t_s + rec.sample_interval_s  # check again soon
         if ident.misses >= SWAP_MISSES:
-            log.info("track %d no longer looks like visitor %d; identifying it afresh",
+            log.debug("track %d no longer looks like visitor %d; identifying it afresh",
                      track.track_id, ident.visitor_id)
             self.gallery.track_ended(track.track_id, ident.visitor_id)
             ident.visitor_id = None
@@ -295,7 +305,7 @@ class FaceAnalyzer:
                 ident.young_until_s = 0.0
         self._merges.append((t_s, merge))
         if merge.is_return:
-            log.info("visitor %d is back (found on a second look, similarity %.2f)", merge.into_id, merge.similarity)
+            log.debug("visitor %d is back (found on a second look, similarity %.2f)", merge.into_id, merge.similarity)
 
     def _recent_merges(self, t_s: float) -> tuple[tuple[int, int], ...]:
         while self._merges and t_s - self._merges[0][0] > MERGE_NOTICE_S:
@@ -316,9 +326,9 @@ class FaceAnalyzer:
         # The time the track was in view before it was identified counts too.
         self.gallery.seen(result.visitor_id, t_s, min(track.age_s(t_s), 10.0))
         if result.is_return:
-            log.info("visitor %d is back (similarity %.2f)", result.visitor_id, result.similarity)
+            log.debug("visitor %d is back (similarity %.2f)", result.visitor_id, result.similarity)
         elif result.is_new:
-            log.info("new visitor %d", result.visitor_id)
+            log.debug("new visitor %d", result.visitor_id)
 
     def _face_view(self, track: Track, t_s: float) -> FaceView:
         ident = self._ident[track.track_id]

@@ -137,6 +137,8 @@ def main_layout(source: str | None, *, config: Path | None = None, frames: int |
     spec = source or "demo"
     try:
         cfg = override_source(load_config(config), spec)
+        from kiosk.privacy.strict_start import protect_live_capture
+        protect_live_capture(cfg, output, window=True)  # a live camera: as `kiosk run` (no-op otherwise)
         report = run_layout_bench(spec, cfg, size=size or DEFAULT_SIZE, frames=frames, language=language,
                                   progress=not json_output)
     except KioskError as exc:

@@ -64,6 +64,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="soak: largest RSS growth after warm-up that passes (default 5)")
 
 
+def protect_if_live(cfg: Any, spec: str, output: Path | None, *, window: bool) -> bool:
+    """A capture spec that films people (``camera:N``, ``gst:``, ``picamera2``) gets the same kernel
+    sandbox and privacy guard as ``kiosk run`` before anything opens it; synthetic scenes, the
+    demo and files do not need it. True when installed."""
+    from kiosk.bench.scenes import parse_spec
+
+    if parse_spec(spec) is not None:  # a synthetic scene: drawn, nobody filmed
+        return False
+    from kiosk.privacy.strict_start import protect_live_capture
+
+    return protect_live_capture(cfg, output, window=window)
+
+
 def main_bench(source: str | None = None, *, config: Path | None = None, frames: int | None = None,
                size: tuple[int, int] | None = None, json_output: bool = False, output: Path | None = None,
                naive: bool = True, live_s: float = 10.0, ui_frames: int = 120, devices: bool = False,
@@ -86,6 +99,8 @@ def main_bench(source: str | None = None, *, config: Path | None = None, frames:
         spec = source or ("synthetic:churn" if soak else "demo")
         cfg = _source_for_config(cfg, spec)
         cfg = _bench_config(cfg, size)
+        # While this process has one thread, before the source is opened.
+        protect_if_live(cfg, spec, output, window=not soak and (ui_frames > 0 or live_s > 0))
         if soak:
             cfg = soak_config(cfg, forget_after_s)
 

@@ -5,7 +5,9 @@ one): the configuration; the model files (sha256); onnxruntime's execution provi
 vs actually active in a real session); the camera (opens and delivers a frame within a
 timeout); the display (which SDL video drivers pygame's SDL has, which one would be used, and a
 real ``pygame.display.init()``); the user's groups (video/render/input); privacy (strict mode,
-the guard's self-test in a subprocess, swap vs the memory cgroup); the installed systemd unit's
+the guard's self-test in a subprocess, swap vs the memory cgroup); the kernel sandbox (what the
+kernel offers - Landlock ABI, seccomp, no_new_privs, MDWE - and what a throw-away process that
+applies it gets and refuses, :mod:`kiosk.privacy.selftest`); the installed systemd unit's
 hardening (``systemd-analyze security``).
 
 Each check returns a :class:`Check` with ``ok`` / ``warn`` / ``fail``; warnings (e.g. the SDL
@@ -150,9 +152,83 @@ def _camera_fix(spec: str) -> str:
     return "check the path in camera.source"
 
 
-def check_camera(cfg: Config, timeout_s: float) -> Check:
+def check_camera(cfg: Config, timeout_s: float, config_path: Path | None = None) -> Check:
     """Open the configured source and wait up to ``timeout_s`` for one frame (in a thread: a
-    driver can block for ever). The frame is looked at (shape) and dropped at once."""
+    driver can block for ever). The frame is looked at (shape) and dropped at once.
+
+    A live camera films whoever stands there: it is probed in a child process that first
+    installs the same kernel sandbox and privacy guard as ``kiosk run``
+    (:func:`kiosk.privacy.strict_start.protect_live_capture`); recorded sources in this process.
+    """
+    from kiosk.privacy.strict_start import films_people
+
+    if films_people(cfg):
+        return _camera_check(cfg.camera.source.strip(), _probe_in_protected_child(cfg, timeout_s, config_path),
+                             timeout_s)
+    return _camera_check(cfg.camera.source.strip(), probe_camera(cfg, timeout_s), timeout_s)
+
+
+_CAMERA_CHILD = "import sys\nfrom kiosk.cli.doctor import camera_probe_child\nsys.exit(camera_probe_child(sys.argv[1:]))\n"
+
+
+def _probe_in_protected_child(cfg: Config, timeout_s: float, config_path: Path | None) -> dict[str, object]:
+    import json
+
+    args = [str(config_path) if config_path is not None else "-", cfg.camera.source, f"{timeout_s:g}"]
+    try:
+        # Start-up and imports take seconds on a Pi; the child's own probe keeps the camera timeout.
+        proc = subprocess.run([sys.executable, "-c", _CAMERA_CHILD, *args], check=False, capture_output=True,
+                              text=True, timeout=timeout_s + 120)
+    except subprocess.TimeoutExpired:
+        return {"blocked": True}
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        return {"error": f"the protected camera probe failed: {tail}"}
+    return dict(result)
+
+
+def camera_probe_child(argv: Sequence[str]) -> int:
+    """In the child: the config, then the live-camera protection, then the probe; one JSON line."""
+    import json
+
+    from kiosk.privacy.guard import prepare_environment
+
+    prepare_environment()
+    config, source, timeout_s = argv
+    out: dict[str, object] = {}
+    try:
+        from kiosk.config import load_config, override_source
+        from kiosk.privacy.strict_start import protect_live_capture
+
+        cfg = override_source(load_config(None if config == "-" else Path(config)), source)
+        out["protected"] = protect_live_capture(cfg, None, window=False)
+        out.update(probe_camera(cfg, float(timeout_s)))
+    except Exception as exc:  # noqa: BLE001 - every failure goes to the operator
+        out["error"] = str(exc)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+def _camera_check(spec: str, result: dict[str, object], timeout_s: float) -> Check:
+    protected = " (probed under the kernel sandbox and privacy guard)" if result.get("protected") else ""
+    if result.get("blocked"):
+        return Check("camera", "fail", f"{spec}: no frame within {timeout_s:g} s (the driver is blocked)",
+                     _camera_fix(spec))
+    if "error" in result:
+        return Check("camera", "fail", f"{spec}: {result['error']}{protected}", _camera_fix(spec))
+    shape = result.get("shape")
+    if not isinstance(shape, (tuple, list)):
+        return Check("camera", "fail", f"{spec}: opened, but delivered no frame (end of stream)", _camera_fix(spec))
+    h, w = shape[0], shape[1]
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    return Check("camera", "ok", f"{spec}: opened and delivered a {w}x{h} frame in {seconds:.1f} s{protected}")
+
+
+def probe_camera(cfg: Config, timeout_s: float) -> dict[str, object]:
+    """Open the source, read one frame within ``timeout_s``; its shape and time (or ``error`` /
+    ``blocked``). The frame itself is dropped at once."""
     from kiosk.capture import open_source
 
     cam = cfg.camera
@@ -183,17 +259,10 @@ def check_camera(cfg: Config, timeout_s: float) -> Check:
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
-        return Check("camera", "fail", f"{spec}: no frame within {timeout_s:g} s (the driver is blocked)",
-                     _camera_fix(spec))
+        return {"blocked": True}
     if "error" in result:
-        exc = result["error"]
-        return Check("camera", "fail", f"{spec}: {exc}", _camera_fix(spec))
-    shape = result.get("shape")
-    if not isinstance(shape, tuple):
-        return Check("camera", "fail", f"{spec}: opened, but delivered no frame (end of stream)", _camera_fix(spec))
-    h, w = shape[0], shape[1]
-    seconds = float(result["seconds"])  # type: ignore[arg-type]
-    return Check("camera", "ok", f"{spec}: opened and delivered a {w}x{h} frame in {seconds:.1f} s")
+        result["error"] = str(result["error"])
+    return result
 
 
 # --- display ---------------------------------------------------------------------------------
@@ -368,6 +437,80 @@ def check_privacy(cfg: Config) -> Check:
     return Check("privacy", status, f"mode {cfg.privacy.mode}; " + "; ".join(problems + notes), "; ".join(fixes))
 
 
+_KERNEL_SELF_TEST = "import sys\nfrom kiosk.privacy.selftest import main\nsys.exit(main())\n"
+_REFUSED_AS = {"file_create": "file creation", "inet_socket": "Internet socket", "program_start": "program start"}
+
+
+def kernel_self_test(timeout_s: float = 60.0) -> dict | None:
+    """Run :mod:`kiosk.privacy.selftest` in a fresh process; its JSON result (None if it broke)."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-doctor-") as target:
+        proc = subprocess.run([sys.executable, "-c", _KERNEL_SELF_TEST, target], check=False,
+                              capture_output=True, text=True, timeout=timeout_s)
+        created = os.listdir(target)
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        log.debug("kernel self-test: exit %s, stderr %s", proc.returncode, proc.stderr[-2000:])
+        return None
+    result["files_left"] = created
+    return result
+
+
+def judge_kernel(mode: str, result: dict | None) -> Check:
+    """The ``kernel`` check from the self-test's result and ``privacy.kernel_enforcement``.
+
+    Reports what the kernel offers (Landlock ABI, seccomp, no_new_privs, MDWE), what a process
+    that applies the sandbox actually got, and whether each forbidden attempt was refused.
+    """
+    if result is None:
+        return Check("kernel", "fail", "the kernel sandbox self-test did not report back",
+                     "run `kiosk doctor` again with logging at DEBUG; report this as a bug")
+    support = result.get("support", {})
+    offered = (f"kernel offers Landlock ABI {support.get('landlock_abi', 0)}, "
+               f"seccomp {'yes' if support.get('seccomp') else 'no'}, "
+               f"MDWE {'yes' if support.get('mdwe') else 'no'} ({support.get('arch', '?')})")
+    active = [name for name, key in (("Landlock", "landlock"), ("seccomp", "seccomp"),
+                                     ("no_new_privs", "no_new_privs"), ("MDWE", "mdwe")) if result.get(key)]
+    missing = [name for name, key in (("Landlock", "landlock"), ("seccomp", "seccomp"),
+                                      ("no_new_privs", "no_new_privs")) if not result.get(key)]
+    tried = result.get("attempts", {})
+    outcome = ", ".join(f"{_REFUSED_AS.get(k, k)} {'ALLOWED' if v == 'allowed' else 'refused (' + v + ')'}"
+                        for k, v in tried.items())
+    detail = (f"{offered}; a test process under the sandbox got {', '.join(active) or 'nothing'}"
+              f"; {outcome}")
+    if mode == "off":
+        return Check("kernel", "warn", detail + "; privacy.kernel_enforcement is off: `kiosk run` applies none "
+                     "of it (only the Python guard)", "set privacy.kernel_enforcement: required")
+    # What must be refused given what became active (a protection that is on and lets it through is a bug).
+    leaks = []
+    if result.get("landlock") and (tried.get("file_create") == "allowed" or result.get("files_left")):
+        leaks.append("a file was created under Landlock")
+    if result.get("seccomp") and tried.get("inet_socket") == "allowed":
+        leaks.append("an Internet socket was opened under seccomp")
+    if result.get("seccomp") and tried.get("program_start") == "allowed":
+        leaks.append("a program was started under seccomp")
+    if leaks:
+        return Check("kernel", "fail", detail + "; " + "; ".join(leaks), "report this as a bug")
+    if missing:
+        notes = "; ".join(result.get("notes", []))
+        fix = ("use a kernel with Landlock (Linux >= 5.13, `lsm=...,landlock` on the kernel command line) and "
+               "seccomp filters, or set privacy.kernel_enforcement: best_effort")
+        if mode == "required":
+            return Check("kernel", "fail", detail + f"; missing {', '.join(missing)} ({notes}): `kiosk run` "
+                         "would refuse to start (privacy.kernel_enforcement: required)", fix)
+        return Check("kernel", "warn", detail + f"; missing {', '.join(missing)} ({notes}): `kiosk run` runs "
+                     "with a STAFF warning (best_effort)", fix)
+    return Check("kernel", "ok", detail + f"; `kiosk run` applies {', '.join(active)} "
+                 f"(privacy.kernel_enforcement: {mode})")
+
+
+def check_kernel(cfg: Config) -> Check:
+    return judge_kernel(cfg.privacy.kernel_enforcement, kernel_self_test())
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         return [line for line in Path(path).read_text().splitlines() if line.strip()]
@@ -412,7 +555,7 @@ def run_checks(config_path: Path | None, *, source: str | None = None, camera_ti
     first, cfg = check_config(config_path, source)
     checks = [first]
     if cfg is None:
-        skipped = ("models", "providers", "camera", "display", "groups", "privacy")
+        skipped = ("models", "providers", "camera", "display", "groups", "privacy", "kernel")
         checks += [Check(name, "fail", "not checked: the configuration is invalid", "fix the config first")
                    for name in skipped]
         checks.append(check_unit(unit_paths))
@@ -420,10 +563,11 @@ def run_checks(config_path: Path | None, *, source: str | None = None, camera_ti
     steps: list[Callable[[], Check]] = [
         lambda: check_models(cfg),
         lambda: check_providers(cfg),
-        lambda: check_camera(cfg, camera_timeout_s),
+        lambda: check_camera(cfg, camera_timeout_s, config_path),
         check_display,
         lambda: check_groups(cfg),
         lambda: check_privacy(cfg),
+        lambda: check_kernel(cfg),
         lambda: check_unit(unit_paths),
     ]
     for step in steps:

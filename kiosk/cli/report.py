@@ -35,13 +35,16 @@ def build_report(*, source: str, frames: int, dropped: int, wall_s: float, start
                  max_faces: int, embeddings_computed: int,
                  visitors: Iterable[ForgottenVisitor],
                  last_faces: Mapping[int, FaceView] | None = None,
-                 frame_size: tuple[int, int] | None = None) -> dict[str, Any]:
+                 frame_size: tuple[int, int] | None = None,
+                 visitor_times: bool = True) -> dict[str, Any]:
     """Assemble the report; every value is a scalar, string or short list.
 
     Visitor times are seconds since ``clock_origin_s`` (the first processed frame's time), so
     they read as "seconds into the run" whatever clock the source uses. Visitors still
     remembered when the run ended (``last_faces``) also get their last attributes and the
     FaceDetail-shaped record; visitors forgotten during the run keep only their counters.
+    ``visitor_times=False`` (a live source) leaves out when each visitor was first and last seen:
+    the report then holds no per-visitor timeline, only ids, visits and dwell times.
     """
     people = sorted(visitors, key=lambda v: v.visitor_id)
     # Frames per second of processing: from the first processed frame, not from start-up.
@@ -60,8 +63,8 @@ def build_report(*, source: str, frames: int, dropped: int, wall_s: float, start
         "embeddings_computed": embeddings_computed,
         "visitor_count": len(people),
         "return_visits": sum(v.visits - 1 for v in people),
-        "visitors": [_visitor(v, clock_origin_s, (last_faces or {}).get(v.visitor_id), frame_size)
-                     for v in people],
+        "visitors": [_visitor(v, clock_origin_s, (last_faces or {}).get(v.visitor_id), frame_size,
+                     visitor_times) for v in people],
     }
     return report_safe(report)
 
@@ -76,15 +79,16 @@ def write_report(report: dict[str, Any], target: str) -> None:
 
 
 def _visitor(v: ForgottenVisitor, clock_origin_s: float, face: FaceView | None,
-             frame_size: tuple[int, int] | None) -> dict[str, Any]:
+             frame_size: tuple[int, int] | None, times: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": v.visitor_id,
         "visits": v.visits,
         "return_visits": v.visits - 1,
         "dwell_s": round(v.time_in_view_s, 2),
-        "first_seen_s": round(v.first_seen_s - clock_origin_s, 2),
-        "last_seen_s": round(v.last_seen_s - clock_origin_s, 2),
     }
+    if times:
+        entry["first_seen_s"] = round(v.first_seen_s - clock_origin_s, 2)
+        entry["last_seen_s"] = round(v.last_seen_s - clock_origin_s, 2)
     if face is not None and frame_size is not None:
         entry["attributes"] = attributes_summary(face.attributes)
         entry["watchlist"] = [{"name": m.name, "score": round(m.score, 3), "passes": m.passes}

@@ -26,9 +26,17 @@ def config_path(given: Path | None) -> Path | None:
     return Path(env) if env else None
 
 
-def _live(cfg: object) -> bool:
-    """True for sources that film people in front of the kiosk (not recorded material)."""
-    return cfg.camera.source_spec.kind in ("camera", "gst", "picamera2")  # type: ignore[attr-defined]
+def run_summary(frames: int, analyzer: object) -> str:
+    """The INFO line at the end of a run: counters only, never one visitor's story.
+
+    Per-visitor events ("new visitor 3", "visitor 3 is back", "forgotten after 300 s") are
+    logged at DEBUG, which the unit never sets: at INFO the journal holds no timeline of
+    who came when.
+    """
+    gone = list(analyzer.forgotten)  # type: ignore[attr-defined]
+    return (f"run ended: {frames} frames analysed, {len(gone)} visitors "
+            f"({sum(v.visits - 1 for v in gone)} return visits), "
+            f"{analyzer.embeddings_computed} embeddings computed")  # type: ignore[attr-defined]
 
 
 def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
@@ -107,21 +115,23 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
             persister.close()
         notifier.close()
     wall_s = time.monotonic() - started
+    log.info("%s", run_summary(pipeline.inference.stats.frames, analyzer))
 
     if args.report:
         from kiosk.cli.report import build_report, write_report
         stats = pipeline.inference.stats
+        live = cfg.camera.source_spec.live
         write_report(build_report(
             source=cfg.camera.source, frames=stats.frames, dropped=pipeline.slot.dropped,
             wall_s=wall_s, started_s=started, first_frame_s=stats.first_frame_s,
             clock_origin_s=stats.first_frame_t_s or 0.0,
             stage_ms=stats.stage_ms, max_faces=stats.max_faces,
             embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
-            # A live camera films real visitors: in strict mode their guesses never leave RAM, so
-            # the report keeps counters only. Recorded material (demo, files) gets the records.
-            last_faces=(stats.last_face if not (cfg.privacy.mode == "strict" and _live(cfg))
-                        else None),
+            # A live camera films real visitors: their guesses and when each came and left never
+            # leave RAM. Recorded material (demo, files) gets the records and times.
+            last_faces=stats.last_face if not live else None,
             frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
+            visitor_times=not live,
         ), args.report)
 
     error = pipeline.error

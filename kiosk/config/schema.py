@@ -260,8 +260,10 @@ class LoggingConfig(_Section):
         "INFO",
         description=(
             "How much the kiosk writes to the journal (`journalctl -u kiosk`). DEBUG: everything, "
-            "including timings (for troubleshooting); INFO: start, stop and summaries; WARNING: "
-            "problems only; ERROR: failures only. Logs never contain pictures or embeddings."
+            "including timings and per-visitor events such as \"new visitor 3\" (a timeline of who "
+            "came when: for troubleshooting only); INFO: start, stop and counters, no per-visitor "
+            "line; WARNING: problems only; ERROR: failures only. Logs never contain pictures or "
+            "embeddings."
         ),
     )
 

@@ -7,6 +7,7 @@ the order an operator reads them. A file per section would scatter that page acr
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -443,15 +444,36 @@ class PrivacyConfig(_Section):
             "nothing at all is written."
         ),
     )
+    state_dir: Path = Field(
+        Path("/var/lib/kiosk"),
+        strict=False,
+        description=(
+            "The one folder on disk the kiosk may ever write to, relative to this config file's "
+            "folder: `aggregates_file` must be inside it (the unit's `StateDirectory`, "
+            "/var/lib/kiosk). A path elsewhere (e.g. /etc/cron.d/x) is refused at start."
+        ),
+        json_schema_extra={"allowed": "folder path"},
+    )
     aggregates_file: Path | None = Field(
         None,
         strict=False,
         description=(
             "File for those counters, relative to this config file's folder (e.g. "
-            "/var/lib/kiosk/aggregates.json); its folder must exist and be writable by the service."
+            "/var/lib/kiosk/aggregates.json); it must be inside `state_dir`, and its folder must "
+            "exist and be writable by the service."
         ),
         json_schema_extra={"allowed": "file path, or empty"},
     )
+
+    @field_validator("state_dir", mode="before")
+    @classmethod
+    def _check_state_dir_text(cls, value: object) -> object:
+        return _no_blank_path(value, "leave the value out for /var/lib/kiosk")
+
+    @field_validator("state_dir", mode="after")
+    @classmethod
+    def _resolve_state_dir(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(str(value), _context_base(info)[0])
 
     @field_validator("aggregates_file", mode="before")
     @classmethod
@@ -475,7 +497,19 @@ class PrivacyConfig(_Section):
         if self.persist_aggregates and self.aggregates_file is None:
             raise ValueError("persist_aggregates is true but no aggregates_file is given; add "
                              "`aggregates_file: /var/lib/kiosk/aggregates.json` or set it to false")
+        if self.aggregates_file is not None and not inside(self.aggregates_file, self.state_dir):
+            raise ValueError(f"aggregates_file {self.aggregates_file} is outside the state folder "
+                             f"{self.state_dir} (privacy.state_dir); the kiosk writes nowhere else: put it "
+                             f"inside, e.g. {self.state_dir / 'aggregates.json'}")
         return self
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` is strictly inside ``folder``, after following symbolic links in both
+    (a link in the state folder pointing to /etc does not make /etc part of it)."""
+    real = Path(os.path.realpath(path))
+    real_folder = Path(os.path.realpath(folder))
+    return real != real_folder and real.is_relative_to(real_folder)
 
 
 class WatchlistConfig(_Section):

@@ -41,6 +41,11 @@ class SourceSpec:
     pipeline: str | None = None  # gst:PIPELINE
     path: Path | None = None  # file:PATH, images:DIR
 
+    @property
+    def live(self) -> bool:
+        """True for sources that film the people in front of the kiosk (not recorded material)."""
+        return self.kind in ("camera", "gst", "picamera2")
+
     def __str__(self) -> str:
         if self.kind == "camera":
             return f"camera:{self.index}"

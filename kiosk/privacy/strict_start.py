@@ -28,17 +28,18 @@ from kiosk.errors import ConfigError, KioskError
 log = logging.getLogger(__name__)
 
 
-def check_report_path(report: str | None) -> Path | None:
+def check_report_path(report: str | os.PathLike[str] | None, flag: str = "--report") -> Path | None:
     """The ``--report`` file as a Path (None for stdout or no report); exit 2 for a folder."""
-    if not report or report == "-":
+    if report is None or str(report) in ("", "-"):
         return None
+    report = str(report)
     path = Path(report)
     if path.is_dir() or report.endswith(("/", os.sep)):
-        raise ConfigError(f"--report {report}: is a folder; give a file path, e.g. {path / 'report.json'}")
+        raise ConfigError(f"{flag} {report}: is a folder; give a file path, e.g. {path / 'report.json'}")
     if path.exists() and not path.is_file():
-        raise ConfigError(f"--report {report}: is not a regular file")
+        raise ConfigError(f"{flag} {report}: is not a regular file")
     if not path.parent.is_dir():
-        raise ConfigError(f"--report {report}: folder {path.parent} does not exist")
+        raise ConfigError(f"{flag} {report}: folder {path.parent} does not exist")
     return path
 
 
@@ -58,7 +59,8 @@ def preload(window: bool) -> None:
             pass
 
 
-def enter_kernel_sandbox(cfg: Any, report: str | None, *, window: bool) -> Any:
+def enter_kernel_sandbox(cfg: Any, report: str | os.PathLike[str] | None, *, window: bool,
+                         flag: str = "--report") -> Any:
     """Apply the kernel sandbox for ``kiosk run`` in strict mode; returns its SandboxReport.
 
     Raises KioskError (exit 2) when ``privacy.kernel_enforcement: required`` and the kernel
@@ -68,7 +70,7 @@ def enter_kernel_sandbox(cfg: Any, report: str | None, *, window: bool) -> Any:
     from kiosk.privacy.sandbox import SandboxError, apply_sandbox
 
     mode = cfg.privacy.kernel_enforcement
-    report_path = check_report_path(report)
+    report_path = check_report_path(report, flag)
     write_files: list[Path] = []
     if report_path is not None and mode != "off":
         # Created empty now: Landlock can allow writing one existing file, not creating one.
@@ -89,3 +91,31 @@ def enter_kernel_sandbox(cfg: Any, report: str | None, *, window: bool) -> Any:
     else:
         log.info("%s", result.summary())
     return result
+
+
+def films_people(cfg: Any) -> bool:
+    """True when the configured source is a live camera (``camera:N``, ``gst:``, ``picamera2``)
+    in strict mode: a command reading it handles live faces and is protected like ``kiosk run``."""
+    return cfg.privacy.mode == "strict" and cfg.camera.source_spec.live
+
+
+def protect_live_capture(cfg: Any, output: str | os.PathLike[str] | None, *, window: bool,
+                         flag: str = "--output") -> bool:
+    """The one installer for the other commands that read a live camera (``kiosk bench``, the
+    camera probe of ``kiosk doctor``): when :func:`films_people`, the same kernel sandbox
+    (:func:`enter_kernel_sandbox`) and the same audit hook (``install_guard``) as ``kiosk run``,
+    with ``output`` (created empty now) the only file that may be written. Call it while the
+    process has one thread, before the source is opened. Returns False, doing nothing, for
+    recorded material (demo, files, synthetic scenes).
+    """
+    if not films_people(cfg):
+        return False
+    import platform
+
+    platform.platform()  # runs `uname -p` once, now, and caches it (the bench report names the platform)
+    enter_kernel_sandbox(cfg, output, window=window, flag=flag)
+    from kiosk.privacy.guard import install_guard
+
+    allowed = [Path(output)] if output is not None and str(output) not in ("", "-") else []
+    log.info("%s", install_guard(allowed).summary())
+    return True

@@ -314,7 +314,7 @@ class Gallery:
         a.n_templates = 0
         del self._visitors[visitor_id]
         self.merges += 1
-        log.info("visitor %d is visitor %d after all (similarity %.2f); merged", visitor_id, b.visitor_id,
+        log.debug("visitor %d is visitor %d after all (similarity %.2f); merged", visitor_id, b.visitor_id,
                  similarity)
         return Merge(visitor_id, b.visitor_id, is_return, similarity)
 
@@ -382,9 +382,9 @@ class Gallery:
             gone.append(ForgottenVisitor(v.visitor_id, v.visits, v.time_in_view_s,
                                          v.first_seen_s, v.last_seen_s))
             if t_s == float("inf"):
-                log.info("visitor %d erased at shutdown", vid)
+                log.debug("visitor %d erased at shutdown", vid)
             else:
-                log.info("visitor %d forgotten after %.0f s out of view; templates erased",
+                log.debug("visitor %d forgotten after %.0f s out of view; templates erased",
                          vid, t_s - v.last_seen_s)
         return gone
 

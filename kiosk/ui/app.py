@@ -371,7 +371,7 @@ class KioskApp:
             return False
         self._consent_asked_s = now_s
         self.consent_requests += 1
-        log.info("consent requested at the screen for track %d", track)
+        log.debug("consent requested at the screen for track %d", track)
         self.on_consent(track)
         return True
 

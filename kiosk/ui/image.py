@@ -9,6 +9,12 @@ Blurring is pixelation (each face box, padded, averaged down to a few blocks and
 nearest-neighbour): unlike a light Gaussian blur it cannot be undone by sharpening. It covers
 the faces the detector found; a face the detector misses is not blurred, which operators of
 crowded venues should know. The analysis itself still runs on the unblurred frame in RAM.
+
+Every buffer here holds pixels of one camera frame only: when the next frame is converted, the
+display-size picture, its blurred/marked copy, the surface made from it and the "You" crop of
+the previous frame are overwritten with zeros before they are dropped (:meth:`CameraImage.release`),
+so no picture of a visitor outlives the frame it came from in this object (docs/PRIVACY.md,
+"Frame buffers").
 """
 from __future__ import annotations
 
@@ -71,10 +77,33 @@ class CameraImage:
         self._surface_key: tuple[int, int, int, bool] | None = None
         self._crop_key: tuple | None = None
         self._crop: pygame.Surface | None = None
+        self._crop_pixels: np.ndarray | None = None  # the crop surface's memory (shared)
+        self._frame_index: int | None = None
+        self._shown: pygame.Surface | None = None  # the last blurred/marked surface handed out
         self.conversions = 0
+
+    def _frame(self, frame: Frame) -> None:
+        if frame.index != self._frame_index:
+            self.release()
+            self._frame_index = frame.index
+
+    def release(self) -> None:
+        """Overwrite with zeros, then drop, every buffer holding pixels of the current frame."""
+        self._wipe_shown()
+        for arr in (self._rgb, self._scratch, self._crop_pixels):
+            if arr is not None and arr.flags.writeable:
+                arr.fill(0)
+        for surf in (self._surface, self._crop):
+            if surf is not None:
+                surf.fill((0, 0, 0))
+        self._rgb = self._scratch = self._crop_pixels = None
+        self._surface = self._crop = None
+        self._key = self._surface_key = self._crop_key = None
+        self._frame_index = None
 
     def rgb(self, frame: Frame, size: tuple[int, int], mirror: bool) -> np.ndarray:
         """HxWx3 RGB of ``frame`` at ``size`` (w, h), mirrored if asked; cached per frame."""
+        self._frame(frame)
         key = (frame.index, size[0], size[1], mirror)
         if key != self._key or self._rgb is None:
             interp = cv2.INTER_AREA if size[0] < frame.width else cv2.INTER_LINEAR
@@ -104,6 +133,8 @@ class CameraImage:
                 ok = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
                 pts = pts[ok]
                 rgb[pts[:, 1], pts[:, 0]] = point_colour
+        # The previous blurred/marked picture (blitted already) is overwritten before it is dropped.
+        self._wipe_shown()
         # frombuffer shares the array's memory: keep the array referenced while the surface is used.
         self._scratch = np.ascontiguousarray(rgb)
         surf = pygame.image.frombuffer(self._scratch.data, (rgb.shape[1], rgb.shape[0]), "RGB")
@@ -112,12 +143,23 @@ class CameraImage:
             surf = surf.convert()
         if plain:
             self._surface, self._surface_key = surf, self._key
+        else:
+            self._shown = surf
         return surf
+
+    def _wipe_shown(self) -> None:
+        if self._shown is not None:
+            self._shown.fill((0, 0, 0))
+            self._shown = None
+        if self._scratch is not None and (self._rgb is None or not np.shares_memory(self._scratch, self._rgb)):
+            self._scratch.fill(0)
+        self._scratch = None
 
     def crop(self, frame: Frame, box_xyxy: Sequence[float], size_px: int, mirror: bool,
              blur: bool) -> pygame.Surface:
         """A square crop around a face (for "You" in the threshold lesson), mirrored like the
         screen, pixelated when faces are blurred."""
+        self._frame(frame)
         key = (frame.index, tuple(box_xyxy), size_px, mirror, blur)
         if key == self._crop_key and self._crop is not None:
             return self._crop
@@ -136,6 +178,10 @@ class CameraImage:
             out = cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
             if blur:
                 pixelate(out, (0, 0, size_px, size_px), blocks=_BLUR_BLOCKS)
+        if self._crop_pixels is not None:
+            self._crop_pixels.fill(0)  # the same frame's previous crop (another face or size)
         self._crop_key = key
-        self._crop = pygame.image.frombuffer(np.ascontiguousarray(out).tobytes(), (size_px, size_px), "RGB")
+        # frombuffer shares the array's memory, so release() can overwrite what the surface shows.
+        self._crop_pixels = np.ascontiguousarray(out)
+        self._crop = pygame.image.frombuffer(self._crop_pixels.data, (size_px, size_px), "RGB")
         return self._crop

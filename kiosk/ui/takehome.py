@@ -166,7 +166,7 @@ class TakeHome:
             self._link = _Code(self.link, qr_matrix(self.link), {})
         self.subject_track, self.subject_visitor = face.track_id, face.visitor_id
         self.opened_s = now_s
-        log.info("take-home code shown (%d modules); nothing of it is kept", self._record.matrix.shape[0])
+        log.debug("take-home code shown (%d modules); nothing of it is kept", self._record.matrix.shape[0])
 
     def close(self) -> None:
         if self._record is not None:
