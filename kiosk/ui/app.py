@@ -59,6 +59,7 @@ from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader
 from kiosk.ui.state import LESSONS, SLIDER_STEP, UiState
+from kiosk.ui.portrait_names import PortraitNames
 from kiosk.ui.takehome import TakeHome, record_text
 from kiosk.ui.threshold_lesson import judge_at_slider, mark_searched_face
 from kiosk.ui.text import FrameRecord, TextRenderer
@@ -113,6 +114,7 @@ class KioskApp:
                  on_consent: Callable[[int], None] | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
+        self.portraits = PortraitNames.from_deps(self.deps)
         self.on_consent = on_consent
         self.state = UiState(self.settings)
         self.theme = get_theme(self.settings.theme)
@@ -240,7 +242,7 @@ class KioskApp:
         if face is None:
             return False
         text = record_text(face, self._snap.t_s, self.strings, self.settings.forget_after_s, self._today(),
-                           self.settings.welcome_s)
+                           self.settings.welcome_s, self.portraits)
         self.takehome.open(face, text, now_s)
         self._takehome_seen_s = now_s
         return True
@@ -388,7 +390,8 @@ class KioskApp:
         record = FrameRecord()
         self.text.record = record
         strings = self.strings
-        ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size)
+        ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size,
+                          self.portraits)
         surface.fill(self.theme.background)
         mode = self.state.mode
         self._draw_live(surface, ctx, now_s, mode, settle)

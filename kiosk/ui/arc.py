@@ -491,8 +491,8 @@ def _watchlist(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcVi
     else:
         best = matches[0]
         size = view.deps.watchlist_size
-        y = _para(target, ctx, x, y, w, s.get("arc.watchlist.closest", name=best.name,
-                                              score=s.percent(max(0.0, best.score)),
+        y = _para(target, ctx, x, y, w, s.get("arc.watchlist.closest", name=ctx.portraits.label(s, best.name),
+                                              score=s.number(best.score, 2),
                                               size=s.number(size) if size else "?"), "body") + sc.pad // 3
         y = _para(target, ctx, x, y, w, s.get("arc.watchlist.match" if best.passes else "arc.watchlist.no_match"),
                   "body_bold", theme.alert if best.passes else theme.accent) + sc.pad // 2

@@ -40,6 +40,7 @@ from kiosk.ui.rates import (
     one_in,
     rate_for_fraction,
 )
+from kiosk.ui.portrait_names import PortraitNames
 from kiosk.ui.settings import UiDeps
 from kiosk.ui.layout import inside, overlaps
 from kiosk.ui.text import Rect
@@ -101,9 +102,7 @@ def format_count(ctx: DrawContext, value: float) -> str:
 
 
 def _label(ctx: DrawContext, deps: UiDeps, name: str) -> str:
-    if deps.show_names:
-        return name
-    return ctx.strings.get("lesson.threshold.portrait", n=ctx.strings.number(deps.portrait_numbers.get(name, 0)))
+    return PortraitNames.from_deps(deps).label(ctx.strings, name)
 
 
 _thumbs: dict[tuple[int, str, int], pygame.Surface | None] = {}
