@@ -487,9 +487,10 @@ class KioskApp:
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
-        if live_snap is not None and panel is not None and self.state.lesson == "threshold":
+        if live_snap is not None and panel is not None and lesson_open and self.state.lesson == "threshold":
             # The cards judge the watchlist at the lesson's slider, so a card never says "MATCH"
-            # where the lesson beside it says none (or the reverse).
+            # where the lesson beside it says none (or the reverse). Only while the lesson shows:
+            # beside an arc screen the cards judge at the kiosk's threshold, as the arc does.
             live_snap = judge_at_slider(live_snap, self.deps, self.state.slider_value(now_s))
         consent = None
         consent_label = ""

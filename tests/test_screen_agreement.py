@@ -1,0 +1,53 @@
+"""Figures a visitor can compare across the screen agree: the card's watchlist verdict and the
+panel beside it (arc screen or threshold lesson) judge at the same threshold."""
+from __future__ import annotations
+
+from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drivers)
+
+from dataclasses import replace  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
+from kiosk.track.watchlist import FmrCalibration  # noqa: E402
+from kiosk.types import Frame, WatchlistMatch  # noqa: E402
+from kiosk.ui.app import KioskApp  # noqa: E402
+from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+
+CAL = FmrCalibration.from_mapping({"1e-2": 0.29, "1e-3": 0.359, "1e-4": 0.415, "1e-5": 0.468, "1e-6": 0.52},
+                                  measured_down_to=6e-6)
+BOX = (380.0, 120.0, 470.0, 230.0)
+
+
+def app_with_a_near_miss(arc: bool) -> tuple[KioskApp, float]:
+    """A visitor whose closest portrait scores 0.33: below the kiosk's 0.363, above the lenient
+    end of the lesson's slider (1 in 100: 0.29)."""
+    deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=3, watchlist_threshold=0.363)
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=arc), deps)
+    face = replace(syn.face_view(1, BOX, 42, syn.PERSONAS["obama"]),
+                   watchlist=(WatchlistMatch("Ada One", 0.33, False),))
+    image = np.full((480, 640, 3), 90, np.uint8)
+    t = 100.0
+    for i in range(30):
+        t = round(t + 0.1, 6)
+        app.update(t, Frame(image, 1000 + i, t), OK, syn.snapshot(1000 + i, t, (face,)))
+    return app, t
+
+
+def test_beside_an_arc_screen_cards_judge_at_the_kiosks_threshold(screen) -> None:  # noqa: ANN001
+    app, t = app_with_a_near_miss(arc=True)
+    assert app.state.mode == "mirror" and app.state.slider_value(t) == 0.0  # the slider sits at lenient
+    for _ in range(3):  # dossier, record, watchlist: an arc screen beside the mirror every time
+        rec = app.render(screen, t, settle=True)
+        assert rec.screen.startswith("arc:"), rec.screen
+        assert rec.has_text("Ada One") and not rec.has_text("MATCH"), rec.screen
+        app.arc.staff_step(t)
+
+
+def test_beside_the_threshold_lesson_cards_judge_at_the_slider(screen) -> None:  # noqa: ANN001
+    app, t = app_with_a_near_miss(arc=False)
+    app.state.next_lesson(t)
+    app.state.set_slider(t, 0.0)  # 1 in 100: threshold 0.29, so 0.33 is a "match" here
+    rec = app.render(screen, t, settle=True)
+    assert rec.screen == "lesson:threshold"
+    assert any(x.text.startswith("MATCH") for x in rec.texts if x.rect[0] < rec.panel[0])
