@@ -51,3 +51,19 @@ def test_beside_the_threshold_lesson_cards_judge_at_the_slider(screen) -> None: 
     rec = app.render(screen, t, settle=True)
     assert rec.screen == "lesson:threshold"
     assert any(x.text.startswith("MATCH") for x in rec.texts if x.rect[0] < rec.panel[0])
+
+
+def test_a_long_portrait_name_is_shortened_to_initials_not_cut(screen) -> None:  # noqa: ANN001
+    deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=3, watchlist_threshold=0.363)
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), deps)
+    long = "Aleksandr Aleksandrovich Skvortsov"
+    face = replace(syn.face_view(1, BOX, 42, syn.PERSONAS["obama"]),
+                   watchlist=(WatchlistMatch(long, 0.40, True), WatchlistMatch("Ed Lu", 0.30, False)))
+    image = np.full((480, 640, 3), 90, np.uint8)
+    app.update(100.0, Frame(image, 1, 100.0), OK, syn.snapshot(1, 100.0, (face,)))
+    app.state.next_lesson(100.0)
+    rec = app.render(screen, 100.0, settle=True)
+    assert rec.screen == "lesson:threshold"
+    panel_texts = [x.text for x in rec.texts if x.rect[0] >= rec.panel[0]]
+    assert "A. A. Skvortsov" in panel_texts and "Ed Lu" in panel_texts
+    assert not any("…" in x for x in panel_texts), panel_texts
