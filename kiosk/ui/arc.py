@@ -63,6 +63,17 @@ DOSSIER_READ_S = 4.0
 AWAY_RATE = 0.5
 """Reading time counts at this rate while the visitor looks away (or their gaze is unknown)."""
 GONE_S = 1.5
+SAME_PLACE_IOU = 0.3
+"""A new track whose box overlaps the subject's last box this much (and that re-identification
+has not told apart) is the subject again."""
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 """The visitor is gone when their face has been missing this long (a missed detection is not
 leaving)."""
 FORGETTING_S = 7.0
@@ -188,8 +199,15 @@ class Arc:
         self.guesses = []
 
     def _is_subject(self, face: FaceView) -> bool:
-        return (face.track_id == self.subject_track
-                or (self.subject_visitor is not None and face.visitor_id == self.subject_visitor))
+        if face.track_id == self.subject_track:
+            return True
+        if self.subject_visitor is not None and face.visitor_id is not None:
+            return face.visitor_id == self.subject_visitor
+        # A new track on the same face (the tracker lost it for a moment, a cut in a video),
+        # not yet told apart by re-identification: the same place is the same visitor, so the
+        # person still standing there is not told "You left".
+        return (self.subject is not None and self.left_s is None
+                and box_iou(face.box_xyxy, self.subject.box_xyxy) >= SAME_PLACE_IOU)
 
     def update(self, now_s: float, faces: list[FaceView], main: FaceView | None) -> str | None:
         """Advance with the faces in view (consented ones) and the one a lesson would be about."""
@@ -197,7 +215,7 @@ class Arc:
         self._last_s = now_s
         mine = next((f for f in faces if self.subject is not None and self._is_subject(f)), None)
         if mine is not None:
-            self.subject, self.last_seen_s = mine, now_s
+            self.subject, self.last_seen_s, self.subject_track = mine, now_s, mine.track_id
             if mine.visitor_id is not None:
                 self.subject_visitor = mine.visitor_id
             if self.left_s is not None:  # back before the ending finished: continue where they were
