@@ -2,8 +2,10 @@
 a cut in a video): the person still standing there is not told "You left"."""
 from __future__ import annotations
 
-from kiosk.bench import fake_snapshots as syn
-from kiosk.ui.arc import GONE_S, Arc
+from uikit import screen  # noqa: F401  (first: sets SDL's dummy drivers)
+
+from kiosk.bench import fake_snapshots as syn  # noqa: E402
+from kiosk.ui.arc import GONE_S, Arc  # noqa: E402
 
 BOX = (380.0, 120.0, 470.0, 230.0)
 ELSEWHERE = (60.0, 100.0, 150.0, 210.0)
@@ -40,3 +42,28 @@ def test_a_different_known_visitor_in_the_same_place_is_not_the_visitor() -> Non
     t = run(arc, 0.0, 3.0, syn.face_view(1, BOX, 3, syn.PERSONAS["obama"]))
     run(arc, t, t + 3 * GONE_S, syn.face_view(2, BOX, 4, syn.PERSONAS["biden"]))
     assert arc.step == "forgetting"
+
+
+def test_the_take_home_code_needs_its_visitor_in_the_newest_picture(screen) -> None:  # noqa: ANN001
+    """During the grace after a visitor's face is last seen (a missed detection is not leaving),
+    a tap on "Take my record" gives nothing: whoever stands there now may be someone else."""
+    import numpy as np
+
+    from uikit import OK, H, W
+    from kiosk.types import Frame
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.settings import UiDeps, UiSettings
+
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True), UiDeps())
+    image = np.full((480, 640, 3), 90, np.uint8)
+    f = syn.face_view(1, BOX, 42, syn.PERSONAS["obama"])
+    t, i = 0.0, 0
+    for faces in [(f,)] * 20 + [()] * 5:  # 2 s in view, then 0.5 s gone (within GONE_S)
+        t, i = round(t + 0.1, 6), i + 1
+        app.update(t, Frame(image, i, t), OK, syn.snapshot(i, t, faces))
+    assert app.arc.present(t)  # still the arc's visitor for the grace period...
+    rec = app.render(screen, t, settle=True)
+    assert "arc_qr" not in rec.buttons
+    assert not app.request_takehome(t)  # ...but no code for an empty picture
+    app.update(t + 0.1, Frame(image, i + 1, t + 0.1), OK, syn.snapshot(i + 1, t + 0.1, (f,)))
+    assert app.request_takehome(t + 0.1)  # back in view: theirs again

@@ -238,7 +238,9 @@ class KioskApp:
         in view (never for someone who left: whoever stands there next must not get it)."""
         if not self.settings.arc or self._snap is None:
             return False
-        face = self.arc.subject if self.arc.present(now_s) else None
+        # In the newest snapshot, not merely seen a moment ago: during the grace after someone
+        # leaves, whoever steps up and taps must not get the previous visitor's record.
+        face = self.arc.in_view(self._snap.faces) if self.arc.present(now_s) else None
         if face is None:
             return False
         text = record_text(face, self._snap.t_s, self.strings, self.settings.forget_after_s, self._today(),
@@ -529,7 +531,8 @@ class KioskApp:
             view_ = ArcView(arc.step or "why", arc.subject, present, [k for k, _ in arc.guesses],
                             snap.frame_size if snap else (1, 1), self.deps,
                             self.forget.get(arc.subject_visitor) if arc.subject_visitor is not None else None,
-                            pipeline_now, self.takehome, present and arc.subject is not None)
+                            pipeline_now, self.takehome,
+                            present and snap is not None and arc.in_view(snap.faces) is not None)
             draw_arc(surface, ctx, panel, view_)
         elif panel is not None:
             face = main_face(snap)

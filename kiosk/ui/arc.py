@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +197,12 @@ class Arc:
         self.subject_track = self.subject_visitor = None
         self.left_s = None
         self.guesses = []
+
+    def in_view(self, faces: Sequence[FaceView]) -> FaceView | None:
+        """The subject's face among ``faces`` (the newest snapshot), or None."""
+        if self.subject is None:
+            return None
+        return next((f for f in faces if self._is_subject(f)), None)
 
     def _is_subject(self, face: FaceView) -> bool:
         if face.track_id == self.subject_track:
