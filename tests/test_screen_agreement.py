@@ -16,7 +16,7 @@ from kiosk.types import Frame, WatchlistMatch  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
 from kiosk.ui.rates import load_bias, one_in  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
 
 CAL = FmrCalibration.from_mapping({"1e-2": 0.29, "1e-3": 0.359, "1e-4": 0.415, "1e-5": 0.468, "1e-6": 0.52},
                                   measured_down_to=6e-6)
@@ -105,3 +105,20 @@ def test_the_bias_sentence_is_drawn_in_every_language(lang: str, size: tuple[int
                          high=s.get(f"lesson.threshold.groups.{bias['high']}"),
                          low=s.get(f"lesson.threshold.groups.{bias['low']}"))
         assert rec.says(sentence), (lang, size, someone, fraction, rec.texts_in(rec.panel)[-4:])
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es"])
+def test_the_record_lesson_names_an_unidentified_face_in_words_not_the_card_title(lang: str) -> None:
+    """"filled in live for Identifying…" read as a name; the lesson says whose record it is."""
+    s = load_strings(lang)
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, language=lang),
+                   UiDeps(record=default_deps().record))
+    face = syn.face_view(1, BOX, None, syn.PERSONAS["obama"])
+    image = np.full((480, 640, 3), 90, np.uint8)
+    app.update(100.0, Frame(image, 1, 100.0), OK, syn.snapshot(1, 100.0, (face,)))
+    while app.state.lesson != "record" or app.state.mode != "lesson":
+        app.state.next_lesson(100.0)
+    rec = app.render(pygame.Surface((W, H)), 100.0, settle=True)
+    assert rec.screen == "lesson:record"
+    assert rec.says(s.get("lesson.record.subtitle", who=s.get("lesson.record.unidentified")))
+    assert not rec.says(s.get("lesson.record.subtitle", who=s.get("card.identifying")))
