@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uikit import screen  # noqa: F401  (first: sets SDL's dummy drivers)
 
+import pytest  # noqa: E402
+
 from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.arc import GONE_S, Arc  # noqa: E402
 
@@ -67,3 +69,37 @@ def test_the_take_home_code_needs_its_visitor_in_the_newest_picture(screen) -> N
     assert not app.request_takehome(t)  # ...but no code for an empty picture
     app.update(t + 0.1, Frame(image, i + 1, t + 0.1), OK, syn.snapshot(i + 1, t + 0.1, (f,)))
     assert app.request_takehome(t + 0.1)  # back in view: theirs again
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es"])
+def test_the_forgetting_is_not_said_to_the_person_now_in_front(screen, lang: str) -> None:  # noqa: ANN001
+    """Visitor 42 leaves while someone else stands there: "You left" would be said to the wrong
+    person, so the screen names who left; with nobody in view it speaks to "you"."""
+    import numpy as np
+
+    from uikit import OK, H, W
+    from kiosk.types import Frame
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.i18n import load_strings
+    from kiosk.ui.settings import UiDeps, UiSettings
+
+    s = load_strings(lang)
+    image = np.full((480, 640, 3), 90, np.uint8)
+    for someone_else in (True, False):
+        app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
+        first = syn.face_view(1, BOX, 42, syn.PERSONAS["obama"])
+        other = syn.face_view(2, ELSEWHERE, 43, syn.PERSONAS["biden"])
+        t, i = 0.0, 0
+        for faces in [(first, other)] * 20 + [(other,) if someone_else else ()] * 25:
+            t, i = round(t + 0.1, 6), i + 1
+            app.update(t, Frame(image, i, t), OK, syn.snapshot(i, t, faces))
+        assert app.arc.step == "forgetting" and app.arc.subject_visitor == 42
+        rec = app.render(screen, t, settle=True)
+        assert rec.screen == "arc:forgetting"
+        who = s.get("card.visitor", id="0042")
+        if someone_else:
+            assert rec.says(s.get("arc.forgetting.title_other", who=who))
+            assert not rec.says(s.get("arc.forgetting.title"))
+            assert not any(rec.says(s.get(k)) for k in ("arc.forgetting.left", "arc.forgetting.erased"))
+        else:
+            assert rec.says(s.get("arc.forgetting.title")) and not rec.has_text(who)

@@ -532,7 +532,9 @@ class KioskApp:
                             snap.frame_size if snap else (1, 1), self.deps,
                             self.forget.get(arc.subject_visitor) if arc.subject_visitor is not None else None,
                             pipeline_now, self.takehome,
-                            present and snap is not None and arc.in_view(snap.faces) is not None)
+                            present and snap is not None and arc.in_view(snap.faces) is not None,
+                            others_in_view=snap is not None and any(
+                                f is not arc.in_view(snap.faces) for f in snap.faces))
             draw_arc(surface, ctx, panel, view_)
         elif panel is not None:
             face = main_face(snap)

@@ -39,6 +39,7 @@ import pygame
 from kiosk.infer.uncertainty import shown_age_range
 from kiosk.types import FaceView
 from kiosk.ui.caveats import marker
+from kiosk.ui.dossier import visitor_label
 from kiosk.ui.i18n import Strings
 from kiosk.ui.memory import Departure
 from kiosk.ui.settings import UiDeps
@@ -347,6 +348,7 @@ class ArcView:
     pipeline_now_s: float | None
     takehome: TakeHome
     can_take_home: bool
+    others_in_view: bool = False  # someone else stands there while the visitor's ending shows
 
 
 def _nav(target: pygame.Surface, ctx: DrawContext, rect: Rect, buttons: list[tuple[str, str, bool]]) -> int:
@@ -526,19 +528,25 @@ def _watchlist(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcVi
 def _forgetting(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcView) -> None:
     theme, sc, t, s = ctx.theme, ctx.scale, ctx.text, ctx.strings
     x, _, w, _ = area
-    y = _title(target, ctx, area, "arc.forgetting.title")
+    # Said to "you" only while nobody else stands there: the person now in front did not leave.
+    other = view.others_in_view and not view.present
+    sfx = "_other" if other else ""
+    visitor = view.face.visitor_id if view.face is not None else None
+    who = visitor_label(s, visitor) if visitor is not None else s.get("arc.forgetting.someone")
+    y = _title(target, ctx, area, "arc.forgetting.title" + sfx, who=who)
     duration = s.duration(ctx.settings.forget_after_s)
     dep = view.departure
     if view.present:
         y = _para(target, ctx, x, y, w, s.get("arc.forgetting.when_you_leave", duration=duration), "body")
     elif dep is not None and dep.erased_ui_s is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.erased"), "body_bold", theme.accent)
+        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.erased" + sfx, who=who), "body_bold", theme.accent)
     elif dep is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left"), "body") + sc.pad // 2
+        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left" + sfx, who=who), "body") + sc.pad // 2
         remaining = dep.remaining_s(view.pipeline_now_s)
         y = t.draw(target, Strings.clock(remaining), "display", theme.accent, (x, y)).bottom + sc.pad // 2
     else:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left_unknown", duration=duration), "body")
+        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left_unknown" + sfx, duration=duration, who=who),
+                  "body")
     y += sc.pad // 2
     _para(target, ctx, x, y, w, s.get("arc.forgetting.promise"), "body_bold", theme.text)
 
