@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--languages", default="en,de,es")
     p.add_argument("--theme", default="default", choices=("default", "high_contrast"))
-    p.add_argument("--watchlist", type=Path, default=None, help="folder of portraits to search (default: the shipped NASA watchlist, as in kiosk run)")
+    p.add_argument("--watchlist", type=Path, default=None,
+                   help="folder of portraits to search (default: the shipped NASA watchlist, as in kiosk run)")
     p.add_argument("--takehome-at", type=float, default=36.0, help="scene second the visitor asks for their record")
     p.add_argument("--takehome-for", type=float, default=4.0, help="seconds the code stays before they close it")
     p.add_argument("--fps", type=float, default=8.0, help="scene frames per second")

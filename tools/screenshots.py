@@ -13,7 +13,8 @@ nobody touching "Analyse me"; ``privacy.forget_after_s: 15`` for the erased note
 snapshots are replayed through the real ``KioskApp`` for each screen and language (cards glide,
 visitors leave and are counted down, the day's counters fill), then captured. The caveats show
 the measured figures of ``assets/caveats/measured.yaml``; the watchlist is the shipped NASA one
-(``assets/watchlist/nasa``), with its calibration, as in ``kiosk run`` with the default settings. The PNGs are reduced to 256 colours so each stays well under 300 KB.
+(``assets/watchlist/nasa``), with its calibration, as in ``kiosk run`` with the default settings.
+The PNGs are reduced to 256 colours so each stays well under 300 KB.
 Writes only into ``--out``.
 """
 from __future__ import annotations
