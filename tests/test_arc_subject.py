@@ -103,3 +103,33 @@ def test_the_forgetting_is_not_said_to_the_person_now_in_front(screen, lang: str
             assert not any(rec.says(s.get(k)) for k in ("arc.forgetting.left", "arc.forgetting.erased"))
         else:
             assert rec.says(s.get("arc.forgetting.title")) and not rec.has_text(who)
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es"])
+def test_an_unidentified_visitor_who_left_is_named_in_a_sentence(screen, lang: str) -> None:  # noqa: ANN001
+    import numpy as np
+
+    from uikit import OK, H, W
+    from kiosk.types import Frame
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.arc import sentence
+    from kiosk.ui.i18n import load_strings
+    from kiosk.ui.settings import UiDeps, UiSettings
+
+    s = load_strings(lang)
+    image = np.full((480, 640, 3), 90, np.uint8)
+    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
+    first = syn.face_view(1, BOX, None, syn.PERSONAS["obama"])
+    other = syn.face_view(2, ELSEWHERE, None, syn.PERSONAS["biden"])
+    t, i = 0.0, 0
+    for faces in [(first, other)] * 20 + [(other,)] * 25:
+        t, i = round(t + 0.1, 6), i + 1
+        app.update(t, Frame(image, i, t), OK, syn.snapshot(i, t, faces))
+    rec = app.render(screen, t, settle=True)
+    assert rec.screen == "arc:forgetting"
+    who = s.get("arc.forgetting.someone")
+    title = sentence(s.get("arc.forgetting.title_other", who=who))
+    assert rec.says(title)
+    assert title[0].isupper() and (who in title or sentence(who) in title)
+    if lang == "en":
+        assert rec.says("Forgetting the last visitor") and rec.has_text("The last visitor left.")

@@ -413,9 +413,18 @@ def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView
      "why": _why, "question": _question, "takehome": _takehome}[step](target, ctx, area, view)
 
 
-def _title(target: pygame.Surface, ctx: DrawContext, area: Rect, key: str, **values: Any) -> int:
+def sentence(text: str) -> str:
+    """``text`` with its first letter capitalised (a name that can open a sentence or sit inside one)."""
+    return text[:1].upper() + text[1:]
+
+
+def _title(target: pygame.Surface, ctx: DrawContext, area: Rect, key: str, sentence: bool = False,
+           **values: Any) -> int:
     x, y, w, _ = area
-    return y + ctx.text.draw_wrapped(target, ctx.strings.get(key, **values), "title", ctx.theme.text, (x, y), w) + ctx.scale.pad // 2
+    text = ctx.strings.get(key, **values)
+    if sentence:
+        text = text[:1].upper() + text[1:]
+    return y + ctx.text.draw_wrapped(target, text, "title", ctx.theme.text, (x, y), w) + ctx.scale.pad // 2
 
 
 def _para(target: pygame.Surface, ctx: DrawContext, x: int, y: int, w: int, text: str, role: str = "body",
@@ -533,20 +542,21 @@ def _forgetting(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcV
     sfx = "_other" if other else ""
     visitor = view.face.visitor_id if view.face is not None else None
     who = visitor_label(s, visitor) if visitor is not None else s.get("arc.forgetting.someone")
-    y = _title(target, ctx, area, "arc.forgetting.title" + sfx, who=who)
+    y = _title(target, ctx, area, "arc.forgetting.title" + sfx, who=who, sentence=True)
     duration = s.duration(ctx.settings.forget_after_s)
     dep = view.departure
     if view.present:
         y = _para(target, ctx, x, y, w, s.get("arc.forgetting.when_you_leave", duration=duration), "body")
     elif dep is not None and dep.erased_ui_s is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.erased" + sfx, who=who), "body_bold", theme.accent)
+        y = _para(target, ctx, x, y, w, sentence(s.get("arc.forgetting.erased" + sfx, who=who)), "body_bold",
+                  theme.accent)
     elif dep is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left" + sfx, who=who), "body") + sc.pad // 2
+        y = _para(target, ctx, x, y, w, sentence(s.get("arc.forgetting.left" + sfx, who=who)), "body") + sc.pad // 2
         remaining = dep.remaining_s(view.pipeline_now_s)
         y = t.draw(target, Strings.clock(remaining), "display", theme.accent, (x, y)).bottom + sc.pad // 2
     else:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left_unknown" + sfx, duration=duration, who=who),
-                  "body")
+        y = _para(target, ctx, x, y, w,
+                  sentence(s.get("arc.forgetting.left_unknown" + sfx, duration=duration, who=who)), "body")
     y += sc.pad // 2
     _para(target, ctx, x, y, w, s.get("arc.forgetting.promise"), "body_bold", theme.text)
 
