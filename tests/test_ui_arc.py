@@ -158,7 +158,7 @@ def test_coming_back_during_the_forgetting_continues_the_arc() -> None:
     assert arc.step == "forgetting"
     back = face(track_id=7)  # a new track, the same visitor
     arc.update(4.0, [back], back)
-    assert arc.step == "watchlist" and arc.subject_track == 1 and arc.subject is back
+    assert arc.step == "watchlist" and arc.subject_track == 7 and arc.subject is back  # follows their current track
 
 
 def test_staff_step_through_every_screen_by_key_or_three_taps() -> None:

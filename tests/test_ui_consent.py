@@ -162,7 +162,7 @@ def test_lessons_say_nothing_about_a_face_without_consent(screen) -> None:  # no
     app.state.next_lesson(1.0)
     rec = app.render(screen, 1.0, settle=True)
     assert rec.screen == "lesson:threshold"
-    assert rec.says("Step closer: your face will be searched against these portraits.")
+    assert rec.says("Step closer to be searched against them.")
     assert not rec.has_text("Portrait 0") and not rec.has_text("MATCH")
     assert "consent" in rec.buttons and not rec.cards
     while app.state.lesson != "record":

@@ -343,7 +343,7 @@ def test_record_lesson_uses_the_injected_record(screen) -> None:  # noqa: ANN001
 def test_lessons_with_nobody_in_view(screen) -> None:  # noqa: ANN001
     app = make_app()
     rec = open_lesson(app, screen, "threshold", syn.snapshot(1, 10.0, ()))
-    assert rec.says("Step closer: your face will be searched against these portraits.")
+    assert rec.says("Step closer to be searched against them.")
     assert rec.has_text("1 in 100 comparisons") and rec.has_text("535 members of Congress")  # the rates, still
     rec = open_lesson(app, screen, "record", syn.snapshot(2, 10.0, ()))
     assert rec.says("Step in front of the camera to see the record")

@@ -8,7 +8,7 @@ screens: the visitor's arc end to end, with the take-home QR code shown on reque
 One visitor (obama2.jpg of the demo photos) walks up at 1 s, stays, asks for their record at
 ``--takehome-at`` seconds (the "Take my record" button), and walks off at 45 s; nobody is in view
 until 70 s. The real pipeline (detector, embedder, age/gender/expression, face mesh, and with
-``--watchlist`` a watchlist of that folder's portraits) runs on the demo scene's frames as fast as
+the shipped watchlist, or ``--watchlist`` a folder of portraits) runs on the demo scene's frames as fast as
 it can on the scene clock; one screen per language follows its snapshots. Prints the arc steps
 each screen went through, with the scene time they began.
 
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--languages", default="en,de,es")
     p.add_argument("--theme", default="default", choices=("default", "high_contrast"))
-    p.add_argument("--watchlist", type=Path, default=None, help="folder of portraits to search (default: none)")
+    p.add_argument("--watchlist", type=Path, default=None,
+                   help="folder of portraits to search (default: the shipped NASA watchlist, as in kiosk run)")
     p.add_argument("--takehome-at", type=float, default=36.0, help="scene second the visitor asks for their record")
     p.add_argument("--takehome-for", type=float, default=4.0, help="seconds the code stays before they close it")
     p.add_argument("--fps", type=float, default=8.0, help="scene frames per second")

@@ -12,9 +12,9 @@ attribute estimators), once per configuration (default; ``privacy.consent: requi
 nobody touching "Analyse me"; ``privacy.forget_after_s: 15`` for the erased note), and the
 snapshots are replayed through the real ``KioskApp`` for each screen and language (cards glide,
 visitors leave and are counted down, the day's counters fill), then captured. The caveats show
-the measured figures of ``assets/caveats/measured.yaml``; the false-match-rate curve is the
-calibration in ``models/manifest.yaml`` when present, else the illustrative placeholder (and the
-screen then says so). The PNGs are reduced to 256 colours so each stays well under 300 KB.
+the measured figures of ``assets/caveats/measured.yaml``; the watchlist is the shipped NASA one
+(``assets/watchlist/nasa``), with its calibration, as in ``kiosk run`` with the default settings.
+The PNGs are reduced to 256 colours so each stays well under 300 KB.
 Writes only into ``--out``.
 """
 from __future__ import annotations
@@ -42,7 +42,6 @@ from kiosk.analysis.build import build_analyzer  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
-from kiosk.bench.fake_snapshots import WATCHLIST_THRESHOLD, placeholder_fmr  # noqa: E402
 
 log = logging.getLogger("screenshots")
 
@@ -58,6 +57,12 @@ class RealRun:
     def __init__(self, scene: DemoScene, overrides: dict) -> None:
         cfg = config_from_mapping(overrides)
         analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
+        loader = getattr(analyzer, "watchlist_loader", None)
+        if loader is not None and not loader.wait(300.0):  # the shipped watchlist, searched from frame 0
+            raise RuntimeError("the watchlist did not load; run `kiosk models fetch` first")
+        # What the screen knows besides the snapshots, as in `kiosk run`: the shipped watchlist's
+        # size, portraits and calibration, the measured caveat figures.
+        self.deps = default_deps(cfg, analyzer.watchlist, loader)
         self.snaps: list[Snapshot] = []
         for n in range(int(round(LOOP_S * FPS)) + 1):
             t = n / FPS
@@ -190,16 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     pygame.display.set_mode((1, 1))
     scene = DemoScene(default_demo_dir(), 640, 480, realtime=False)
     scene.open()
-    found = default_deps()
-    fmr, calibrated = (found.fmr, True) if found.fmr is not None else (placeholder_fmr, False)
-    # The demo has no portrait folder: a made-up gallery size and the usual threshold; the
-    # caveats show the kiosk's measured figures (assets/caveats/measured.yaml).
-    deps = UiDeps(record=found.record, fmr=fmr, fmr_calibrated=calibrated, watchlist_size=40,
-                  watchlist_threshold=WATCHLIST_THRESHOLD, measured=found.measured)
-    sh = Shooter(args.out, (w, h), scene, deps)
     runs = {"default": RealRun(scene, {}),
             "consent": RealRun(scene, {"privacy": {"consent": "required"}}),
             "forget15": RealRun(scene, {"privacy": {"forget_after_s": 15.0}})}
+    # The screen's collaborators as `kiosk run` makes them (the default configuration searches
+    # the shipped NASA watchlist): the lesson's portrait count and names agree with the cards.
+    sh = Shooter(args.out, (w, h), scene, runs["default"].deps)
     for i, lang in enumerate(args.languages.split(",")):
         # Every screen in every language; the options (high contrast, blur) in the first.
         shoot_language(sh, runs, lang.strip(), level=2 if i == 0 else 1)

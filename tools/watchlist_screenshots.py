@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import load_config  # noqa: E402
 from kiosk.models import ModelStore  # noqa: E402
-from kiosk.pipeline import Pipeline, build_analyzer  # noqa: E402
+from kiosk.analysis.build import build_analyzer  # noqa: E402
+from kiosk.pipeline import Pipeline  # noqa: E402
 from kiosk.ui.app import KioskApp, main_face  # noqa: E402
 from kiosk.ui.settings import UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader  # noqa: E402
 from kiosk.ui.threshold_lesson import reading  # noqa: E402

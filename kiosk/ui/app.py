@@ -59,6 +59,7 @@ from kiosk.ui.mirror import HOLD_MISSING_S, MirrorOverlay, strip_rect
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader
 from kiosk.ui.state import LESSONS, SLIDER_STEP, UiState
+from kiosk.ui.portrait_names import PortraitNames
 from kiosk.ui.takehome import TakeHome, record_text
 from kiosk.ui.threshold_lesson import judge_at_slider, mark_searched_face
 from kiosk.ui.text import FrameRecord, TextRenderer
@@ -117,6 +118,7 @@ class KioskApp:
                  on_consent: Callable[[int], None] | None = None, counter: Aggregates | None = None) -> None:
         self.settings = (settings or UiSettings()).check()
         self.deps = deps or UiDeps()
+        self.portraits = PortraitNames.from_deps(self.deps)
         self.on_consent = on_consent
         self.state = UiState(self.settings)
         self.theme = get_theme(self.settings.theme)
@@ -244,11 +246,13 @@ class KioskApp:
         in view (never for someone who left: whoever stands there next must not get it)."""
         if not self.settings.arc or self._snap is None:
             return False
-        face = self.arc.subject if self.arc.present(now_s) else None
+        # In the newest snapshot, not merely seen a moment ago: during the grace after someone
+        # leaves, whoever steps up and taps must not get the previous visitor's record.
+        face = self.arc.in_view(self._snap.faces) if self.arc.present(now_s) else None
         if face is None:
             return False
         text = record_text(face, self._snap.t_s, self.strings, self.settings.forget_after_s, self._today(),
-                           self.settings.welcome_s)
+                           self.settings.welcome_s, self.portraits)
         self.takehome.open(face, text, now_s)
         self._takehome_seen_s = now_s
         return True
@@ -396,7 +400,8 @@ class KioskApp:
         record = FrameRecord()
         self.text.record = record
         strings = self.strings
-        ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size)
+        ctx = DrawContext(self.theme, self.scale, self.text, strings, record, self.settings, self.size,
+                          self.portraits)
         surface.fill(self.theme.background)
         mode = self.state.mode
         self._draw_live(surface, ctx, now_s, mode, settle)
@@ -492,9 +497,10 @@ class KioskApp:
         departures = self.forget.departures(now_s)
         pipeline_now = self.clock.now(now_s)
         live_snap = snap if (mode != "attract" and image_rect is not None) else None
-        if live_snap is not None and panel is not None and self.state.lesson == "threshold":
+        if live_snap is not None and panel is not None and lesson_open and self.state.lesson == "threshold":
             # The cards judge the watchlist at the lesson's slider, so a card never says "MATCH"
-            # where the lesson beside it says none (or the reverse).
+            # where the lesson beside it says none (or the reverse). Only while the lesson shows:
+            # beside an arc screen the cards judge at the kiosk's threshold, as the arc does.
             live_snap = judge_at_slider(live_snap, self.deps, self.state.slider_value(now_s))
         consent = None
         consent_label = ""
@@ -533,7 +539,10 @@ class KioskApp:
             view_ = ArcView(arc.step or "why", arc.subject, present, [k for k, _ in arc.guesses],
                             snap.frame_size if snap else (1, 1), self.deps,
                             self.forget.get(arc.subject_visitor) if arc.subject_visitor is not None else None,
-                            pipeline_now, self.takehome, present and arc.subject is not None)
+                            pipeline_now, self.takehome,
+                            present and snap is not None and arc.in_view(snap.faces) is not None,
+                            others_in_view=snap is not None and any(
+                                f is not arc.in_view(snap.faces) for f in snap.faces))
             draw_arc(surface, ctx, panel, view_)
         elif panel is not None:
             face = main_face(snap)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ import pygame
 from kiosk.infer.uncertainty import shown_age_range
 from kiosk.types import FaceView
 from kiosk.ui.caveats import marker
+from kiosk.ui.dossier import visitor_label
 from kiosk.ui.i18n import Strings
 from kiosk.ui.memory import Departure
 from kiosk.ui.settings import UiDeps
@@ -67,6 +68,17 @@ DOSSIER_READ_S = 4.0
 AWAY_RATE = 0.5
 """Reading time counts at this rate while the visitor looks away (or their gaze is unknown)."""
 GONE_S = 1.5
+SAME_PLACE_IOU = 0.3
+"""A new track whose box overlaps the subject's last box this much (and that re-identification
+has not told apart) is the subject again."""
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 """The visitor is gone when their face has been missing this long (a missed detection is not
 leaving)."""
 FORGETTING_S = 7.0
@@ -191,9 +203,22 @@ class Arc:
         self.left_s = None
         self.guesses = []
 
+    def in_view(self, faces: Sequence[FaceView]) -> FaceView | None:
+        """The subject's face among ``faces`` (the newest snapshot), or None."""
+        if self.subject is None:
+            return None
+        return next((f for f in faces if self._is_subject(f)), None)
+
     def _is_subject(self, face: FaceView) -> bool:
-        return (face.track_id == self.subject_track
-                or (self.subject_visitor is not None and face.visitor_id == self.subject_visitor))
+        if face.track_id == self.subject_track:
+            return True
+        if self.subject_visitor is not None and face.visitor_id is not None:
+            return face.visitor_id == self.subject_visitor
+        # A new track on the same face (the tracker lost it for a moment, a cut in a video),
+        # not yet told apart by re-identification: the same place is the same visitor, so the
+        # person still standing there is not told "You left".
+        return (self.subject is not None and self.left_s is None
+                and box_iou(face.box_xyxy, self.subject.box_xyxy) >= SAME_PLACE_IOU)
 
     def update(self, now_s: float, faces: list[FaceView], main: FaceView | None) -> str | None:
         """Advance with the faces in view (consented ones) and the one a lesson would be about."""
@@ -201,7 +226,7 @@ class Arc:
         self._last_s = now_s
         mine = next((f for f in faces if self.subject is not None and self._is_subject(f)), None)
         if mine is not None:
-            self.subject, self.last_seen_s = mine, now_s
+            self.subject, self.last_seen_s, self.subject_track = mine, now_s, mine.track_id
             if mine.visitor_id is not None:
                 self.subject_visitor = mine.visitor_id
             if self.left_s is not None:  # back before the ending finished: continue where they were
@@ -327,6 +352,7 @@ class ArcView:
     pipeline_now_s: float | None
     takehome: TakeHome
     can_take_home: bool
+    others_in_view: bool = False  # someone else stands there while the visitor's ending shows
 
 
 def _nav(target: pygame.Surface, ctx: DrawContext, rect: Rect, buttons: list[tuple[str, str, bool]]) -> int:
@@ -391,9 +417,18 @@ def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView
      "why": _why, "question": _question, "takehome": _takehome}[step](target, ctx, area, view)
 
 
-def _title(target: pygame.Surface, ctx: DrawContext, area: Rect, key: str, **values: Any) -> int:
+def sentence(text: str) -> str:
+    """``text`` with its first letter capitalised (a name that can open a sentence or sit inside one)."""
+    return text[:1].upper() + text[1:]
+
+
+def _title(target: pygame.Surface, ctx: DrawContext, area: Rect, key: str, sentence: bool = False,
+           **values: Any) -> int:
     x, y, w, _ = area
-    return y + ctx.text.draw_wrapped(target, ctx.strings.get(key, **values), "title", ctx.theme.text, (x, y), w) + ctx.scale.pad // 2
+    text = ctx.strings.get(key, **values)
+    if sentence:
+        text = text[:1].upper() + text[1:]
+    return y + ctx.text.draw_wrapped(target, text, "title", ctx.theme.text, (x, y), w) + ctx.scale.pad // 2
 
 
 def _para(target: pygame.Surface, ctx: DrawContext, x: int, y: int, w: int, text: str, role: str = "body",
@@ -495,8 +530,8 @@ def _watchlist(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcVi
     else:
         best = matches[0]
         size = view.deps.watchlist_size
-        y = _para(target, ctx, x, y, w, s.get("arc.watchlist.closest", name=best.name,
-                                              score=s.percent(max(0.0, best.score)),
+        y = _para(target, ctx, x, y, w, s.get("arc.watchlist.closest", name=ctx.portraits.label(s, best.name),
+                                              score=s.number(best.score, 2),
                                               size=s.number(size) if size else "?"), "body") + sc.pad // 3
         y = _para(target, ctx, x, y, w, s.get("arc.watchlist.match" if best.passes else "arc.watchlist.no_match"),
                   "body_bold", theme.alert if best.passes else theme.accent) + sc.pad // 2
@@ -506,19 +541,26 @@ def _watchlist(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcVi
 def _forgetting(target: pygame.Surface, ctx: DrawContext, area: Rect, view: ArcView) -> None:
     theme, sc, t, s = ctx.theme, ctx.scale, ctx.text, ctx.strings
     x, _, w, _ = area
-    y = _title(target, ctx, area, "arc.forgetting.title")
+    # Said to "you" only while nobody else stands there: the person now in front did not leave.
+    other = view.others_in_view and not view.present
+    sfx = "_other" if other else ""
+    visitor = view.face.visitor_id if view.face is not None else None
+    who = visitor_label(s, visitor) if visitor is not None else s.get("arc.forgetting.someone")
+    y = _title(target, ctx, area, "arc.forgetting.title" + sfx, who=who, sentence=True)
     duration = s.duration(ctx.settings.forget_after_s)
     dep = view.departure
     if view.present:
         y = _para(target, ctx, x, y, w, s.get("arc.forgetting.when_you_leave", duration=duration), "body")
     elif dep is not None and dep.erased_ui_s is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.erased"), "body_bold", theme.accent)
+        y = _para(target, ctx, x, y, w, sentence(s.get("arc.forgetting.erased" + sfx, who=who)), "body_bold",
+                  theme.accent)
     elif dep is not None:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left"), "body") + sc.pad // 2
+        y = _para(target, ctx, x, y, w, sentence(s.get("arc.forgetting.left" + sfx, who=who)), "body") + sc.pad // 2
         remaining = dep.remaining_s(view.pipeline_now_s)
         y = t.draw(target, Strings.clock(remaining), "display", theme.accent, (x, y)).bottom + sc.pad // 2
     else:
-        y = _para(target, ctx, x, y, w, s.get("arc.forgetting.left_unknown", duration=duration), "body")
+        y = _para(target, ctx, x, y, w,
+                  sentence(s.get("arc.forgetting.left_unknown" + sfx, duration=duration, who=who)), "body")
     y += sc.pad // 2
     _para(target, ctx, x, y, w, s.get("arc.forgetting.promise"), "body_bold", theme.text)
 

@@ -15,6 +15,7 @@ from kiosk.infer.uncertainty import expression_word, shown_age_range
 from kiosk.types import Attributes, FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.i18n import Strings
+from kiosk.ui.portrait_names import SHOW_NAMES, PortraitNames
 
 LEVELS = 3  # full, compact, name only
 WATCHLIST_LINES = 2
@@ -104,8 +105,10 @@ def guess_lines(a: Attributes, s: Strings) -> list[CardLine]:
     return lines
 
 
-def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: float = 6.0) -> CardContent:
-    """Title and lines for one face at pipeline time ``snap_t_s``."""
+def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: float = 6.0,
+                 portraits: PortraitNames = SHOW_NAMES) -> CardContent:
+    """Title and lines for one face at pipeline time ``snap_t_s``; ``portraits`` says how a
+    watchlist portrait is called (its name, or its number when names are hidden)."""
     s = strings
     a = face.attributes
     identified = face.visitor_id is not None
@@ -143,10 +146,11 @@ def card_content(face: FaceView, snap_t_s: float, strings: Strings, welcome_s: f
                               marker("reidentification"), "muted", True))
     for match in sorted(face.watchlist, key=lambda m: -m.score)[:WATCHLIST_LINES]:
         score = s.number(match.score, 2)  # a cosine, as in the watchlist lesson: not a percentage
+        name = portraits.label(s, match.name)
         if match.passes:
-            lines.append(CardLine(s.get("card.watchlist_match", name=match.name, score=score),
+            lines.append(CardLine(s.get("card.watchlist_match", name=name, score=score),
                                   marker("watchlist"), "alert", True))
         else:
-            lines.append(CardLine(s.get("card.watchlist", name=match.name, score=score),
+            lines.append(CardLine(s.get("card.watchlist", name=name, score=score),
                                   marker("watchlist")))
     return CardContent(card_key(face), title, tuple(lines), identified)

@@ -173,7 +173,7 @@ def draw_record_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, vie
     if face is None or record is None:
         t.draw_wrapped(target, s.get("lesson.record.nobody"), "body_bold", theme.text, (x, y + sc.pad), w)
         return
-    who = visitor_label(s, face.visitor_id) if face.visitor_id is not None else s.get("card.identifying")
+    who = visitor_label(s, face.visitor_id) if face.visitor_id is not None else s.get("lesson.record.unidentified")
     y += t.draw_wrapped(target, s.get("lesson.record.subtitle", who=who), "body", theme.muted, (x, y), w, max_lines=3) + sc.pad // 2
     note = s.get("lesson.record.absent")
     note_h = t.wrapped_height(note, "small", w)

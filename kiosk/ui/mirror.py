@@ -174,7 +174,7 @@ class MirrorOverlay:
         if content is None:
             if len(self._contents) > 64:
                 self._contents.clear()
-            content = self._contents[key] = card_content(face, snap.t_s, ctx.strings, ctx.settings.welcome_s)
+            content = self._contents[key] = card_content(face, snap.t_s, ctx.strings, ctx.settings.welcome_s, ctx.portraits)
         return content
 
     def _sizes(self, ctx: DrawContext, key: str, content: CardContent) -> tuple[tuple[int, int], ...]:

@@ -30,6 +30,7 @@ from kiosk.types import FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.dossier import card_content, visitor_label
 from kiosk.ui.i18n import Strings
+from kiosk.ui.portrait_names import SHOW_NAMES, PortraitNames
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ ERROR_LEVEL = "m"
 
 
 def record_text(face: FaceView, snap_t_s: float, strings: Strings, forget_after_s: float,
-                day: dt.date, welcome_s: float = 6.0) -> str:
+                day: dt.date, welcome_s: float = 6.0, portraits: PortraitNames = SHOW_NAMES) -> str:
     """The visitor's record as plain text in their language: who and when, each conclusion on
     their card (one line per kind), that this is the only copy, and the closing question.
 
@@ -53,7 +54,7 @@ def record_text(face: FaceView, snap_t_s: float, strings: Strings, forget_after_
     and at a glance, and OpenCV's detector (the test's reader) is unreliable beyond version ~15.
     """
     s = strings
-    content = card_content(face, snap_t_s, s, welcome_s)
+    content = card_content(face, snap_t_s, s, welcome_s, portraits)
     who = visitor_label(s, face.visitor_id) if face.visitor_id is not None else s.get("card.identifying")
     lines = [f"{s.get('takehome.text_title')} · {who} · {day.isoformat()}"]
     # One conclusion per kind (the closest portrait, not every one; not blinks after "looking"),

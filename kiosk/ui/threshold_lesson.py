@@ -40,6 +40,7 @@ from kiosk.ui.rates import (
     one_in,
     rate_for_fraction,
 )
+from kiosk.ui.portrait_names import PortraitNames
 from kiosk.ui.settings import UiDeps
 from kiosk.ui.layout import inside, overlaps
 from kiosk.ui.text import Rect
@@ -101,9 +102,22 @@ def format_count(ctx: DrawContext, value: float) -> str:
 
 
 def _label(ctx: DrawContext, deps: UiDeps, name: str) -> str:
-    if deps.show_names:
-        return name
-    return ctx.strings.get("lesson.threshold.portrait", n=ctx.strings.number(deps.portrait_numbers.get(name, 0)))
+    return PortraitNames.from_deps(deps).label(ctx.strings, name)
+
+
+def fit_name(ctx: DrawContext, label: str, style: str, width: int) -> str:
+    """``label`` as it fits ``width``: whole; else given names as initials ("A. Skvortsov"), so a
+    name is shortened the way people shorten names, not cut ("Aleksandr Skv…"); cut only if even
+    the surname alone does not fit."""
+    t = ctx.text
+    if t.size(label, style)[0] <= width:
+        return label
+    words = label.split()
+    if len(words) > 1:
+        short = " ".join([w[0] + "." for w in words[:-1]] + words[-1:])
+        if t.size(short, style)[0] <= width:
+            return short
+    return t.ellipsize(label, style, width)
 
 
 _thumbs: dict[tuple[int, str, int], pygame.Surface | None] = {}
@@ -203,7 +217,7 @@ def draw_threshold_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, 
                            anchor="center")
                 pygame.draw.rect(target, theme.alert if is_match else theme.panel_border, r,
                                  max(3, sc.line_px * 2) if is_match else max(1, sc.line_px // 2))
-                t.draw(target, t.ellipsize(_label(ctx, deps, name), "small", cell_w), "small", theme.muted,
+                t.draw(target, fit_name(ctx, _label(ctx, deps, name), "small", cell_w), "small", theme.muted,
                        (cx + cell_w // 2, yy), anchor="midtop")
                 if kind == "match":
                     t.draw(target, s.number(m.score, 2), "body_bold", theme.alert if is_match else theme.text,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pygame
 
 from kiosk.ui.i18n import Strings
+from kiosk.ui.portrait_names import SHOW_NAMES, PortraitNames
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.text import FrameRecord, Layer, Rect, TextRenderer
 from kiosk.ui.theme import Colour, ColourA, Theme, TypeScale
@@ -23,6 +24,7 @@ class DrawContext:
     record: FrameRecord
     settings: UiSettings
     size: tuple[int, int]
+    portraits: PortraitNames = SHOW_NAMES  # how watchlist portraits are called (watchlist.show_names)
 
 
 _panel_cache: dict[tuple[int, int, ColourA, int, Colour | None, int], pygame.Surface] = {}
