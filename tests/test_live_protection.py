@@ -100,7 +100,7 @@ def test_doctor_probes_a_live_camera_in_a_child_under_the_same_installer(monkeyp
                         lambda cfg, output, *, window, flag="--output": order.append(f"protect {cfg.camera.source}") or True)
     real_probe = doctor.probe_camera
     monkeypatch.setattr(doctor, "probe_camera", lambda cfg, t: order.append("probe") or real_probe(cfg, t))
-    monkeypatch.setattr("kiosk.privacy.guard.prepare_environment", lambda: None)
+    monkeypatch.setattr("kiosk.privacy.environment.prepare_environment", lambda: None)
     assert doctor.camera_probe_child(["-", "camera:97", "0.5"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert order == ["protect camera:97", "probe"]
@@ -122,7 +122,7 @@ def test_doctor_camera_check_of_a_live_source_runs_under_the_sandbox() -> None:
 
 # The demo scene treated as a camera, so that a whole bench runs under the live protection.
 _AS_CAMERA = ("import os, sys\n"
-              "from kiosk.privacy.guard import prepare_environment\n"
+              "from kiosk.privacy.environment import prepare_environment\n"
               "prepare_environment()\n"
               "from kiosk.config.source_spec import SourceSpec\n"
               "SourceSpec.live = property(lambda self: True)\n"

@@ -193,7 +193,7 @@ def camera_probe_child(argv: Sequence[str]) -> int:
     """In the child: the config, then the live-camera protection, then the probe; one JSON line."""
     import json
 
-    from kiosk.privacy.guard import prepare_environment
+    from kiosk.privacy.environment import prepare_environment
 
     prepare_environment()
     config, source, timeout_s = argv
