@@ -145,6 +145,19 @@ def test_beta_falls_back_to_platt_rather_than_turn_the_probability_around() -> N
                                counts=())
 
 
+def test_shrinking_a_band_fit_pulls_it_toward_the_all_ages_fit() -> None:
+    from kiosk.eval.age_gender_fit import fit_beta_shrunk
+
+    probs, is_male, _ = _asymmetric_gender_data(400, 5)
+    z = np.clip(np.log(probs[:, 1]) - np.log(probs[:, 0]), -20, 20)
+    free = np.array(fit_beta(z, is_male))
+    centre = (1.0, -1.0, 0.0)  # plain softmax
+    assert np.allclose(fit_beta_shrunk(z, is_male, centre, 1e-4), free, atol=1e-3)
+    assert np.allclose(fit_beta_shrunk(z, is_male, centre, 1e9), centre, atol=1e-3)
+    dist = [float(np.linalg.norm(np.array(fit_beta_shrunk(z, is_male, centre, k)) - centre)) for k in (1, 30, 1000)]
+    assert dist[0] > dist[1] > dist[2] > 0
+
+
 def test_the_method_comparison_scores_out_of_fold_and_prefers_beta_where_it_fits() -> None:
     from kiosk.eval.gender_methods import METHODS, PREVIOUS, SHIPPED, compare_gender_methods
 
@@ -159,6 +172,12 @@ def test_the_method_comparison_scores_out_of_fold_and_prefers_beta_where_it_fits
     assert set(methods[SHIPPED]["ece_by_predicted_age_band"]) == set(AGE_BAND_NAMES)
     floor = result["perfectly_calibrated_ece"]
     assert 0 < floor["median"] <= floor["p90"] < 0.05
+    # On 200-face subsets (the test set's size) ECE is noisier than on all faces.
+    small = floor["on_200_faces"]
+    assert floor["median"] < small["median"] <= small["p90"]
+    sub = methods[SHIPPED]["ece_on_200_faces"]
+    assert sub["p10"] <= sub["mean"] <= sub["p90"] and 0 <= sub["share_at_most_0.05"] <= 1
+    assert methods["uncalibrated"]["ece_on_200_faces"]["mean"] > sub["mean"]
 
 
 def test_a_version_1_file_reads_as_the_platt_scaling_it_held(tmp_path: Path) -> None:

@@ -71,24 +71,27 @@ def fit_age_intervals(age_probs: np.ndarray, ages: np.ndarray, coverage: float =
                             q_high=tuple(q_high), bin_counts=tuple(counts))
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100, l2: float = 1e-4) -> np.ndarray:
-    """Weights w maximising the likelihood of ``sigmoid(x @ w)`` for labels y in {0, 1}.
+def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100, l2: float = 1e-4,
+                 centre: np.ndarray | None = None) -> np.ndarray:
+    """Weights w maximising the likelihood of ``sigmoid(x @ w)`` for labels y in {0, 1}, less
+    the ridge term ``l2 / 2 * |w - centre|^2`` (``centre`` 0 by default).
 
-    Newton's method from 0 with step halving (the likelihood is concave, but a full Newton step
-    from an overconfident start can overshoot); a tiny ridge term keeps it defined for separable
-    data.
+    Newton's method from ``centre`` with step halving (the likelihood is concave, but a full
+    Newton step from an overconfident start can overshoot); a tiny ridge term keeps it defined for
+    separable data. A large ``l2`` with a ``centre`` shrinks the fit toward those weights.
     """
     y = np.asarray(y, np.float64)
+    c = np.zeros(x.shape[1]) if centre is None else np.asarray(centre, np.float64)
 
     def loss(w: np.ndarray) -> float:
         t = x @ w
-        return float(np.sum(np.logaddexp(0.0, t) - y * t) + 0.5 * l2 * float(w @ w))
+        return float(np.sum(np.logaddexp(0.0, t) - y * t) + 0.5 * l2 * float((w - c) @ (w - c)))
 
-    w = np.zeros(x.shape[1])
+    w = c.copy()
     current = loss(w)
     for _ in range(iterations):
         p = sigmoid(x @ w)
-        grad = x.T @ (p - y) + l2 * w
+        grad = x.T @ (p - y) + l2 * (w - c)
         hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(x.shape[1])
         step = np.linalg.solve(hess, grad)
         t = 1.0
@@ -119,6 +122,20 @@ def fit_beta(z: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         slope, bias = fit_platt(z, y)
         slope = max(slope, 0.0)
         return slope, -slope, bias
+    return a, b, c
+
+
+def fit_beta_shrunk(z: np.ndarray, y: np.ndarray, centre: tuple[float, float, float],
+                    strength: float) -> tuple[float, float, float]:
+    """Beta calibration on z shrunk toward ``centre`` = (w_male, w_female, bias), e.g. the fit on
+    all ages: maximum likelihood less ``strength / 2 * |params - centre|^2``. ``centre`` itself
+    when the shrunk fit would not be monotone in z."""
+    z = np.asarray(z, np.float64)
+    lm, lf = log_sides(z)
+    a, b, c = (float(v) for v in fit_logistic(np.stack([lm, lf, np.ones_like(z)], axis=1), y, l2=strength,
+                                              centre=np.asarray(centre, np.float64)))
+    if a < 0 or b > 0:
+        return tuple(float(v) for v in centre)  # type: ignore[return-value]
     return a, b, c
 
 

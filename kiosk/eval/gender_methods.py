@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.infer.uncertainty import AGE_BAND_EDGES, AGE_BAND_NAMES, log_sides, sigmoid, gender_log_odds
-from kiosk.eval.age_gender_fit import expected_calibration_error, fit_beta, fit_platt
+from kiosk.eval.age_gender_fit import expected_calibration_error, fit_beta, fit_beta_shrunk, fit_logistic, fit_platt
 
 #: (z_train, y_train, band_train, years_train, z_test, band_test, years_test) -> P(male) on the test faces
 Method = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -29,6 +29,11 @@ Method = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
 SHIPPED = "band_beta"
 PREVIOUS = "band_platt"
 _EPS = 1e-3
+#: Strengths of the pull of per-band fits toward the all-ages fit (ridge weight, in faces' log-likelihood units).
+SHRINK_STRENGTHS = (3.0, 10.0, 30.0, 100.0, 300.0)
+#: The test set's size, for the ECE the "done when" measures (``kiosk eval utkface``: 200 faces).
+TEST_FACES = 200
+SUBSETS_PER_REPEAT = 40
 
 
 def _temperature(z: np.ndarray, y: np.ndarray) -> float:
@@ -98,6 +103,52 @@ def _histogram(bins: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.n
     return fit_apply
 
 
+def _band_beta_shrunk(strength: float) -> Method:
+    """Beta calibration per band, each shrunk toward the beta fit on all training faces."""
+    def method(zt: np.ndarray, yt: np.ndarray, bt: np.ndarray, _yrt: np.ndarray, ze: np.ndarray, be: np.ndarray,
+               _yre: np.ndarray) -> np.ndarray:
+        centre = fit_beta(zt, yt)
+        lm, lf = log_sides(ze)
+        out = np.empty(ze.shape)
+        for b in range(len(AGE_BAND_NAMES)):
+            a, f, c = fit_beta_shrunk(zt[bt == b], yt[bt == b], centre, strength)
+            m = be == b
+            out[m] = sigmoid(a * lm[m] + f * lf[m] + c)
+        return out
+    return method
+
+
+def _band_platt_shrunk(strength: float) -> Method:
+    """Platt scaling per band, each shrunk toward the Platt fit on all training faces."""
+    def method(zt: np.ndarray, yt: np.ndarray, bt: np.ndarray, _yrt: np.ndarray, ze: np.ndarray, be: np.ndarray,
+               _yre: np.ndarray) -> np.ndarray:
+        centre = np.asarray(fit_platt(zt, yt))
+        out = np.empty(ze.shape)
+        for b in range(len(AGE_BAND_NAMES)):
+            m = bt == b
+            a, c = fit_logistic(np.stack([zt[m], np.ones(int(m.sum()))], axis=1), yt[m], l2=strength, centre=centre)
+            a = max(a, 0.0)
+            out[be == b] = sigmoid(a * ze[be == b] + c)
+        return out
+    return method
+
+
+def _beta_band_bias(zt: np.ndarray, yt: np.ndarray, bt: np.ndarray, _yrt: np.ndarray, ze: np.ndarray,
+                    be: np.ndarray, _yre: np.ndarray) -> np.ndarray:
+    """One beta calibration for all faces with the predicted age band as a feature: shared
+    slopes, one bias per band."""
+    nb = len(AGE_BAND_NAMES)
+
+    def features(z: np.ndarray, band: np.ndarray) -> np.ndarray:
+        lm, lf = log_sides(z)
+        return np.column_stack([lm, lf, np.eye(nb)[band]])
+
+    w = fit_logistic(features(zt, bt), yt)
+    if w[0] < 0 or w[1] > 0:
+        return _beta(zt, yt, ze)
+    return sigmoid(features(ze, be) @ w)
+
+
 def _platt_with_age(zt: np.ndarray, yt: np.ndarray, _bt: np.ndarray, yrt: np.ndarray, ze: np.ndarray,
                     _be: np.ndarray, yre: np.ndarray) -> np.ndarray:
     """One Platt scaling whose slope and bias are quadratic in log(predicted age + 5): no band edges."""
@@ -122,10 +173,27 @@ METHODS: dict[str, tuple[str, Method]] = {
     "band_platt": ("Platt scaling per predicted age band (before)", _per_band(_platt)),
     "band_isotonic": ("isotonic regression per predicted age band", _per_band(_iso)),
     "band_beta": ("beta calibration per predicted age band (shipped)", _per_band(_beta)),
+    "beta_band_bias": ("one beta calibration, the predicted age band as a feature (one bias per band)",
+                       _beta_band_bias),
+    **{f"band_beta_shrunk{k:g}": (f"beta calibration per predicted age band, shrunk toward all ages (strength {k:g})",
+                                  _band_beta_shrunk(k)) for k in SHRINK_STRENGTHS},
+    **{f"band_platt_shrunk{k:g}": (f"Platt scaling per predicted age band, shrunk toward all ages (strength {k:g})",
+                                   _band_platt_shrunk(k)) for k in SHRINK_STRENGTHS},
 }
 
 
-def _scores(p: np.ndarray, y: np.ndarray, band: np.ndarray) -> dict[str, Any]:
+def _subset_eces(conf: np.ndarray, ok: np.ndarray, rng: np.random.Generator, size: int = TEST_FACES,
+                 subsets: int = SUBSETS_PER_REPEAT) -> list[float]:
+    """ECE on ``subsets`` random subsets of ``size`` faces (without replacement): the figure a
+    test set of that size would report, and its spread."""
+    out = []
+    for _ in range(subsets):
+        idx = rng.choice(conf.size, size=min(size, conf.size), replace=False)
+        out.append(expected_calibration_error(conf[idx], ok[idx]))
+    return out
+
+
+def _scores(p: np.ndarray, y: np.ndarray, band: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, Any]:
     conf = np.maximum(p, 1 - p)
     ok = (p >= 0.5) == (y == 1)
     pc = np.clip(p, 1e-6, 1 - 1e-6)
@@ -137,6 +205,7 @@ def _scores(p: np.ndarray, y: np.ndarray, band: np.ndarray) -> dict[str, Any]:
         "ece_by_gender": [expected_calibration_error(conf[y == g], ok[y == g]) for g in (0, 1)],
         "accuracy_by_gender": [float(ok[y == g].mean()) for g in (0, 1)],
         "_loss": loss,
+        "_ece_subsets": _subset_eces(conf, ok, rng) if rng is not None else [],
     }
 
 
@@ -163,7 +232,8 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
             for name, (_, method) in METHODS.items():
                 preds[name][te] = method(z[tr], y[tr], band[tr], years[tr], z[te], band[te], years[te])
         for name in METHODS:
-            runs[name].append(_scores(preds[name], y, band))
+            # The same subsets for every method (paired comparison): one generator per repeat.
+            runs[name].append(_scores(preds[name], y, band, np.random.default_rng(10_000 + seed + r)))
     base_loss = np.mean([s["_loss"] for s in runs[PREVIOUS]], axis=0)
     out: dict[str, Any] = {}
     for name, (label, _) in METHODS.items():
@@ -177,6 +247,11 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
             "log_loss_minus_previous": round(float(diff.mean()), 4),
             "log_loss_minus_previous_se": round(float(diff.std(ddof=1) / np.sqrt(n)), 4),
             "accuracy": round(float(np.mean([x["accuracy"] for x in s])), 4),
+            f"ece_on_{TEST_FACES}_faces": {
+                "mean": round(float(np.mean(sub := np.concatenate([x["_ece_subsets"] for x in s]))), 4),
+                "p10": round(float(np.percentile(sub, 10)), 4), "p90": round(float(np.percentile(sub, 90)), 4),
+                "share_at_most_0.05": round(float(np.mean(sub <= 0.05)), 3),
+                "subsets": int(sub.size)},
             "confidence_mean": round(float(np.mean([x["confidence_mean"] for x in s])), 4),
             "ece_by_predicted_age_band": dict(zip(AGE_BAND_NAMES, (round(float(v), 4) for v in
                                                                     np.mean([x["ece_by_band"] for x in s], axis=0)))),
@@ -196,6 +271,10 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
     conf = np.maximum(p_prev, 1 - p_prev)
     draws = rng.random((500, n)) < conf
     perfect = [expected_calibration_error(conf, d) for d in draws]
+    perfect_small = []
+    for d in draws:
+        idx = rng.choice(n, size=min(TEST_FACES, n), replace=False)
+        perfect_small.append(expected_calibration_error(conf[idx], d[idx]))
     by_band = {name: round(float(np.median([expected_calibration_error(conf[band == b], d[band == b])
                                             for d in draws])), 4)
                for b, name in enumerate(AGE_BAND_NAMES)}
@@ -203,9 +282,14 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
         "faces": n, "repeats": repeats, "folds": folds, "shipped": SHIPPED, "previous": PREVIOUS,
         "perfectly_calibrated_ece": {"median": round(float(np.median(perfect)), 4),
                                      "p90": round(float(np.percentile(perfect, 90)), 4),
-                                     "median_by_predicted_age_band": by_band},
+                                     "median_by_predicted_age_band": by_band,
+                                     f"on_{TEST_FACES}_faces": {
+                                         "mean": round(float(np.mean(perfect_small)), 4),
+                                         "median": round(float(np.median(perfect_small)), 4),
+                                         "p90": round(float(np.percentile(perfect_small, 90)), 4),
+                                         "share_at_most_0.05": round(float(np.mean(np.asarray(perfect_small) <= 0.05)), 3)}},
         "methods": out,
     }
 
 
-__all__ = ["METHODS", "PREVIOUS", "SHIPPED", "compare_gender_methods"]
+__all__ = ["METHODS", "PREVIOUS", "SHIPPED", "SHRINK_STRENGTHS", "TEST_FACES", "compare_gender_methods"]
