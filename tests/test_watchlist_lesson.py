@@ -9,6 +9,7 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from kiosk.types import Frame, WatchlistMatch  # noqa: E402
@@ -155,3 +156,57 @@ def test_bias_sentence_in_every_language(tmp_path: Path) -> None:
                 assert s.get(f"lesson.threshold.groups.{race}_{gender}").strip()
         text = s.get("lesson.threshold.bias", n="1,000", ratio="3.1", high="H", low="L")
         assert "3.1" in text and "H" in text and "L" in text
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (1080, 1920)])
+@pytest.mark.parametrize("lang", ["en", "de", "es"])
+def test_every_extrapolated_stop_says_so_on_screen(lang: str, size: tuple[int, int]) -> None:
+    """At every slider stop whose rate lies below what the calibration counted, the lesson says
+    in words that the figure is extrapolated (not only "≈"), in every language and screen size,
+    with a visitor in view and the bias sentence loaded (the fullest panel); at the counted stops
+    it does not. (The words were dropped at the strict end when the small print ran out of room.)"""
+    from kiosk.ui.i18n import load_strings
+    from kiosk.ui.rates import SLIDER_RATES, load_bias
+
+    s = load_strings(lang)
+    bias = load_bias()
+    assert bias is not None
+    deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=134, watchlist_threshold=0.363,
+                  fmr_measured_down_to=6e-6, bias=bias)
+    w, h = size
+    surface = pygame.Surface(size)
+    app = KioskApp(size, UiSettings(fullscreen=False, width=w, height=h, language=lang), deps)
+    face = replace(syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 42, syn.PERSONAS["obama"]),
+                   watchlist=(WatchlistMatch("Douglas Hurley", 0.37, True), WatchlistMatch("Ed Lu", 0.36, False),
+                              WatchlistMatch("Kathryn Hire", 0.33, False)))
+    app.update(10.0, FRAME, OK, syn.snapshot(1, 10.0, (face,)))
+    app.state.next_lesson(10.0)
+    long_note = s.get("lesson.threshold.extrapolated", n=s.number(one_in(6e-6)))
+    extrapolated_stops = 0
+    for rate, fraction in zip(SLIDER_RATES, POSITIONS):
+        app.state.set_slider(10.0, fraction)
+        rec = app.render(surface, 10.0, settle=True)
+        assert rec.screen == "lesson:threshold"
+        rd = reading(deps, fraction, 134)
+        extrapolated = rate < 6e-6
+        extrapolated_stops += extrapolated
+        assert rd.extrapolated == extrapolated
+        # The row right under the rate says it in words (the small print may lack room for more).
+        row = [s.get("lesson.threshold.score_extrapolated", value=s.number(rd.threshold, 2)),
+               s.get("lesson.threshold.extrapolated_short")]
+        said = [x for x in rec.texts if x.text in row and x.rect[0] >= rec.panel[0]]
+        assert bool(said) == extrapolated, (lang, size, one_in(rate), rec.texts_in(rec.panel)[-5:])
+        assert any(x.text.startswith("≈ ") for x in rec.texts) == extrapolated
+        assert not rec.says(long_note) or extrapolated
+        for x in said:  # whole, inside the panel, not under the buttons
+            assert "…" not in x.text
+            assert x.rect[1] + x.rect[3] <= rec.panel[1] + rec.panel[3]
+            assert not any(x.rect[1] + x.rect[3] > b[1] and x.rect[1] < b[1] + b[3]
+                           and x.rect[0] < b[0] + b[2] and x.rect[0] + x.rect[2] > b[0]
+                           for b in rec.buttons.values())
+        # The bias sentence is never the one left out.
+        assert rec.says(s.get("lesson.threshold.bias", n=s.number(one_in(bias["rate"])),
+                              ratio=s.number(bias["ratio"], 0 if bias["ratio"] >= 10 else 1),
+                              high=s.get(f"lesson.threshold.groups.{bias['high']}"),
+                              low=s.get(f"lesson.threshold.groups.{bias['low']}")))
+    assert extrapolated_stops == 2  # the ACLU mark (1 in 480,000) and 1 in 1,000,000

@@ -43,7 +43,8 @@ SMALL_PRINT_KEYS = {"lesson.caveats.sources", "lesson.threshold.scales", "lesson
                     "lesson.threshold.lenient", "lesson.threshold.strict", "lesson.threshold.threshold",
                     "lesson.threshold.mark_kiosk", "lesson.threshold.match", "lesson.threshold.no_match",
                     "lesson.record.absent", "lesson.threshold.aclu", "lesson.threshold.aws",
-                    "lesson.threshold.measured", "lesson.threshold.extrapolated", "lesson.threshold.bias"}
+                    "lesson.threshold.measured", "lesson.threshold.extrapolated", "lesson.threshold.extrapolated_short",
+                    "lesson.threshold.bias"}
 
 
 def _stretch(text: str, factor: float) -> str:

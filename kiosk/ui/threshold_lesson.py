@@ -243,22 +243,55 @@ def draw_threshold_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, 
                             "body_bold", theme.text, (x, y), w)
     y += sc.pad // 3
     y += t.draw_wrapped(target, s.get("lesson.threshold.aclu"), "body", theme.text, (x, y), w) + sc.pad // 4
-    notes = [s.get("lesson.threshold.aws")]
+    for note in lesson_notes(ctx, deps, rd, bottom - y, w):
+        y += t.draw_wrapped(target, note, "small", theme.muted, (x, y), w)
+
+
+def lesson_notes(ctx: DrawContext, deps: UiDeps, rd: SliderReading, space: int, width: int) -> list[str]:
+    """The small print under the ACLU sentence, in the order shown, as much as fits in ``space``.
+
+    The note that qualifies the figures above it ("illustrative", or "extrapolated" at a rate
+    below what the calibration counted) comes first and is kept; when space runs short the others
+    are left out first (the AWS note, then "measured", then the bias sentence). The one exception:
+    the explanation of "extrapolated" gives way to the bias sentence, because the slider's row
+    under the rate already says "extrapolated" (:func:`draw_rate_slider`).
+    """
+    s, t = ctx.strings, ctx.text
+    qualifier = None
+    optional_qualifier = False
     if deps.fmr is not None and not deps.fmr_calibrated:
-        notes.insert(0, s.get("lesson.threshold.illustrative"))
+        qualifier = s.get("lesson.threshold.illustrative")
     elif rd.extrapolated:
-        notes.insert(0, s.get("lesson.threshold.extrapolated", n=s.number(one_in(deps.fmr_measured_down_to))))
-    elif deps.fmr is not None:
-        notes.append(s.get("lesson.threshold.measured"))
+        # The slider's own row already says "extrapolated"; the explanation is added where it fits.
+        qualifier = s.get("lesson.threshold.extrapolated", n=s.number(one_in(deps.fmr_measured_down_to)))
+        if t.wrapped_height(qualifier, "small", width) + _bias_height(ctx, deps, width) > space:
+            qualifier = None
+            optional_qualifier = True
+    bias = None
     if deps.bias is not None:
         b = deps.bias
-        notes.insert(1 if (deps.fmr is not None and not deps.fmr_calibrated) else 0, s.get(
-            "lesson.threshold.bias", n=s.number(one_in(b["rate"])), ratio=s.number(b["ratio"], 0 if b["ratio"] >= 10 else 1),
-            high=s.get(f"lesson.threshold.groups.{b['high']}"), low=s.get(f"lesson.threshold.groups.{b['low']}")))
-    for note in notes:
-        if y + t.wrapped_height(note, "small", w) > bottom:
-            break
-        y += t.draw_wrapped(target, note, "small", theme.muted, (x, y), w)
+        bias = s.get("lesson.threshold.bias", n=s.number(one_in(b["rate"])),
+                     ratio=s.number(b["ratio"], 0 if b["ratio"] >= 10 else 1),
+                     high=s.get(f"lesson.threshold.groups.{b['high']}"), low=s.get(f"lesson.threshold.groups.{b['low']}"))
+    measured = (s.get("lesson.threshold.measured")
+                if deps.fmr is not None and qualifier is None and not optional_qualifier else None)
+    aws = s.get("lesson.threshold.aws")
+    shown = [n for n in (qualifier, bias, aws, measured) if n is not None]  # display order
+    keep = [n for n in (qualifier, bias, measured, aws) if n is not None]  # what goes last when short
+    while len(keep) > 1 and sum(t.wrapped_height(n, "small", width) for n in keep) > space:
+        keep.pop()
+    if qualifier is None and keep and t.wrapped_height(keep[0], "small", width) > space:
+        keep = []
+    return [n for n in shown if n in keep]
+
+
+def _bias_height(ctx: DrawContext, deps: UiDeps, width: int) -> int:
+    if deps.bias is None:
+        return 0
+    b, s = deps.bias, ctx.strings
+    text = s.get("lesson.threshold.bias", n=s.number(one_in(b["rate"])), ratio=s.number(b["ratio"], 0 if b["ratio"] >= 10 else 1),
+                 high=s.get(f"lesson.threshold.groups.{b['high']}"), low=s.get(f"lesson.threshold.groups.{b['low']}"))
+    return ctx.text.wrapped_height(text, "small", width)
 
 
 def draw_rate_slider(target: pygame.Surface, ctx: DrawContext, area: tuple[int, int, int], rd: SliderReading,
@@ -277,10 +310,19 @@ def draw_rate_slider(target: pygame.Surface, ctx: DrawContext, area: tuple[int, 
     lenient, strict = s.get("lesson.threshold.lenient"), s.get("lesson.threshold.strict")
     t.draw(target, lenient, "small_bold", theme.muted, (x, mid), anchor="midleft")
     t.draw(target, strict, "small_bold", theme.muted, (x + w, mid), anchor="midright")
+    side = 2 * max(t.size(lenient, "small_bold")[0], t.size(strict, "small_bold")[0]) + sc.pad
+    middle = None
     if rd.threshold is not None:
-        side = 2 * max(t.size(lenient, "small_bold")[0], t.size(strict, "small_bold")[0]) + sc.pad
-        score_text = t.ellipsize(s.get("lesson.threshold.score", value=s.number(rd.threshold, 2)), "small", w - side)
-        t.draw(target, score_text, "small", theme.muted, (x + w // 2, mid), anchor="center")
+        middle = s.get("lesson.threshold.score", value=s.number(rd.threshold, 2))
+    if rd.extrapolated:
+        # Said in words right under the "≈" rate, at every extrapolated stop: the small print
+        # below may have no room for its longer explanation.
+        middle = s.get("lesson.threshold.score_extrapolated", value=s.number(rd.threshold, 2)) \
+            if rd.threshold is not None else None
+        if middle is None or t.size(middle, "small")[0] > w - side:
+            middle = s.get("lesson.threshold.extrapolated_short")
+    if middle is not None:
+        t.draw(target, t.ellipsize(middle, "small", w - side), "small", theme.muted, (x + w // 2, mid), anchor="center")
     y += t.line_height("small_bold") + sc.pad // 4
     knob_r = max(8, round(sc.body * 0.5))
     track_h = max(6, sc.body // 4)
