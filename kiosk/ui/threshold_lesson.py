@@ -252,7 +252,7 @@ def lesson_notes(ctx: DrawContext, deps: UiDeps, rd: SliderReading, space: int, 
 
     The note that qualifies the figures above it ("illustrative", or "extrapolated" at a rate
     below what the calibration counted) comes first and is kept; when space runs short the others
-    are left out first (the AWS note, then "measured", then the bias sentence). The one exception:
+    are left out first ("measured", then the AWS note, then the bias sentence). The one exception:
     the explanation of "extrapolated" gives way to the bias sentence, because the slider's row
     under the rate already says "extrapolated" (:func:`draw_rate_slider`).
     """
@@ -277,7 +277,7 @@ def lesson_notes(ctx: DrawContext, deps: UiDeps, rd: SliderReading, space: int, 
                 if deps.fmr is not None and qualifier is None and not optional_qualifier else None)
     aws = s.get("lesson.threshold.aws")
     shown = [n for n in (qualifier, bias, aws, measured) if n is not None]  # display order
-    keep = [n for n in (qualifier, bias, measured, aws) if n is not None]  # what goes last when short
+    keep = [n for n in (qualifier, bias, aws, measured) if n is not None]  # what goes last when short
     while len(keep) > 1 and sum(t.wrapped_height(n, "small", width) for n in keep) > space:
         keep.pop()
     if qualifier is None and keep and t.wrapped_height(keep[0], "small", width) > space:
