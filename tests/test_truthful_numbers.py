@@ -266,6 +266,26 @@ def test_card_lines_say_what_the_numbers_are_in_every_language() -> None:
         assert "%" not in " ".join(plain) and "30" not in plain[0] and "38" not in plain[0]
 
 
+def test_no_card_or_record_claims_more_than_99_percent() -> None:
+    """A calibrated 0.997 rounds to "100 % sure", a certainty no 2,050-face calibration measured:
+    the card, the dossier and the record all stop at 99 %."""
+    from kiosk.analysis.record import face_detail
+    from kiosk.types import FaceView
+    sure = GenderEstimate("male", 0.997, calibrated=True, band="20-39", band_accuracy=0.93)
+    for lang in LANGUAGES:
+        s = load_strings(lang)
+        lines = [x.text for x in guess_lines(Attributes(gender=sure), s)]
+        assert any(s.percent(0.99) in line for line in lines), lines
+        assert not any(s.percent(1.0) in line for line in lines), lines
+    view = FaceView(track_id=1, box_xyxy=(10.0, 10.0, 50.0, 60.0), landmarks_px=(), score=0.9,
+                    visitor_id=1, visit_number=1, is_return=False, track_age_s=1.0,
+                    time_in_view_s=1.0, last_visit_end_s=None, attributes=Attributes(gender=sure))
+    assert face_detail(view, (640, 480))["Gender"]["Confidence"] == 99.0
+    # Below the cap the calibrated value is shown as it is.
+    assert face_detail(replace(view, attributes=Attributes(gender=replace(sure, probability=0.82))),
+                       (640, 480))["Gender"]["Confidence"] == 82.0
+
+
 # --------------------------------------------------------------------------- steady numbers
 
 

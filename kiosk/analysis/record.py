@@ -44,7 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.infer.uncertainty import shown_age_range
+from kiosk.infer.uncertainty import shown_age_range, shown_probability
 from kiosk.types import EXPRESSIONS, Attributes, FaceView
 
 EMOTION_TYPES: dict[str, str] = {
@@ -89,7 +89,7 @@ def face_detail(face: FaceView, frame_size: tuple[int, int]) -> dict[str, Any]:
         record["Smile"] = {"Value": a.face.smiling}
     if a.gender is not None and a.gender.calibrated:
         record["Gender"] = {"Value": a.gender.value.capitalize(),
-                            "Confidence": _pct(a.gender.probability)}
+                            "Confidence": _pct(shown_probability(a.gender.probability))}
     if a.face is not None:
         record["EyesOpen"] = {"Value": a.face.eyes_open}
         record["MouthOpen"] = {"Value": a.face.mouth_open}

@@ -107,6 +107,17 @@ def shown_age_range(age: AgeEstimate) -> tuple[int, int] | None:
     return (low, high) if high > low else None
 
 
+#: The most certainty a card or record may claim for a calibrated probability. The calibration is
+#: fitted on 2,050 faces and checked on 200: no such set can vouch that a guess is right more than
+#: 99 times in 100, so "100 % sure" (a rounded 0.997) would claim what was never measured.
+MAX_SHOWN_PROBABILITY = 0.99
+
+
+def shown_probability(probability: float) -> float:
+    """A calibrated probability as a card or record may show it: at most 99 %."""
+    return min(float(probability), MAX_SHOWN_PROBABILITY)
+
+
 def expression_word(estimate: ExpressionEstimate) -> str:
     """``"clear"`` when the top expression has at least :data:`EXPRESSION_CLEAR_AT` of the
     model's (uncalibrated) weight, else ``"perhaps"``. Words, because there is no labelled data

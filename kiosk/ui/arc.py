@@ -40,7 +40,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.infer.uncertainty import shown_age_range
+from kiosk.infer.uncertainty import shown_age_range, shown_probability
 from kiosk.types import FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.dossier import visitor_label
@@ -450,7 +450,7 @@ def guess_line(s: Strings, kind: str, face: FaceView, forget_after_s: float) -> 
         value = s.get(f"gender.{v}") if v in ("female", "male") else a.gender.value
         if not a.gender.calibrated:
             return s.get("card.gender", value=value)
-        return s.get("arc.dossier.gender", value=value, confidence=s.percent(a.gender.probability))
+        return s.get("arc.dossier.gender", value=value, confidence=s.percent(shown_probability(a.gender.probability)))
     if kind == "expression" and a.expression is not None:
         return s.get("arc.dossier.expression", value=s.get(f"expression.{a.expression.top}"))
     if kind == "attention" and a.gaze is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.infer.uncertainty import expression_word, shown_age_range
+from kiosk.infer.uncertainty import expression_word, shown_age_range, shown_probability
 from kiosk.types import Attributes, FaceView
 from kiosk.ui.caveats import marker
 from kiosk.ui.i18n import Strings
@@ -89,7 +89,7 @@ def guess_lines(a: Attributes, s: Strings) -> list[CardLine]:
         value = s.get(f"gender.{g.value.lower()}") if g.value.lower() in ("female", "male") else g.value
         lines.append(CardLine(s.get("card.gender", value=value), marker("gender"), compact=True))
         if g.calibrated:
-            lines.append(CardLine(s.get("card.gender_sure", confidence=s.percent(g.probability)),
+            lines.append(CardLine(s.get("card.gender_sure", confidence=s.percent(shown_probability(g.probability))),
                                   marker("gender"), compact=True))
             if g.band_accuracy is not None and g.band is not None:
                 lines.append(CardLine(s.get("card.gender_right", accuracy=s.percent(g.band_accuracy),
