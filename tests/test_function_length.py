@@ -1,4 +1,8 @@
-"""No function in ``kiosk/`` over ``MAX_LINES`` lines unless it says why.
+"""No function in ``kiosk/`` over ``MAX_LINES`` lines, and no module over ``MAX_MODULE_LINES``,
+unless it says why.
+
+A module over ``MAX_MODULE_LINES`` lines must say in its docstring why it is not split (a
+sentence with "over 500 lines", e.g. "Over 500 lines on purpose: ...").
 
 A function longer than that (from its ``def`` line to its last line, docstring and comments
 included) must carry a ``# long: <reason>`` comment at the top of its body (on the ``def`` line,
@@ -18,6 +22,7 @@ from pathlib import Path
 
 KIOSK = Path(__file__).resolve().parents[1] / "kiosk"
 MAX_LINES = 80
+MAX_MODULE_LINES = 500
 MARKER = re.compile(r"#\s*long:\s*\S")
 
 
@@ -65,6 +70,18 @@ def test_every_long_function_says_why() -> None:
                    for path, name, line, length, reason in all_long_functions() if not reason]
     assert not unexplained, (f"functions over {MAX_LINES} lines without a `# long: <reason>` comment at the top "
                              "of their body; split them, or say why not:\n" + "\n".join(unexplained))
+
+
+def test_every_long_module_says_why() -> None:
+    unexplained = []
+    for path in sorted(KIOSK.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if lines > MAX_MODULE_LINES and "over 500 lines" not in doc.lower():
+            unexplained.append(f"{path.relative_to(KIOSK.parent)} ({lines} lines)")
+    assert not unexplained, ("modules over 500 lines whose docstring does not say why (\"Over 500 lines: ...\"); "
+                             "split them along their banners, or say why not:\n" + "\n".join(unexplained))
 
 
 def test_the_checker_sees_a_long_function_and_its_reason(tmp_path: Path) -> None:
