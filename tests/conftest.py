@@ -109,6 +109,7 @@ SLOW: frozenset[str] = frozenset({
     # the layout benchmark, a demo loop recorded through the analyzer (the module's fixture), and
     # subprocesses of the kiosk under the kernel sandbox.
     "test_privacy_guard.py::test_library_caches_go_to_ram",
+    "test_privacy_guard.py::test_debug_log_and_report_of_a_demo_run_hold_no_pixels_or_embeddings",
     "test_truthful_numbers.py::test_a_still_photo_replayed_for_20_s_settles_and_holds",
     "test_layout_bench.py::test_layout_bench_on_the_demo_reports_zero_violations",
     "test_truthful_render.py::test_the_recording_has_calibrated_guesses",
