@@ -104,6 +104,22 @@ SLOW: frozenset[str] = frozenset({
     "test_ui_screens.py::test_cards_glide_with_their_faces_and_never_overlap",
     "test_ui_xvfb.py::test_real_window_under_xvfb",
     "test_watchlist.py::test_from_folder_embeds_largest_faces_and_counts_skips",
+    # Whole runs, found with `pytest -m "not slow" --durations=30` (the fast subset took 164 s):
+    # a pipeline and window run (the module's shared fixture), a 20 s replay through every model,
+    # the layout benchmark, a demo loop recorded through the analyzer (the module's fixture), and
+    # subprocesses of the kiosk under the kernel sandbox.
+    "test_privacy_guard.py::test_library_caches_go_to_ram",
+    "test_privacy_guard.py::test_debug_log_and_report_of_a_demo_run_hold_no_pixels_or_embeddings",
+    "test_truthful_numbers.py::test_a_still_photo_replayed_for_20_s_settles_and_holds",
+    "test_layout_bench.py::test_layout_bench_on_the_demo_reports_zero_violations",
+    "test_truthful_render.py::test_the_recording_has_calibrated_guesses",
+    "test_truthful_render.py::test_no_card_shows_a_zero_width_range_or_an_uncalibrated_percentage",
+    "test_truthful_render.py::test_every_recorded_face_detail_carries_only_calibrated_confidences",
+    "test_sandbox.py::test_redteam_headless",
+    "test_sandbox.py::test_redteam_with_a_window",
+    "test_sandbox.py::test_running_kiosk_status_shows_seccomp_and_no_new_privs",
+    "test_sandbox.py::test_required_refuses_to_start_without_kernel_support",
+    "test_sandbox.py::test_best_effort_runs_with_a_warning_for_staff",
 })
 
 

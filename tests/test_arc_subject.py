@@ -54,9 +54,10 @@ def test_the_take_home_code_needs_its_visitor_in_the_newest_picture(screen) -> N
     from uikit import OK, H, W
     from kiosk.types import Frame
     from kiosk.ui.app import KioskApp
-    from kiosk.ui.settings import UiDeps, UiSettings
+    from kiosk.config import UiConfig
+    from kiosk.ui.deps import UiDeps
 
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True), UiDeps())
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, arc=True), UiDeps())
     image = np.full((480, 640, 3), 90, np.uint8)
     f = syn.face_view(1, BOX, 42, syn.PERSONAS["obama"])
     t, i = 0.0, 0
@@ -81,12 +82,13 @@ def test_the_forgetting_is_not_said_to_the_person_now_in_front(screen, lang: str
     from kiosk.types import Frame
     from kiosk.ui.app import KioskApp
     from kiosk.ui.i18n import load_strings
-    from kiosk.ui.settings import UiDeps, UiSettings
+    from kiosk.config import UiConfig
+    from kiosk.ui.deps import UiDeps
 
     s = load_strings(lang)
     image = np.full((480, 640, 3), 90, np.uint8)
     for someone_else in (True, False):
-        app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
+        app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
         first = syn.face_view(1, BOX, 42, syn.PERSONAS["obama"])
         other = syn.face_view(2, ELSEWHERE, 43, syn.PERSONAS["biden"])
         t, i = 0.0, 0
@@ -112,13 +114,14 @@ def test_an_unidentified_visitor_who_left_is_named_in_a_sentence(screen, lang: s
     from uikit import OK, H, W
     from kiosk.types import Frame
     from kiosk.ui.app import KioskApp
-    from kiosk.ui.arc import sentence
+    from kiosk.ui.arc_screens import sentence
     from kiosk.ui.i18n import load_strings
-    from kiosk.ui.settings import UiDeps, UiSettings
+    from kiosk.config import UiConfig
+    from kiosk.ui.deps import UiDeps
 
     s = load_strings(lang)
     image = np.full((480, 640, 3), 90, np.uint8)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, arc=True, language=lang), UiDeps())
     first = syn.face_view(1, BOX, None, syn.PERSONAS["obama"])
     other = syn.face_view(2, ELSEWHERE, None, syn.PERSONAS["biden"])
     t, i = 0.0, 0

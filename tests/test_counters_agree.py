@@ -23,7 +23,8 @@ from kiosk.counters.persister import Persister  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import PrivacyConfig, UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 DAY = dt.date(2026, 5, 1)
 FRAME = Frame(np.full((480, 640, 3), 90, np.uint8), 1, 0.0)
@@ -78,9 +79,9 @@ def test_attract_screen_figures_equal_kiosk_stats_for_the_same_run(screen, tmp_p
     path = tmp_path / "aggregates.json"
     counter = Aggregates(today=lambda: DAY)
     persister = Persister(counter, path)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, attract_after_s=5.0,
-                                      lesson_after_s=3600.0, consent_required=True),
-                   UiDeps(), today=lambda: DAY, counter=counter)
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, attract_after_s=5.0,
+                                    lesson_after_s=3600.0, arc=False),
+                   UiDeps(), privacy=PrivacyConfig(consent="required"), today=lambda: DAY, counter=counter)
     now = 0.0
     for snap in run_snapshots():
         persister.observe(snap)  # the inference thread

@@ -15,7 +15,8 @@ from kiosk.types import Frame, WatchlistMatch  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.arc import ALL_STEPS  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 NAMES = ("Ada Lovelace", "Bea Quixote", "Cy Zebedee")
 WORDS = ("Ada", "Lovelace", "Bea", "Quixote", "Zebedee")  # any part of a name is a leak
@@ -31,7 +32,7 @@ def deps(show_names: bool) -> UiDeps:
 def every_drawn_text(screen, lang: str, show_names: bool) -> tuple[list[str], str]:  # noqa: ANN001
     """Texts of the mirror, every arc screen, the take-home screen and the threshold lesson, and
     the take-home record's text, for a visitor whose closest portraits are two named ones."""
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=True, language=lang),
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, arc=True, language=lang),
                    deps(show_names), today=lambda: dt.date(2026, 12, 5))
     face = replace(syn.face_view(1, BOX, 42, syn.PERSONAS["astronaut"]),
                    watchlist=(WatchlistMatch(NAMES[0], 0.45, True), WatchlistMatch(NAMES[1], 0.31, False)))

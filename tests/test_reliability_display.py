@@ -222,10 +222,10 @@ class _FailingDisplay:
 def test_lost_display_is_retried_logged_once_and_the_heartbeat_goes_on(monkeypatch, caplog) -> None:  # noqa: ANN001
     display = _FailingDisplay(fail_times=3)
     monkeypatch.setattr(pygame.display, "set_mode", display.set_mode)
-    monkeypatch.setattr("kiosk.ui.app.DISPLAY_RETRY_S", 0.0)  # retry at every iteration here
+    monkeypatch.setattr("kiosk.ui.display.DISPLAY_RETRY_S", 0.0)  # retry at every iteration here
     beats: list[int] = []
     pipeline = FakePipeline(30, actions={5: display.lose}, shoot_at=(30,))
-    with caplog.at_level(logging.DEBUG, logger="kiosk.ui.app"):
+    with caplog.at_level(logging.DEBUG, logger="kiosk.ui"):
         run_window(_cfg(), pipeline, heartbeat=lambda: beats.append(1))
     assert pipeline.calls == 31 and len(beats) == 30  # the loop and the watchdog pings went on
     assert len(display.attempts) == 4  # three failed re-creations, then the display is back
@@ -254,7 +254,7 @@ def test_lost_display_is_retried_every_one_to_two_seconds(monkeypatch) -> None: 
         display.clock_s += 0.25
         return display.clock_s
 
-    monkeypatch.setattr("kiosk.ui.app.time", SimpleNamespace(monotonic=monotonic, sleep=lambda _s: None,
+    monkeypatch.setattr("kiosk.ui.loop.time", SimpleNamespace(monotonic=monotonic, sleep=lambda _s: None,
                                                               perf_counter=time.perf_counter))
     pipeline = FakePipeline(45, actions={5: display.lose})
     run_window(_cfg(), pipeline)

@@ -16,7 +16,9 @@ from kiosk.types import Frame, WatchlistMatch  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
 from kiosk.ui.rates import load_bias, one_in  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 CAL = FmrCalibration.from_mapping({"1e-2": 0.29, "1e-3": 0.359, "1e-4": 0.415, "1e-5": 0.468, "1e-6": 0.52},
                                   measured_down_to=6e-6)
@@ -27,7 +29,7 @@ def app_with_a_near_miss(arc: bool) -> tuple[KioskApp, float]:
     """A visitor whose closest portrait scores 0.33: below the kiosk's 0.363, above the lenient
     end of the lesson's slider (1 in 100: 0.29)."""
     deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=3, watchlist_threshold=0.363)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, arc=arc), deps)
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, arc=arc), deps)
     face = replace(syn.face_view(1, BOX, 42, syn.PERSONAS["obama"]),
                    watchlist=(WatchlistMatch("Ada One", 0.33, False),))
     image = np.full((480, 640, 3), 90, np.uint8)
@@ -59,7 +61,7 @@ def test_beside_the_threshold_lesson_cards_judge_at_the_slider(screen) -> None: 
 
 def test_a_long_portrait_name_is_shortened_to_initials_not_cut(screen) -> None:  # noqa: ANN001
     deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=3, watchlist_threshold=0.363)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), deps)
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H), deps)
     long = "Aleksandr Aleksandrovich Skvortsov"
     face = replace(syn.face_view(1, BOX, 42, syn.PERSONAS["obama"]),
                    watchlist=(WatchlistMatch(long, 0.40, True), WatchlistMatch("Ed Lu", 0.30, False)))
@@ -86,7 +88,7 @@ def test_the_bias_sentence_is_drawn_in_every_language(lang: str, size: tuple[int
                   fmr_measured_down_to=6e-6, bias=bias)
     w, h = size
     surface = pygame.Surface(size)
-    app = KioskApp(size, UiSettings(fullscreen=False, width=w, height=h, language=lang), deps)
+    app = KioskApp(size, UiConfig(arc=False, fullscreen=False, width=w, height=h, language=lang), deps)
     faces = ()
     if someone:
         faces = (replace(syn.face_view(1, BOX, 42, syn.PERSONAS["obama"]),
@@ -111,8 +113,8 @@ def test_the_bias_sentence_is_drawn_in_every_language(lang: str, size: tuple[int
 def test_the_record_lesson_names_an_unidentified_face_in_words_not_the_card_title(lang: str) -> None:
     """"filled in live for Identifying…" read as a name; the lesson says whose record it is."""
     s = load_strings(lang)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, language=lang),
-                   UiDeps(record=default_deps().record))
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H, language=lang),
+                   UiDeps(record=build_deps().record))
     face = syn.face_view(1, BOX, None, syn.PERSONAS["obama"])
     image = np.full((480, 640, 3), 90, np.uint8)
     app.update(100.0, Frame(image, 1, 100.0), OK, syn.snapshot(1, 100.0, (face,)))

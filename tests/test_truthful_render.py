@@ -17,7 +17,8 @@ import pytest  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 LANGUAGES = ("en", "de", "es")
 FPS = 4.0
@@ -80,7 +81,7 @@ def test_no_card_shows_a_zero_width_range_or_an_uncalibrated_percentage(
         recorded: list[tuple[Frame, Snapshot]], screen, lang: str) -> None:  # noqa: ANN001, F811
     from kiosk.analysis.record import face_detail
 
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, language=lang, lesson_after_s=3600.0),
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H, language=lang, lesson_after_s=3600.0),
                    UiDeps(record=face_detail))
     checked = percents = 0
     for frame, snap in recorded[::3]:

@@ -29,7 +29,9 @@ from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.arc import (ALL_STEPS, DOSSIER_READ_S, GONE_S, MAX_WORDS, READ_S, Arc, count_words,  # noqa: E402
                           screen_words)
 from kiosk.ui.i18n import load_strings  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 from kiosk.ui.takehome import record_text  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
 
@@ -44,7 +46,7 @@ def face(persona: str = "astronaut", **kw):  # noqa: ANN003, ANN201
 
 
 def deps() -> UiDeps:
-    found = default_deps()
+    found = build_deps()
     return UiDeps(record=found.record, fmr=syn.placeholder_fmr, fmr_calibrated=False, watchlist_size=40,
                   watchlist_threshold=syn.WATCHLIST_THRESHOLD, measured=found.measured)
 
@@ -52,7 +54,7 @@ def deps() -> UiDeps:
 def make_app(**settings) -> KioskApp:  # noqa: ANN003
     values = dict(fullscreen=False, width=W, height=H, arc=True)
     values.update(settings)
-    return KioskApp((W, H), UiSettings(**values), deps(), today=lambda: DAY)
+    return KioskApp((W, H), UiConfig(**values), deps(), today=lambda: DAY)
 
 
 def feed(app: KioskApp, t0: float, t1: float, faces: tuple, step: float = 0.1, gone: tuple = ()) -> float:
@@ -331,7 +333,6 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
     from kiosk.models import ModelStore, default_demo_dir
     from kiosk.analysis.build import build_analyzer
     from kiosk.pipeline import Pipeline
-    from kiosk.ui.settings import pipeline_watchlist, pipeline_watchlist_loader
 
     for model in ("yunet", "sface", "age", "gender", "expression"):
         require_model(model)
@@ -348,13 +349,15 @@ def test_a_sixty_second_visitor_through_the_real_pipeline(screen, tmp_path: Path
     scene = SyntheticScene(default_demo_dir(), (visit,), loop_s=70.0, fps=fps, loop=False)
     pipeline = Pipeline(cfg, build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved)),
                         source_factory=lambda: scene)
-    loader = pipeline_watchlist_loader(pipeline)  # two portraits, embedded in the background
+    analyzer = pipeline.inference.analyzer
+    loader = analyzer.watchlist_loader  # two portraits, embedded in the background
     assert loader is not None and loader.wait(120.0)
-    watchlist = pipeline_watchlist(pipeline)
+    watchlist = analyzer.watchlist
     assert watchlist is not None and watchlist.size == 2
-    found = default_deps(cfg, watchlist)
-    apps = {lang: KioskApp((W, H), UiSettings.from_config(cfg, fullscreen=False, width=W, height=H, language=lang,
-                                                          arc=True), found, today=lambda: DAY)
+    found = build_deps(cfg, watchlist)
+    ui = {"ui.fullscreen": False, "ui.width": W, "ui.height": H, "ui.arc": True}
+    apps = {lang: KioskApp((W, H), cfg.with_overrides({**ui, "ui.language": lang}).ui, found, privacy=cfg.privacy,
+                           today=lambda: DAY)
             for lang in LANGS}
     steps: dict[str, list[tuple[float, str]]] = {lang: [] for lang in LANGS}
     seen = {"subject": False}

@@ -7,7 +7,6 @@ from uikit import OK, H, W, screen  # noqa: F401  (first: sets SDL's dummy drive
 import shutil  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
@@ -21,7 +20,9 @@ from kiosk.ui.caveats import load_measured  # noqa: E402
 from kiosk.ui.i18n import load_strings  # noqa: E402
 from kiosk.ui.layout import inside, overlaps  # noqa: E402
 from kiosk.ui.portraits import PortraitThumbnails  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps, pipeline_watchlist  # noqa: E402
+from kiosk.config import PrivacyConfig, UiConfig  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
 from kiosk.track.watchlist import Watchlist  # noqa: E402
 
@@ -46,12 +47,14 @@ def two_faces(consented: tuple[bool, bool]) -> Snapshot:
     return syn.snapshot(1, 10.0, faces)
 
 
-def make_app(calls: list[int] | None = None, size: tuple[int, int] = (W, H), **settings: object) -> KioskApp:
-    values = {"fullscreen": False, "width": size[0], "height": size[1], "lesson_after_s": 3600.0,
-              "consent_required": True, **settings}
+def make_app(calls: list[int] | None = None, size: tuple[int, int] = (W, H), consent_required: bool = True,
+             **settings: object) -> KioskApp:
+    values = {"fullscreen": False, "width": size[0], "height": size[1], "lesson_after_s": 3600.0, "arc": False,
+              **settings}
     on_consent = (lambda track: calls.append(track)) if calls is not None else None
     deps = UiDeps(watchlist_size=40, watchlist_threshold=syn.WATCHLIST_THRESHOLD)
-    return KioskApp(size, UiSettings(**values), deps, on_consent=on_consent)
+    privacy = PrivacyConfig(consent="required" if consent_required else "implied")
+    return KioskApp(size, UiConfig(**values), deps, privacy=privacy, on_consent=on_consent)
 
 
 def show(app: KioskApp, surface: pygame.Surface, t: float, snap: Snapshot | None) -> FrameRecord:
@@ -202,9 +205,17 @@ def test_the_consent_banner_is_never_cut(screen, size) -> None:  # noqa: ANN001
         assert inside(rec.buttons["consent"], (0, 0, *size))
 
 
-def test_settings_from_config_know_about_consent() -> None:
-    assert UiSettings.from_config(config_from_mapping({"privacy": {"consent": "required"}})).consent_required
-    assert not UiSettings.from_config(config_from_mapping({})).consent_required
+def test_the_screen_follows_the_configs_consent_rule(screen) -> None:  # noqa: ANN001
+    """The screen reads consent from the config's own privacy section: the banner says so."""
+    s = load_strings("en")
+    required = s.get("banner.text_consent", duration=s.duration(120), button=s.get("consent.button"))
+    implied = s.get("banner.text", duration=s.duration(120))
+    for consent, banner in (("required", required), ("implied", implied)):
+        cfg = config_from_mapping({"privacy": {"consent": consent, "forget_after_s": 120}, "ui": {"arc": False}})
+        app = KioskApp((W, H), cfg.ui, UiDeps(), privacy=cfg.privacy)
+        rec = show(app, screen, 1.0, None)
+        assert rec.says(banner), (consent, rec.joined())
+        assert rec.has_text("Analyse me") == (consent == "required")
 
 
 # --- resizing --------------------------------------------------------------------------------------
@@ -221,7 +232,7 @@ def test_resize_lays_the_screen_out_anew_and_keeps_the_state(screen) -> None:  #
     assert rec.banner == (0, 0, 800, rec.banner[3])
     for r in list(rec.cards.values()) + list(rec.buttons.values()):
         assert inside(r, (0, 0, 800, 450)), r
-    fresh = KioskApp((800, 450), app.settings, app.deps)
+    fresh = KioskApp((800, 450), app.ui, app.deps, privacy=app.privacy)
     assert fresh.scale == app.scale
 
 
@@ -249,17 +260,15 @@ def test_portrait_thumbnails_are_read_once_small_and_bounded(portrait_folder: Pa
     assert missing("Barack Obama") is None  # a broken folder gives silhouettes, not an error
 
 
-def test_default_deps_with_the_pipelines_watchlist(portrait_folder: Path) -> None:
+def test_build_deps_with_the_analyzers_watchlist(portrait_folder: Path) -> None:
     cfg = config_from_mapping({"watchlist": {"enabled": True, "dir": str(portrait_folder), "threshold": 0.41}})
     rng = np.random.default_rng(0)
     watchlist = Watchlist(["Barack Obama", "Joe Biden"], rng.normal(size=(2, 128)).astype(np.float32))
-    pipeline = SimpleNamespace(inference=SimpleNamespace(analyzer=SimpleNamespace(watchlist=watchlist)))
-    assert pipeline_watchlist(pipeline) is watchlist and pipeline_watchlist(SimpleNamespace()) is None
-    deps = default_deps(cfg, pipeline_watchlist(pipeline))
+    deps = build_deps(cfg, watchlist)
     assert deps.watchlist_size == 2 and deps.watchlist_threshold == pytest.approx(0.41)
     assert deps.portrait is not None and deps.portrait("Joe Biden").shape == (96, 96, 3)
     assert set(deps.measured) >= {"age_mae_years", "gender_accuracy_pct", "lfw_accuracy_pct"}
-    bare = default_deps(cfg, None)
+    bare = build_deps(cfg, None)
     assert bare.watchlist_size == 0 and bare.watchlist_threshold is None and bare.portrait is None
     watchlist.close()
 
@@ -272,7 +281,7 @@ def test_threshold_lesson_shows_the_portraits_of_the_matches(screen, portrait_fo
         asked.append(name)
         return thumbs(name)
 
-    app = KioskApp((W, H), UiSettings(fullscreen=False, lesson_after_s=3600.0),
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, lesson_after_s=3600.0),
                    UiDeps(portrait=portrait, watchlist_size=2, watchlist_threshold=0.363))
     face = syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 3, syn.PERSONAS["biden"])
     face = replace(face, watchlist=(WatchlistMatch("Joe Biden", 0.41, True),
@@ -288,7 +297,7 @@ def test_threshold_lesson_shows_the_portraits_of_the_matches(screen, portrait_fo
 
 
 def test_caveats_lesson_shows_the_kiosks_measured_accuracy(screen) -> None:  # noqa: ANN001
-    app = KioskApp((W, H), UiSettings(fullscreen=False, lesson_after_s=3600.0), UiDeps(measured=load_measured()))
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, lesson_after_s=3600.0), UiDeps(measured=load_measured()))
     snap = syn.snapshot(1, 10.0, (syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 3, syn.PERSONAS["biden"]),))
     app.update(10.0, FRAME, OK, snap)
     while app.state.lesson != "caveats:0":
@@ -361,8 +370,8 @@ def test_one_touch_analyses_one_person_of_two_through_the_real_analyzer(screen) 
     script = Script({"alice": [(0.0, 10.0, 60.0)], "bob": [(0.0, 10.0, 460.0)]})
     cfg = config_from_mapping({**BASE, "privacy": {"forget_after_s": 30.0, "consent": "required"}})
     analyzer = FaceAnalyzer(cfg, script.detect, script.embed)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, lesson_after_s=3600.0,
-                                      consent_required=True), UiDeps(), on_consent=analyzer.request_consent)
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, lesson_after_s=3600.0, arc=False), UiDeps(),
+                   privacy=PrivacyConfig(consent="required"), on_consent=analyzer.request_consent)
 
     def step(i: int) -> tuple[Snapshot, FrameRecord]:
         script.t_s = i / FPS

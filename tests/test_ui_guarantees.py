@@ -16,7 +16,8 @@ from kiosk.bench import fake_snapshots as syn  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.guarantees import violations  # noqa: E402
 from kiosk.ui.layout import Scene, allowed, leader, place_cards, segment_hits, CardRequest  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import PrivacyConfig, UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 FRAME = Frame(np.full((480, 640, 3), 90, np.uint8), 1, 0.0)
 PERSONAS = list(syn.PERSONAS.values())
@@ -40,8 +41,10 @@ def crowd(draw_boxes, consented, t_s=100.0, index=1):  # noqa: ANN001, ANN201
        lesson=st.booleans(), gone=st.integers(0, 9), lang=st.sampled_from(["en", "de", "es"]),
        moves=st.lists(st.tuples(st.integers(-60, 60), st.integers(-40, 40)), min_size=1, max_size=4))
 def test_random_crowds_keep_every_guarantee(screen, faces, consent, lesson, gone, lang, moves) -> None:  # noqa: ANN001
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, lesson_after_s=3600.0,
-                                      language=lang, consent_required=not all(consent[:len(faces)])), UiDeps())
+    required = not all(consent[:len(faces)])
+    app = KioskApp((W, H), UiConfig(fullscreen=False, width=W, height=H, lesson_after_s=3600.0, language=lang,
+                                    arc=False), UiDeps(),
+                   privacy=PrivacyConfig(consent="required" if required else "implied"))
     left = tuple(syn.gone_visitor(100 + k, 99.0, 300.0) for k in range(gone))
     t = 0.0
     for step, (dx, dy) in enumerate([(0, 0), *moves]):
@@ -115,7 +118,7 @@ def test_cards_keep_their_shape_whatever_the_label(screen, lang: str) -> None:  
     give the same card size; the card never gets shorter while its face is in view."""
     from dataclasses import replace
 
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, lesson_after_s=3600.0, language=lang),
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H, lesson_after_s=3600.0, language=lang),
                    UiDeps())
     face = syn.face_view(1, (300.0, 120.0, 400.0, 250.0), 7, syn.PERSONAS["obama"])
     sizes = set()

@@ -14,7 +14,8 @@ from kiosk.capture import open_source  # noqa: E402
 from kiosk.capture.slot import LatestFrame  # noqa: E402
 from kiosk.capture.thread import CaptureThread  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 from kiosk.ui.state import LESSONS  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def test_a_camera_that_cannot_exist_is_reported_and_visitors_get_attract_and_les
     thread = CaptureThread(lambda: open_source("camera:9", width=640, height=480, fps=30.0, realtime=True, loop=False,
                                                demo_dir=Path(".")), slot, stop, stall_timeout_s=2.0)
     thread.start()
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), UiDeps())
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H), UiDeps())
     try:
         reported = attract = None
         while time.monotonic() - start < 3.0 and attract is None:

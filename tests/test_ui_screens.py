@@ -23,7 +23,8 @@ from kiosk.ui.layout import inside, overlaps  # noqa: E402
 from kiosk.ui.lessons import format_record  # noqa: E402
 from kiosk.ui.rates import ACLU_FMR, fraction_for_rate, step  # noqa: E402
 from kiosk.ui.threshold_lesson import threshold_for_rate  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 from kiosk.ui.state import LESSONS  # noqa: E402
 from kiosk.ui.text import FrameRecord  # noqa: E402
 from kiosk.ui.theme import THEMES  # noqa: E402
@@ -56,7 +57,7 @@ def deps(**kw) -> UiDeps:  # noqa: ANN003
 
 def make_app(**settings) -> KioskApp:  # noqa: ANN003
     d = settings.pop("deps", deps())
-    return KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H, **settings), d)
+    return KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H, **settings), d)
 
 
 def show(app: KioskApp, surface: pygame.Surface, t: float, snap: Snapshot | None, frame: Frame | None = FRAME,

@@ -13,11 +13,11 @@ from kiosk.counters.daily import Aggregates
 from kiosk.ui.dossier import card_content
 from kiosk.ui.i18n import load_strings
 from kiosk.ui.memory import ForgetTracker, PipelineClock
-from kiosk.ui.settings import UiSettings
+from kiosk.config import PrivacyConfig, UiConfig
 from kiosk.ui.rates import AUTO_DWELL_S, AUTO_RATES, POSITIONS, fraction_for_rate, snap, step
 from kiosk.ui.state import LESSONS, UiState
 
-S = UiSettings(attract_after_s=5.0, lesson_after_s=12.0, lesson_rotate_s=20.0, interaction_hold_s=45.0)
+S = UiConfig(arc=False, attract_after_s=5.0, lesson_after_s=12.0, lesson_rotate_s=20.0, interaction_hold_s=45.0)
 
 
 def run(state: UiState, t0: float, t1: float, faces: int, step: float = 0.5) -> None:
@@ -218,19 +218,24 @@ def test_snapshot_helper_is_consistent() -> None:
     assert syn.placeholder_fmr(0.2) > syn.placeholder_fmr(0.5)
 
 
-def test_settings_from_config_and_bounds() -> None:
+def test_the_screen_takes_the_configs_sections_and_their_bounds() -> None:
+    """One schema, one table of bounds: the screen's options are the config's ``ui`` and
+    ``privacy`` sections themselves, and the screen's collaborators come from ``build_deps``."""
     from kiosk.config import config_from_mapping
-    from kiosk.ui.settings import default_deps
+    from kiosk.ui.build import build_deps
 
-    cfg = config_from_mapping({"ui": {"mirror": False, "max_fps": 30}, "privacy": {"forget_after_s": 120}})
-    s = UiSettings.from_config(cfg, language="de")
-    assert s.mirror is False and s.max_fps == 30 and s.forget_after_s == 120.0 and s.language == "de"
-    assert s.attract_after_s == UiSettings().attract_after_s  # not in the config yet: default
-    with pytest.raises(ValueError, match="text_scale: expected 0.75 to 2.5, got 9"):
-        UiSettings(text_scale=9).check()
+    cfg = config_from_mapping({"ui": {"mirror": False, "max_fps": 30, "language": "de"},
+                               "privacy": {"forget_after_s": 120}})
+    state = UiState(cfg.ui)
+    assert cfg.ui.mirror is False and cfg.ui.max_fps == 30 and cfg.privacy.forget_after_s == 120.0
+    assert state.language == "de" and state.ui is cfg.ui
+    with pytest.raises(ValueError, match="text_scale"):
+        UiConfig(text_scale=9)
     with pytest.raises(ValueError, match="theme"):
-        UiSettings(theme="pink").check()
+        UiConfig(theme="pink")
     with pytest.raises(ValueError, match="language"):
-        UiSettings(language="fr", languages=("en", "de")).check()
+        UiConfig(language="fr", languages=("en", "de"))
+    with pytest.raises(ValueError, match="forget_after_s"):
+        PrivacyConfig(forget_after_s=5.0)  # the schema's bound (at least 10 s) is the screen's too
     from kiosk.analysis.record import face_detail
-    assert default_deps(cfg).record is face_detail
+    assert build_deps(cfg).record is face_detail

@@ -34,7 +34,8 @@ CHILD = textwrap.dedent("""
     from kiosk.capture.slot import LatestFrame
     from kiosk.types import Frame
     from kiosk.bench import fake_snapshots as syn
-    from kiosk.ui.settings import UiDeps, UiSettings
+    from kiosk.config import config_from_mapping
+    from kiosk.ui.deps import UiDeps
     from kiosk.ui.window import run_window
 
     shot_path, ready_path = sys.argv[1], sys.argv[2]
@@ -56,8 +57,9 @@ CHILD = textwrap.dedent("""
         return time.monotonic() - start < 20.0 and not (calls[0] > 40 and __import__("os").path.exists(ready_path + ".done"))
 
     pipeline = SimpleNamespace(slot=slot, snapshot=syn.snapshot(1, 0.0, (face,)), running=running)
-    settings = UiSettings(fullscreen=True, lesson_after_s=3600.0, attract_after_s=3600.0, max_fps=30)
-    run_window(None, pipeline, settings=settings, deps=UiDeps())
+    cfg = config_from_mapping({"ui": {"arc": False, "fullscreen": True, "lesson_after_s": 3600.0,
+                                      "attract_after_s": 3600.0, "max_fps": 30}})
+    run_window(cfg, pipeline, deps=UiDeps())
     print("frames", calls[0])
 """)
 

@@ -24,7 +24,8 @@ from kiosk.ui.rates import (  # noqa: E402
     one_in,
     rate_for_fraction,
 )
-from kiosk.ui.settings import UiDeps, UiSettings  # noqa: E402
+from kiosk.config import UiConfig  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 from kiosk.ui.threshold_lesson import judge_at_slider, reading, threshold_for_rate  # noqa: E402
 from kiosk.track.fmr_calibration import FmrCalibration  # noqa: E402
 
@@ -94,7 +95,7 @@ def test_portraits_render_as_portraits_not_silhouettes(screen, tmp_path: Path) -
     names = thumbs.preload()
     deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=3, watchlist_threshold=0.363,
                   portrait=thumbs, watchlist_names=names, portrait_numbers={n: i + 1 for i, n in enumerate(names)})
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), deps)
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H), deps)
     face = replace(syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 3, syn.PERSONAS["biden"]),
                    watchlist=(WatchlistMatch("Ada One", 0.45, True), WatchlistMatch("Bea Two", 0.31, False)))
     snap = syn.snapshot(1, 10.0, (face,))
@@ -112,7 +113,7 @@ def test_portraits_render_as_portraits_not_silhouettes(screen, tmp_path: Path) -
         close = [p for p in pixels if max(abs(a - b) for a, b in zip(p, rgb)) <= 12]
         assert len(close) >= len(pixels) - 1, (name, pixels[:6])
     # Names can be replaced by numbers (watchlist.show_names: false).
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), replace(deps, show_names=False))
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H), replace(deps, show_names=False))
     app.update(10.0, FRAME, OK, snap)
     app.state.next_lesson(10.0)
     rec = app.render(screen, 10.0, settle=True)
@@ -128,7 +129,7 @@ def test_nobody_in_view_shows_the_watchlist_and_an_invitation(screen, tmp_path: 
     thumbs = PortraitThumbnails(folder)
     deps = UiDeps(fmr=CAL.false_match_rate, fmr_calibrated=True, watchlist_size=2, portrait=thumbs,
                   watchlist_names=thumbs.preload(), fmr_measured_down_to=6e-6)
-    app = KioskApp((W, H), UiSettings(fullscreen=False, width=W, height=H), deps)
+    app = KioskApp((W, H), UiConfig(arc=False, fullscreen=False, width=W, height=H), deps)
     snap = syn.snapshot(1, 10.0, ())
     app.update(10.0, FRAME, OK, snap)
     app.state.next_lesson(10.0)
@@ -175,7 +176,7 @@ def test_every_extrapolated_stop_says_so_on_screen(lang: str, size: tuple[int, i
                   fmr_measured_down_to=6e-6, bias=bias)
     w, h = size
     surface = pygame.Surface(size)
-    app = KioskApp(size, UiSettings(fullscreen=False, width=w, height=h, language=lang), deps)
+    app = KioskApp(size, UiConfig(arc=False, fullscreen=False, width=w, height=h, language=lang), deps)
     face = replace(syn.face_view(1, (200.0, 100.0, 330.0, 260.0), 42, syn.PERSONAS["obama"]),
                    watchlist=(WatchlistMatch("Douglas Hurley", 0.37, True), WatchlistMatch("Ed Lu", 0.36, False),
                               WatchlistMatch("Kathryn Hire", 0.33, False)))

@@ -26,7 +26,8 @@ from kiosk.bench import fake_snapshots as syn
 from kiosk.ui.app import KioskApp
 from kiosk.ui.caveats import load_caveats, load_measured
 from kiosk.ui.i18n import Strings, load_strings
-from kiosk.ui.settings import UiDeps, UiSettings
+from kiosk.config import PrivacyConfig, UiConfig
+from kiosk.ui.deps import UiDeps
 from kiosk.ui.state import LESSONS
 from kiosk.ui.text import FrameRecord, TextRenderer
 
@@ -138,9 +139,11 @@ def screens(size: tuple[int, int], lang: str) -> Iterator[tuple[str, KioskApp, f
     deps = UiDeps(fmr=syn.placeholder_fmr, watchlist_size=40, watchlist_threshold=syn.WATCHLIST_THRESHOLD,
                   measured=load_measured())  # the kiosk's own figures: the longest caveats
 
-    def app(**kw: object) -> KioskApp:
-        values = {"fullscreen": False, "width": w, "height": h, "language": lang, "lesson_after_s": 3600.0, **kw}
-        return KioskApp(size, UiSettings(**values), deps)  # type: ignore[arg-type]
+    def app(consent_required: bool = False, **kw: object) -> KioskApp:
+        values = {"fullscreen": False, "width": w, "height": h, "language": lang, "lesson_after_s": 3600.0,
+                  "arc": False, **kw}
+        privacy = PrivacyConfig(consent="required" if consent_required else "implied")
+        return KioskApp(size, UiConfig(**values), deps, privacy=privacy)  # type: ignore[arg-type]
 
     faces = (syn.face_view(1, (60.0, 110.0, 170.0, 250.0), 3, syn.PERSONAS["biden"], time_in_view_s=95.0,
                            visit_number=3, is_return=True, track_age_s=2.0, last_visit_end_s=40.0),

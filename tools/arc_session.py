@@ -49,7 +49,7 @@ from kiosk.models import ModelStore, default_demo_dir  # noqa: E402
 from kiosk.analysis.build import build_analyzer  # noqa: E402
 from kiosk.pipeline import Pipeline  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
-from kiosk.ui.settings import UiSettings, default_deps, pipeline_watchlist  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
 
 log = logging.getLogger("arc_session")
 
@@ -95,16 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         mapping["ui"] = {"exhibition_link": args.link}
     cfg = config_from_mapping(mapping)
     scene = visitor_scene(args.fps)
-    pipeline = Pipeline(cfg, build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved)),
-                        source_factory=lambda: scene)
-    deps = default_deps(cfg, pipeline_watchlist(pipeline))
+    analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
+    pipeline = Pipeline(cfg, analyzer, source_factory=lambda: scene)
+    deps = build_deps(cfg, analyzer.watchlist)
     pygame.display.init()
     pygame.font.init()
     pygame.display.set_mode((1, 1))
     surface = pygame.Surface((w, h))
     day = dt.date.today()
-    apps = {lang: KioskApp((w, h), UiSettings.from_config(cfg, fullscreen=False, width=w, height=h, language=lang,
-                                                          theme=args.theme, arc=True), deps, today=lambda: day)
+    ui = {"ui.fullscreen": False, "ui.width": w, "ui.height": h, "ui.theme": args.theme, "ui.arc": True}
+    apps = {lang: KioskApp((w, h), cfg.with_overrides({**ui, "ui.language": lang}).ui, deps, privacy=cfg.privacy,
+                           today=lambda: day)
             for lang in langs}
     last: dict[str, tuple[str, pygame.Surface | None]] = {lang: ("", None) for lang in langs}
     steps: dict[str, list[tuple[float, str]]] = {lang: [] for lang in langs}

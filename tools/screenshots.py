@@ -41,7 +41,9 @@ from kiosk.models import ModelStore, default_demo_dir  # noqa: E402
 from kiosk.analysis.build import build_analyzer  # noqa: E402
 from kiosk.types import Frame, Snapshot  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
-from kiosk.ui.settings import UiDeps, UiSettings, default_deps  # noqa: E402
+from kiosk.config import PrivacyConfig, UiConfig  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
+from kiosk.ui.deps import UiDeps  # noqa: E402
 
 log = logging.getLogger("screenshots")
 
@@ -62,7 +64,7 @@ class RealRun:
             raise RuntimeError("the watchlist did not load; run `kiosk models fetch` first")
         # What the screen knows besides the snapshots, as in `kiosk run`: the shipped watchlist's
         # size, portraits and calibration, the measured caveat figures.
-        self.deps = default_deps(cfg, analyzer.watchlist, loader)
+        self.deps = build_deps(cfg, analyzer.watchlist, loader)
         self.snaps: list[Snapshot] = []
         for n in range(int(round(LOOP_S * FPS)) + 1):
             t = n / FPS
@@ -81,9 +83,10 @@ class Shooter:
         self.surface = pygame.Surface(size)
         self.written: list[Path] = []
 
-    def app(self, **settings: object) -> KioskApp:
-        values = {"fullscreen": False, "width": self.size[0], "height": self.size[1], **settings}
-        return KioskApp(self.size, UiSettings(**values), self.deps)
+    def app(self, consent_required: bool = False, forget_after_s: float = 300.0, **ui: object) -> KioskApp:
+        values = {"fullscreen": False, "width": self.size[0], "height": self.size[1], "arc": False, **ui}
+        privacy = PrivacyConfig(consent="required" if consent_required else "implied", forget_after_s=forget_after_s)
+        return KioskApp(self.size, UiConfig(**values), self.deps, privacy=privacy)
 
     def play(self, app: KioskApp, story: RealRun, t0: float, t1: float) -> None:
         """Replay the scene from ``t0`` to ``t1`` (scene seconds) through the app."""

@@ -40,7 +40,7 @@ from kiosk.models import ModelStore  # noqa: E402
 from kiosk.analysis.build import build_analyzer  # noqa: E402
 from kiosk.pipeline import Pipeline  # noqa: E402
 from kiosk.ui.app import KioskApp, main_face  # noqa: E402
-from kiosk.ui.settings import UiSettings, default_deps, pipeline_watchlist, pipeline_watchlist_loader  # noqa: E402
+from kiosk.ui.build import build_deps  # noqa: E402
 from kiosk.ui.threshold_lesson import reading  # noqa: E402
 
 log = logging.getLogger("watchlist_screenshots")
@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = Pipeline(cfg, analyzer)
     pygame.font.init()
     surface = pygame.Surface((w, h))
-    deps = default_deps(cfg, pipeline_watchlist(pipeline), pipeline_watchlist_loader(pipeline))
-    app = KioskApp((w, h), UiSettings.from_config(cfg, fullscreen=False, width=w, height=h), deps)
+    deps = build_deps(cfg, analyzer.watchlist, analyzer.watchlist_loader)
+    ui = cfg.with_overrides({"ui.fullscreen": False, "ui.width": w, "ui.height": h}).ui
+    app = KioskApp((w, h), ui, deps, privacy=cfg.privacy)
     args.out.mkdir(parents=True, exist_ok=True)
     wanted = {"true": False, "false": False}
     pending: tuple[str, float] | None = None  # (shot, when to take it): let the cards settle first

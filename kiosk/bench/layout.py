@@ -47,7 +47,7 @@ def run_layout_bench(spec: str, cfg: Any, *, size: tuple[int, int] = DEFAULT_SIZ
     from kiosk.types import Frame
     from kiosk.ui.app import KioskApp
     from kiosk.ui.guarantees import KINDS, violations
-    from kiosk.ui.settings import UiSettings, default_deps
+    from kiosk.ui.build import build_deps
 
     cam = cfg.camera
     source = open_source(spec, width=cam.width, height=cam.height, fps=cam.fps, realtime=False, loop=False,
@@ -56,13 +56,11 @@ def run_layout_bench(spec: str, cfg: Any, *, size: tuple[int, int] = DEFAULT_SIZ
     pygame.display.init()
     pygame.font.init()
     surface = pygame.display.set_mode(size)
-    settings = UiSettings.from_config(cfg)
     overrides: dict[str, Any] = {"fullscreen": False, "width": size[0], "height": size[1]}
     if language:
         overrides["language"] = language
-    import dataclasses
-    settings = dataclasses.replace(settings, **overrides)
-    app = KioskApp(size, settings, default_deps(cfg, analyzer.watchlist))
+    ui = cfg.ui.model_copy(update=overrides)
+    app = KioskApp(size, ui, build_deps(cfg, analyzer.watchlist), privacy=cfg.privacy)
     totals = dict.fromkeys(KINDS, 0)
     screens: dict[str, int] = {}
     first: list[dict[str, Any]] = []
@@ -105,7 +103,7 @@ def run_layout_bench(spec: str, cfg: Any, *, size: tuple[int, int] = DEFAULT_SIZ
         source.close()
         pygame.quit()
     return {"layout": {
-        "source": spec, "size": f"{size[0]}x{size[1]}", "language": settings.language, "frames": n,
+        "source": spec, "size": f"{size[0]}x{size[1]}", "language": ui.language, "frames": n,
         "frames_with_violations": bad_frames, "screens": screens, "faces_max": faces_max, "cards_max": cards_max,
         "notes_max": notes_max, "violations": {"total": sum(totals.values()), **totals},
         "first_violations": first, "wall_s": round(time.monotonic() - t0, 1),

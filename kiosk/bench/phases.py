@@ -119,50 +119,45 @@ def naive_caps() -> Iterator[list[str]]:
 # ------------------------------------------------------------------------------------------------
 
 class UiRenderer:
-    """The kiosk's own screen code on an offscreen surface (SDL dummy driver unless set).
+    """The kiosk's own screen and window loop on an offscreen display (SDL dummy driver unless set).
 
-    Drives ``kiosk.ui.app.KioskApp`` the way ``kiosk.ui.window.run_window`` does (``update``
-    with the newest frame, source status and snapshot, then ``render`` and ``flip``), with the
-    settings and collaborators ``run_window`` would use (``UiSettings.from_config``,
-    ``default_deps``). ``entry`` names what was measured.
+    Steps ``kiosk.ui.loop.WindowLoop`` - the loop ``kiosk run`` runs: events, ``update`` with the
+    newest frame, source status and snapshot, ``render``, ``flip`` and, with ``paced``, the
+    display-rate cap ``Clock.tick(ui.max_fps)`` - with the configuration's screen options (windowed
+    at ``size``) and the collaborators ``kiosk run`` builds (``kiosk.ui.build.build_deps``).
+    ``entry`` names what was measured.
     """
 
-    def __init__(self, cfg: Any, size: tuple[int, int] = UI_SIZE) -> None:
+    def __init__(self, cfg: Any, size: tuple[int, int] = UI_SIZE, *, paced: bool = False) -> None:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
 
-        from kiosk.ui.app import KioskApp
-        from kiosk.ui.settings import UiSettings, default_deps
+        from kiosk.ui.build import build_deps
+        from kiosk.ui.loop import open_screen
 
         self.size = size
         self._pygame = pygame
-        pygame.display.init()
-        pygame.font.init()
-        self.screen = pygame.display.set_mode(size)
-        self._app = KioskApp(size, UiSettings.from_config(cfg), default_deps(cfg))
-        self.entry = "kiosk.ui.app.KioskApp.update + render"
+        ui = cfg.ui.model_copy(update={"fullscreen": False, "width": size[0], "height": size[1]})
+        self.loop = open_screen(ui, SimpleNamespace(slot=None, snapshot=None), build_deps(cfg),
+                                privacy=cfg.privacy, max_fps=ui.max_fps if paced else None)
+        self.entry = "kiosk.ui.loop.WindowLoop.step (events, KioskApp.update + render, flip)"
 
-    def draw(self, pipeline_like: Any) -> float:
-        """Draw the newest frame and snapshot of ``pipeline_like`` once, flip; returns milliseconds.
+    def step(self, feed: Any) -> Any:
+        """One step of the window loop on ``feed``'s newest frame and snapshot (``slot.peek()``,
+        ``slot.status()``, ``snapshot``); returns its ``StepTimes`` (``draw_ms``: update + render + flip)."""
+        self.loop.feed = feed
+        return self.loop.step(time.monotonic())
 
-        ``pipeline_like`` needs ``slot.peek()``, ``slot.status()`` and ``snapshot``.
-        """
-        t0 = time.perf_counter()
-        now_s = time.monotonic()
-        self._app.update(now_s, pipeline_like.slot.peek(), pipeline_like.slot.status(), pipeline_like.snapshot)
-        self._app.render(self.screen, now_s)
-        self._pygame.display.flip()
-        return (time.perf_counter() - t0) * 1e3
+    def draw(self, feed: Any) -> float:
+        """One step; the milliseconds of update + render + flip."""
+        return float(self.step(feed).draw_ms)
 
     @property
     def mode(self) -> str:
         """The screen the app is showing (``mirror``, ``attract``, ``lesson``, ``camera``)."""
-        return str(self._app.state.mode)
-
-    def pump(self) -> None:
-        self._pygame.event.pump()
+        return str(self.loop.app.state.mode)
 
     def close(self) -> None:
         self._pygame.quit()
@@ -236,6 +231,8 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
     pipeline has started (as ``kiosk run`` does) and draws at ``ui.max_fps`` meanwhile.
     ``record=False`` keeps no per-frame series (the soak: the bench itself must not grow).
     """
+    # long: the nested on_snapshot callback (about 45 lines, run on the inference thread) closes over
+    # the phase's measurement series; the rest is start, run and stop of one pipeline in a try/finally
     from kiosk.pipeline import Pipeline
     from kiosk.analysis.build import build_analyzer
 
@@ -322,17 +319,15 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
 
         if ui_factory is not None:
             res.ui = ui = ui_factory()
-            period_s = 1.0 / max(1, cfg.ui.max_fps)
-            next_s = time.monotonic()
             while more():
-                ui.pump()
-                if pipeline.slot.peek() is not None:
-                    res.ui_ms.append(ui.draw(pipeline))
+                # The kiosk's own loop step, paced by its Clock.tick(ui.max_fps); it draws from the
+                # start, as `kiosk run` does, and frames with a camera picture are measured.
+                had_frame = pipeline.slot.peek() is not None
+                step = ui.step(pipeline)
+                if had_frame and step.drawn:
+                    res.ui_ms.append(step.draw_ms)
                     res.ui_frames += 1
                     ui_marks[:] = [ui_marks[0] if ui_marks else time.monotonic(), time.monotonic()]
-                # Pace like pygame's Clock.tick(max_fps) in kiosk.ui.window.run_window.
-                next_s = max(next_s + period_s, time.monotonic())
-                time.sleep(max(0.0, next_s - time.monotonic()))
         else:
             while more():
                 pipeline.inference.done.wait(0.05)
@@ -388,7 +383,6 @@ def _ui_only(cfg: Any, factory: Callable[[], Any], snapshots: dict[int, Any], ui
         k = i % len(images)
         slot.put(Frame(images[k], k, k / max(source.fps, 1e-6)))
         fake.snapshot = snapshots.get(k)
-        ui.pump()
         times_ms.append(ui.draw(fake))
     wall = time.perf_counter() - t0
     return times_ms, (frames / wall if wall > 0 else 0.0)

@@ -19,6 +19,7 @@ def _f(value: Any, unit: str = "", digits: int = 1) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The human-readable tables of a bench report."""
+    # long: the benchmark's text report, one line per figure in the order an operator reads them
     thr = report["throughput"]
     w, h = report["frame_size"]
     lines = [

@@ -176,8 +176,62 @@ def run_bench(spec: str, cfg: Any, *, frames: int = 300, naive: bool = True, liv
 
     # The first source is built before anything else, so a bad spec fails fast (exit 2).
     probe = factory(False)()
+    report = _report_head(spec, cfg, probe)
+
+    # 1. Live, first and cold: the kiosk exactly as `kiosk run` runs it (paced source, inference,
+    # the screen opened after the pipeline starts). Start-up time and peak RSS come from here,
+    # so the bench's later passes and bookkeeping do not count.
+    first: PhaseResult | None = None
+    if live_s > 0:
+        first = _live_phase(report, cfg, store, factory, live_s)
+        gc.collect()
+
+    # 2. Throughput: lossless, every model call timed (the floor).
+    thr = _run_phase("throughput", cfg, store, factory(False), frames=frames, timer_names=names,
+                     keep_boxes=naive, keep_snapshots=_UI_SNAPSHOTS if ui_frames else 1)
+    if first is None:
+        first = thr
+        report["memory"] = {"peak_rss_mb": round(peak_rss_mb(), 1),
+                            "peak_scope": "throughput phase, first in the process (no screen)"}
+    if thr.snapshots:
+        report["frame_size"] = list(next(iter(thr.snapshots.values())).frame_size)
+    report["source_fps"] = round(thr.scene_fps, 3) if thr.scene_fps and not probe.realtime else None
+    report["frames"] = thr.frames
+    report["startup"] = _startup(first)
+    report["throughput"] = _phase_report(thr)
+    report["machine"] = _machine(cfg)
+    ui_snapshots, normal_boxes = thr.snapshots, thr.boxes
+    del thr, first
+    gc.collect()
+
+    # 3. The screen alone, uncapped, on the throughput phase's frames and snapshots.
+    if ui_frames > 0:
+        report["ui"] = _screen_alone(cfg, factory, ui_snapshots, ui_frames)
+    del ui_snapshots
+    report["memory"]["bench_process_peak_rss_mb"] = round(peak_rss_mb(), 1)
+
+    # 4. Naive: every model, every face, every frame; same source, same frames.
+    if naive:
+        report["naive"] = _naive_phase(cfg, store, factory, frames, names, normal_boxes, report["throughput"]["fps"])
+        gc.collect()
+
+    if devices:
+        source = factory(False)()
+        source.open()
+        try:
+            image = np.ascontiguousarray(source.read())
+        finally:
+            source.close()
+        report["reference"] = reference_timings(cfg, image, models_dir)
+        report["projection"] = project_devices(report, report["reference"])
+    report["targets"] = _targets(report)
+    return report
+
+
+def _report_head(spec: str, cfg: Any, probe: Any) -> dict[str, Any]:
+    """The report's first keys, before any phase ran."""
     frame_size = (cfg.camera.width, cfg.camera.height)
-    report: dict[str, Any] = {
+    return {
         "schema": SCHEMA,
         "kiosk_version": __version__,
         "source": spec,
@@ -192,49 +246,10 @@ def run_bench(spec: str, cfg: Any, *, frames: int = 300, naive: bool = True, liv
         "settings": _settings(cfg),
     }
 
-    # 1. Live, first and cold: the kiosk exactly as `kiosk run` runs it (paced source, inference,
-    # the screen opened after the pipeline starts). Start-up time and peak RSS come from here,
-    # so the bench's later passes and bookkeeping do not count.
-    first: PhaseResult | None = None
-    if live_s > 0:
-        live_cfg = cfg.with_overrides({"camera.realtime": True}, origin="kiosk bench")
-        live = _run_phase("live", live_cfg, store, factory(True), frames=None, duration_s=live_s,
-                          ui_factory=lambda: UiRenderer(cfg), latency=True)
-        if live.ui is not None:
-            live_entry = live.ui.entry
-            live.ui.close()
-        report["live"] = {
-            "duration_s": live_s,
-            "camera_fps": cfg.camera.fps,
-            "frames_captured": live.frames_captured,
-            "frames_processed": live.frames,
-            "frames_dropped": live.dropped,
-            "inference_fps": round(live.fps, 2),
-            "latency_ms": summarize(live.latency_ms),
-            "ui_fps": round(live.ui_fps, 2),
-            "ui_draw_ms": summarize(live.ui_ms),
-            "ui_entry": live_entry,
-            "cpu_utilisation": round(live.cpu_s / live.wall_s, 3) if live.wall_s > 0 else None,
-            "threads": live.threads,
-        }
-        report["memory"] = {"peak_rss_mb": round(peak_rss_mb(), 1),
-                            "peak_scope": "live phase, first in the process (the kiosk with its screen)"}
-        first = live
-        live.ui = None
-        gc.collect()
 
-    # 2. Throughput: lossless, every model call timed (the floor).
-    thr = _run_phase("throughput", cfg, store, factory(False), frames=frames, timer_names=names,
-                     keep_boxes=naive, keep_snapshots=_UI_SNAPSHOTS if ui_frames else 1)
-    if first is None:
-        first = thr
-        report["memory"] = {"peak_rss_mb": round(peak_rss_mb(), 1),
-                            "peak_scope": "throughput phase, first in the process (no screen)"}
-    if thr.snapshots:
-        report["frame_size"] = list(next(iter(thr.snapshots.values())).frame_size)
-    report["source_fps"] = round(thr.scene_fps, 3) if thr.scene_fps and not probe.realtime else None
-    report["frames"] = thr.frames
-    report["startup"] = {
+def _startup(first: PhaseResult) -> dict[str, Any]:
+    """The report's ``startup`` section, from the first phase in the process."""
+    return {
         "first_frame_s": (round(first.first_frame_process_age_s, 3)
                           if first.first_frame_process_age_s is not None else None),
         "models_load_s": round(first.build_s, 3),
@@ -243,56 +258,69 @@ def run_bench(spec: str, cfg: Any, *, frames: int = 300, naive: bool = True, liv
         "first_frame_analysis_ms": round(first.first_total_ms, 2) if first.first_total_ms is not None else None,
         "phase": first.mode,
     }
-    report["throughput"] = _phase_report(thr)
-    report["machine"] = _machine(cfg)
-    ui_snapshots, normal_boxes = thr.snapshots, thr.boxes
-    del thr, first
-    gc.collect()
 
-    # 3. The screen alone, uncapped, on the throughput phase's frames and snapshots.
-    if ui_frames > 0:
-        ui = UiRenderer(cfg)
-        try:
-            times_ms, fps = _ui_only(cfg, factory(False), ui_snapshots, ui, ui_frames)
-            entry, mode = ui.entry, ui.mode
-        finally:
-            ui.close()
-        faces = [len(snap.faces) for snap in ui_snapshots.values()]
-        report["ui"] = {
-            "size": list(UI_SIZE),
-            "entry": entry,
-            "screen": mode,
-            "frames": len(times_ms),
-            "faces_mean": round(float(np.mean(faces)), 2) if faces else 0.0,
-            "draw_ms": summarize(times_ms),
-            "fps": round(fps, 2),
-        }
-    del ui_snapshots
-    report["memory"]["bench_process_peak_rss_mb"] = round(peak_rss_mb(), 1)
 
-    # 4. Naive: every model, every face, every frame; same source, same frames.
-    if naive:
-        with naive_caps() as caps:
-            nv = _run_phase("naive", naive_config(cfg), store, factory(False), frames=frames,
-                            timer_names=names, keep_boxes=True)
-        report["naive"] = _phase_report(nv)
-        report["naive"]["caps_lifted"] = caps
-        report["naive"]["speedup"] = _ratio(report["throughput"]["fps"], report["naive"]["fps"])
-        report["naive"]["boxes_compared"] = _compare_boxes(normal_boxes, nv.boxes)
-        del nv
-        gc.collect()
+def _naive_phase(cfg: Any, store: Any, factory: Callable[[bool], Callable[[], Any]], frames: int,
+                 names: dict[str, str], normal_boxes: dict[int, np.ndarray], throughput_fps: float) -> dict[str, Any]:
+    """Phase 4 (see ``run_bench``): the report's ``naive`` section."""
+    with naive_caps() as caps:
+        nv = _run_phase("naive", naive_config(cfg), store, factory(False), frames=frames,
+                        timer_names=names, keep_boxes=True)
+    out = _phase_report(nv)
+    out["caps_lifted"] = caps
+    out["speedup"] = _ratio(throughput_fps, out["fps"])
+    out["boxes_compared"] = _compare_boxes(normal_boxes, nv.boxes)
+    return out
 
-    if devices:
-        source = factory(False)()
-        source.open()
-        try:
-            image = np.ascontiguousarray(source.read())
-        finally:
-            source.close()
-        report["reference"] = reference_timings(cfg, image, models_dir)
-        report["projection"] = project_devices(report, report["reference"])
-    report["targets"] = _targets(report)
-    return report
+
+def _live_phase(report: dict[str, Any], cfg: Any, store: Any, factory: Callable[[bool], Callable[[], Any]],
+                live_s: float) -> PhaseResult:
+    """Phase 1 (see ``run_bench``): fills ``report["live"]`` and ``report["memory"]``."""
+    live_cfg = cfg.with_overrides({"camera.realtime": True}, origin="kiosk bench")
+    live = _run_phase("live", live_cfg, store, factory(True), frames=None, duration_s=live_s,
+                      ui_factory=lambda: UiRenderer(cfg, paced=True), latency=True)
+    if live.ui is not None:
+        live_entry = live.ui.entry
+        live.ui.close()
+    report["live"] = {
+        "duration_s": live_s,
+        "camera_fps": cfg.camera.fps,
+        "frames_captured": live.frames_captured,
+        "frames_processed": live.frames,
+        "frames_dropped": live.dropped,
+        "inference_fps": round(live.fps, 2),
+        "latency_ms": summarize(live.latency_ms),
+        "ui_fps": round(live.ui_fps, 2),
+        "ui_draw_ms": summarize(live.ui_ms),
+        "ui_entry": live_entry,
+        "cpu_utilisation": round(live.cpu_s / live.wall_s, 3) if live.wall_s > 0 else None,
+        "threads": live.threads,
+    }
+    report["memory"] = {"peak_rss_mb": round(peak_rss_mb(), 1),
+                        "peak_scope": "live phase, first in the process (the kiosk with its screen)"}
+    live.ui = None
+    return live
+
+
+def _screen_alone(cfg: Any, factory: Callable[[bool], Callable[[], Any]], ui_snapshots: dict[int, Any],
+                  ui_frames: int) -> dict[str, Any]:
+    """Phase 3 (see ``run_bench``): the report's ``ui`` section."""
+    ui = UiRenderer(cfg)
+    try:
+        times_ms, fps = _ui_only(cfg, factory(False), ui_snapshots, ui, ui_frames)
+        entry, mode = ui.entry, ui.mode
+    finally:
+        ui.close()
+    faces = [len(snap.faces) for snap in ui_snapshots.values()]
+    return {
+        "size": list(UI_SIZE),
+        "entry": entry,
+        "screen": mode,
+        "frames": len(times_ms),
+        "faces_mean": round(float(np.mean(faces)), 2) if faces else 0.0,
+        "draw_ms": summarize(times_ms),
+        "fps": round(fps, 2),
+    }
 
 
 def _compare_boxes(normal: dict[int, np.ndarray], naive: dict[int, np.ndarray]) -> dict[str, Any]:

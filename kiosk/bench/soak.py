@@ -49,6 +49,9 @@ def run_soak(cfg: Any, *, spec: str = "synthetic:churn", frames: int = 100_000, 
     - ``gallery_turnover``: visitors were created and forgotten (otherwise the run proves nothing);
     - ``threads`` and ``fds``: the same count in every post-warm-up sample.
     """
+    # long: the soak's loop and its checks share the per-frame bookkeeping (samples, gallery ages,
+    # turnover) that the nested on_frame callback fills; the checks are the docstring's list, in
+    # order
     from kiosk.bench.scenes import SyntheticScene, parse_spec
     from kiosk.models import ModelStore
 

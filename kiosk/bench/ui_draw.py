@@ -1,11 +1,12 @@
 """Draw time of the kiosk screen, offscreen: ``python -m kiosk.bench.ui_draw``.
 
-Renders the mirror (and optionally a lesson) with four visitors at 1280x720 under SDL's dummy
-video driver and prints the per-frame draw time as JSON (mean, p50, p95, max, implied fps).
+Steps the kiosk's own window loop (``kiosk.ui.loop.WindowLoop.step``, unpaced) on the mirror (and
+optionally a lesson) with four visitors at 1280x720 under SDL's dummy video driver and prints the
+per-frame draw time (``KioskApp.render``) as JSON (mean, p50, p95, max, implied fps).
 The camera picture changes every second display frame (a 30 fps camera on a 60 Hz screen) and
 a new snapshot arrives every sixth (10 inference fps), so the figure includes the picture
 conversion, card layout, the countdown texts and the caches as they behave in a real run.
-It measures drawing only (no ``display.flip``, no inference running beside it).
+It measures drawing only (not the update, not ``display.flip``; no inference running beside it).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import json
 import os
 import statistics
 import sys
-import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,43 +32,44 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pygame
 
-    from kiosk.types import SourceStatus
     from kiosk.analysis.record import face_detail
-    from kiosk.types import Frame
-    from kiosk.ui.app import KioskApp
-    from kiosk.ui.settings import UiDeps, UiSettings
     from kiosk.bench.fake_snapshots import WATCHLIST_THRESHOLD, four_faces, placeholder_fmr
+    from kiosk.capture.slot import LatestFrame
+    from kiosk.config import UiConfig
+    from kiosk.types import Frame
+    from kiosk.ui.deps import UiDeps
+    from kiosk.ui.loop import open_screen
 
     w, h = (int(v) for v in args.size.lower().split("x"))
-    pygame.display.init()
-    pygame.font.init()
-    screen = pygame.display.set_mode((w, h))
-    settings = UiSettings(fullscreen=False, width=w, height=h, blur_faces=args.blur, lesson_after_s=3600.0,
-                          attract_after_s=3600.0 if args.screen != "attract" else 1.0)
+    ui = UiConfig(fullscreen=False, width=w, height=h, blur_faces=args.blur, lesson_after_s=3600.0,
+                  attract_after_s=3600.0 if args.screen != "attract" else 1.0, arc=False)
     deps = UiDeps(record=face_detail, fmr=placeholder_fmr, watchlist_size=40, watchlist_threshold=WATCHLIST_THRESHOLD)
-    app = KioskApp((w, h), settings, deps)
+    # What the window loop reads each step, as from a Pipeline: the newest frame and status in a
+    # slot, the newest snapshot beside it.
+    feed = SimpleNamespace(slot=LatestFrame(), snapshot=None)
+    feed.slot.set_status(True, "bench")
+    loop = open_screen(ui, feed, deps, max_fps=None)  # the kiosk's own loop step, unpaced
+    app = loop.app
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (480, 640, 3), dtype=np.uint8) for _ in range(4)]
-    status = SourceStatus(True, "bench", 0.0, 0)
     base = four_faces((640, 480))
     if args.screen == "lesson":
-        app.update(0.0, Frame(images[0], 0, 0.0), status, base)
+        feed.slot.put(Frame(images[0], 0, 0.0))
+        feed.snapshot = base
+        app.update(0.0, feed.slot.peek(), feed.slot.status(), base)
         app.state.next_lesson(0.0)
     times_ms: list[float] = []
     t = 0.0
     for i in range(args.frames):
         t += 1 / 60
-        frame = Frame(images[(i // 2) % 4], i // 2, t)
+        feed.slot.put(Frame(images[(i // 2) % 4], i // 2, t))
         k = i // 6
         snap = base if args.screen != "attract" else replace(base, faces=(), visitors=())
         # Faces drift a little with every snapshot, as real detections do.
         faces = tuple(replace(f, box_xyxy=tuple(v + (k % 7) for v in f.box_xyxy), time_in_view_s=f.time_in_view_s + t)
                       for f in snap.faces)
-        snap = replace(snap, faces=faces, frame_index=k, t_s=100.0 + t)
-        app.update(t, frame, status, snap)
-        t0 = time.perf_counter()
-        app.render(screen, t)
-        times_ms.append((time.perf_counter() - t0) * 1e3)
+        feed.snapshot = replace(snap, faces=faces, frame_index=k, t_s=100.0 + t)
+        times_ms.append(loop.step(t).render_ms)  # drawing only: not the update, not the flip
     warm = times_ms[30:] or times_ms  # the first frames fill the caches
     q = statistics.quantiles(warm, n=100)
     result = {

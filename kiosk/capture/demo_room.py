@@ -16,6 +16,8 @@ def build_room(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     Drawn in 640x480 units scaled to the frame, then softened (the wall is out of focus behind
     the visitors, the counter even more so, being closest to the lens).
     """
+    # long: a drawing script (wall, paintings, bench, floor, counter) in 640x480 units, read top to
+    # bottom like the room it paints; its helpers are the two scaling closures at the top
     sx, sy = w / REF_W, h / REF_H
 
     def p(x: float, y: float) -> tuple[int, int]:

@@ -222,6 +222,9 @@ class CaptureThread(threading.Thread):
         outcome: "stop" (stop requested), "done" (finished or fatal; already recorded),
         "fault" (failed before any frame), "ok-then-fault" (delivered frames, then failed).
         """
+        # long: one state machine over a reader's messages (created, opened, frame, eos, retry, fatal,
+        # crash) whose local state every branch updates; splitting it would scatter the stall rules it
+        # applies
         inbox: queue.Queue[tuple[_Kind, object]] = queue.Queue(maxsize=1)
         reader = _Reader(self._factory, inbox, name=f"capture-reader-{attempt}")
         self._reader = reader

@@ -15,6 +15,13 @@ dummy driver on a development machine) do not change the exit status: 0 when not
 otherwise. Run it as the service user to see what the service sees::
 
     sudo -u kiosk /opt/kiosk/venv/bin/kiosk doctor --config /etc/kiosk/kiosk.yaml
+
+Over 500 lines on purpose: one short function per check, under banners in the order the operator
+fixes them, and the page an operator reads to learn what ``kiosk doctor`` looks at; each check is
+small and they share only ``Check``. The camera block is the seam to cut next, together with its
+child-process entry point (``camera_probe_child``, imported by name by the probe's child and
+patched as ``kiosk.cli.doctor.probe_camera`` by tests/test_live_protection.py), so that both move
+as one.
 """
 from __future__ import annotations
 

@@ -62,6 +62,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     The lead's ``kiosk/cli/`` calls this and dispatches ``args.command == "eval"`` to :func:`main_eval`.
     """
+    # long: argparse declarations of the eval sub-commands and their flags, one block per sub-command,
+    # read as the command's help
     ev = subparsers.add_parser("eval", help="measure the kiosk's models on public datasets (JSON to stdout)")
     esub = ev.add_subparsers(dest="eval_command", required=True)
 

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from kiosk.errors import EXIT_OK, EXIT_RUNTIME, KioskError
 
@@ -76,22 +77,8 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     from kiosk.notify import Notifier
     notifier = Notifier()  # its Unix socket exists before the guard closes the door
     allowed = [Path(args.report)] if args.report and args.report != "-" else []
-    # The one daily counter: the attract screen shows its figures, the aggregates file (if the
-    # operator enabled it) is written from it, so the screen and `kiosk stats` agree.
-    from kiosk.counters.aggregates_file import allowed_paths
-    from kiosk.counters.daily import Aggregates
-    from kiosk.counters.persister import Persister
-    threshold = cfg.watchlist.threshold if cfg.watchlist.enabled else None
-    counter = persister = None
-    if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
-        agg_file = cfg.privacy.aggregates_file
-        counter = Aggregates.resume(agg_file, watchlist_threshold=threshold)
-        persister = Persister(counter, agg_file)
-        pipeline.subscribe(persister.observe)
-        allowed += allowed_paths(agg_file)
-    elif not args.headless:
-        counter = Aggregates(watchlist_threshold=threshold)  # RAM only, for the attract screen
-        pipeline.subscribe(counter.observe)
+    counter, persister, files = daily_counter(cfg, pipeline, window=not args.headless)
+    allowed += files
     if cfg.privacy.mode == "strict":
         # From here on, nothing may be written or sent except the operator's report file and,
         # if enabled, the aggregate counters.
@@ -106,8 +93,11 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
                 notifier.tick()
                 time.sleep(0.05)
         else:
-            from kiosk.ui.window import run_window
-            run_window(cfg, pipeline, heartbeat=notifier.tick, counter=counter)
+            from kiosk.ui.window import build_deps, run_window
+            # The screen's collaborators, from the analyzer built above (its watchlist, or the
+            # loader still embedding the portraits): the calibration, thumbnails and figures.
+            deps = build_deps(cfg, analyzer.watchlist, analyzer.watchlist_loader)  # type: ignore[arg-type]
+            run_window(cfg, pipeline, deps, heartbeat=notifier.tick, counter=counter)
     finally:
         notifier.stopping()
         pipeline.stop()
@@ -118,22 +108,55 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     log.info("%s", run_summary(pipeline.inference.stats.frames, analyzer))
 
     if args.report:
-        from kiosk.cli.report import build_report, write_report
-        stats = pipeline.inference.stats
-        live = cfg.camera.source_spec.live
-        write_report(build_report(
-            source=cfg.camera.source, frames=stats.frames, dropped=pipeline.slot.dropped,
-            wall_s=wall_s, started_s=started, first_frame_s=stats.first_frame_s,
-            clock_origin_s=stats.first_frame_t_s or 0.0,
-            stage_ms=stats.stage_ms, max_faces=stats.max_faces,
-            embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
-            # A live camera films real visitors: their guesses and when each came and left never
-            # leave RAM. Recorded material (demo, files) gets the records and times.
-            last_faces=stats.last_face if not live else None,
-            frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
-            visitor_times=not live,
-        ), args.report)
+        write_run_report(args.report, cfg, pipeline, analyzer, wall_s, started)
+    return exit_code(pipeline)
 
+
+def daily_counter(cfg: Any, pipeline: Any, window: bool) -> tuple[Any, Any, list[Path]]:
+    """The one daily counter, subscribed to ``pipeline``: (counter, persister, files it writes).
+
+    The attract screen shows its figures and the aggregates file (if the operator enabled it) is
+    written from it, so the screen and `kiosk stats` agree. Without the file it lives in RAM, and
+    only for the window (a headless run has no attract screen): (None, None, []).
+    """
+    from kiosk.counters.aggregates_file import allowed_paths
+    from kiosk.counters.daily import Aggregates
+    from kiosk.counters.persister import Persister
+    threshold = cfg.watchlist.threshold if cfg.watchlist.enabled else None
+    if cfg.privacy.persist_aggregates and cfg.privacy.aggregates_file is not None:
+        agg_file = cfg.privacy.aggregates_file
+        counter = Aggregates.resume(agg_file, watchlist_threshold=threshold)
+        persister = Persister(counter, agg_file)
+        pipeline.subscribe(persister.observe)
+        return counter, persister, list(allowed_paths(agg_file))
+    if window:
+        counter = Aggregates(watchlist_threshold=threshold)  # RAM only, for the attract screen
+        pipeline.subscribe(counter.observe)
+        return counter, None, []
+    return None, None, []
+
+
+def write_run_report(path: str, cfg: Any, pipeline: Any, analyzer: Any, wall_s: float, started: float) -> None:
+    """``--report``: the run's figures as JSON (``kiosk.cli.report``)."""
+    from kiosk.cli.report import build_report, write_report
+    stats = pipeline.inference.stats
+    live = cfg.camera.source_spec.live
+    write_report(build_report(
+        source=cfg.camera.source, frames=stats.frames, dropped=pipeline.slot.dropped,
+        wall_s=wall_s, started_s=started, first_frame_s=stats.first_frame_s,
+        clock_origin_s=stats.first_frame_t_s or 0.0,
+        stage_ms=stats.stage_ms, max_faces=stats.max_faces,
+        embeddings_computed=analyzer.embeddings_computed, visitors=analyzer.forgotten,
+        # A live camera films real visitors: their guesses and when each came and left never
+        # leave RAM. Recorded material (demo, files) gets the records and times.
+        last_faces=stats.last_face if not live else None,
+        frame_size=pipeline.snapshot.frame_size if pipeline.snapshot else None,
+        visitor_times=not live,
+    ), path)
+
+
+def exit_code(pipeline: Any) -> int:
+    """0, or the failed worker's error printed and its exit code."""
     error = pipeline.error
     if error is not None:
         if isinstance(error, KioskError):

@@ -246,6 +246,8 @@ def plot_aggregates(data: Mapping[str, Any], out: Path) -> None:
     so it runs on a headless kiosk or in a test. Raises ``OSError`` when ``out`` cannot be
     written.
     """
+    # long: one figure of eight panels drawn in order on one matplotlib Figure; each panel is a few
+    # lines that share the figure's colours, labels and bins
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import ConstrainedLayoutEngine

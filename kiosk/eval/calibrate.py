@@ -235,6 +235,9 @@ def calibrate(
     ``extra_lists``: image lists (``images.csv``: ``path,person``, paths relative to the CSV's
     folder) whose images join the impostor set, e.g. ``lfw_calib/images.csv``.
     """
+    # long: one measurement, embeddings to manifest section; its phases share a dozen large arrays (the
+    # embeddings are wiped as soon as they are stacked), and a split must be shown to leave a full LFW
+    # calibration's output unchanged, which the test data cannot show
     started = time.perf_counter()
     lfw = lfw_images(lfw_root)
     detector = models.detector(8192, det_score, 0.3, 5000)

@@ -59,6 +59,8 @@ def evaluate_widerface_runtime(
     progress: bool = False,
 ) -> dict[str, Any]:
     """WIDER FACE AP of the runtime detection strategy on camera-sized frames (module docstring)."""
+    # long: one evaluation loop and its JSON result; the loop keeps per-image first and last detections
+    # and timings that the result is built from
     from kiosk.detect.room import RoomDetector
     from kiosk.eval.common import json_round as _round, progress_bar as _progress, read_image
     from kiosk.eval.widerface import (load_widerface, recall_by_width, recall_of_large_faces,

@@ -154,6 +154,8 @@ def convert_keras_hdf5(path: Path) -> bytes:
     Raises :class:`KerasConversionError` (a ``ModelError``) for anything outside the supported
     subset, naming the offending layer.
     """
+    # long: one pass over the model's layers, one branch per supported Keras layer type emitting into
+    # the shared node and tensor tables; the supported subset reads best as this one list
     import h5py
     import onnx
     from onnx import TensorProto, helper

@@ -95,6 +95,8 @@ def prepare_environment(environ: MutableMapping[str, str] | None = None) -> Envi
     A folder this function creates (outside systemd's runtime directory) is deleted at exit.
     Idempotent. Returns what it did; log ``notes`` at WARNING.
     """
+    # long: an ordered list of environment settings, each with the comment saying which library it
+    # keeps from writing; the order matters (before heavy imports), so it stays one list
     env = os.environ if environ is None else environ
     sys.dont_write_bytecode = True
     set_vars: dict[str, str] = {}

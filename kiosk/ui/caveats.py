@@ -8,7 +8,7 @@ lists the caveats under the same numbers, so the link does not depend on colour.
 The kiosk's own measured accuracy goes into ``{slot}`` fields of each caveat's ``measured``
 sentences. The figures are copied from ``docs/ACCURACY.md`` into ``assets/caveats/measured.yaml``
 (versioned, one place, each with the command that measured it), read by :func:`load_measured` and
-passed in through ``UiDeps.measured`` (``default_deps`` does that). Numbers are formatted per
+passed in through ``UiDeps.measured`` (``kiosk.ui.build.build_deps`` does that). Numbers are formatted per
 language here ("87.5%" / "87,5 %"). A sentence whose slots have no value is left out, never
 guessed; when none is left, the caveat says where the measurement is documented instead.
 """

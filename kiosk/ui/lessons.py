@@ -21,7 +21,7 @@ import pygame
 from kiosk.types import FaceView
 from kiosk.ui.caveats import Caveat
 from kiosk.ui.dossier import visitor_label
-from kiosk.ui.settings import UiDeps
+from kiosk.ui.deps import UiDeps
 from kiosk.ui.rates import ACLU_DATABASE_SIZE  # noqa: F401  (re-exported)
 from kiosk.ui.state import LESSONS
 from kiosk.ui.text import Rect

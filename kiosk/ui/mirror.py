@@ -113,7 +113,7 @@ class MirrorOverlay:
         f = max(MIN_CARD_SCALE, min(1.0, round(factor / CARD_SCALE_STEP) * CARD_SCALE_STEP))
         if f >= 1.0:
             return ctx
-        scale = TypeScale.for_screen(round(min(ctx.size) * f), ctx.settings.text_scale, ctx.theme)
+        scale = TypeScale.for_screen(round(min(ctx.size) * f), ctx.ui.text_scale, ctx.theme)
         text = self._texts.get((scale, ctx.size))
         if text is None:
             text = self._texts[(scale, ctx.size)] = TextRenderer(scale)
@@ -174,7 +174,7 @@ class MirrorOverlay:
         if content is None:
             if len(self._contents) > 64:
                 self._contents.clear()
-            content = self._contents[key] = card_content(face, snap.t_s, ctx.strings, ctx.settings.welcome_s, ctx.portraits)
+            content = self._contents[key] = card_content(face, snap.t_s, ctx.strings, ctx.ui.welcome_s, ctx.portraits)
         return content
 
     def _sizes(self, ctx: DrawContext, key: str, content: CardContent) -> tuple[tuple[int, int], ...]:
@@ -262,7 +262,7 @@ class MirrorOverlay:
                 self._cards[key] = self._cards.pop(old)
                 self._cards[key].key = key
             present.add(key)
-            box = box_to_display(face.box_xyxy, snap.frame_size, image_rect, ctx.settings.mirror)  # type: ignore[union-attr]
+            box = box_to_display(face.box_xyxy, snap.frame_size, image_rect, ctx.ui.mirror)  # type: ignore[union-attr]
             if not face.consented:
                 # Only the box: no content is built, no card is placed, no name is drawn.
                 out.boxes[key] = (box, False, "")
@@ -392,12 +392,12 @@ class MirrorOverlay:
             if line is not None:
                 pygame.draw.line(target, colour, line[0], line[1], max(1, sc.line_px // 2))
                 ctx.record.leaders[key] = line
-        if ctx.settings.show_landmarks and snap is not None:
+        if ctx.ui.show_landmarks and snap is not None:
             for face in snap.faces:
                 if face.attributes.mesh_px or not face.consented:
                     continue  # the mesh is drawn into the image itself (see CameraImage.surface)
                 for lx, ly in face.landmarks_px:
-                    px, py = frame_to_display(lx, ly, snap.frame_size, image_rect, ctx.settings.mirror)
+                    px, py = frame_to_display(lx, ly, snap.frame_size, image_rect, ctx.ui.mirror)
                     pygame.draw.circle(target, theme.accent, (round(px), round(py)), max(2, sc.line_px))
         for key, (rect, level, alpha) in frame.cards.items():
             content = frame.contents[key]
@@ -473,7 +473,7 @@ class MirrorOverlay:
             remaining = dep.remaining_s(pipeline_now_s)
             title = s.get("card.left", id=f"{dep.visitor_id:04d}")
             line = s.get("card.forgotten_in", time=s.clock(math.ceil(remaining))) if remaining > 0 else s.get("card.erasing")
-            fraction = remaining / max(1.0, ctx.settings.forget_after_s)
+            fraction = remaining / max(1.0, ctx.privacy.forget_after_s)
         key = (title, line, int(fraction * 200), rect[2], rect[3], theme.name)
         layer = self._departure_layers.get(key)
         if layer is None:

@@ -25,6 +25,8 @@ def draw_attract(target: pygame.Surface, ctx: DrawContext, figures: TodayFigures
     """Nobody in view (or the mirror paused: ``note``): an invitation, the privacy promise,
     today's counters. Everything at body size or larger; when it does not all fit (long
     languages, small screens) the promise and the counters take turns as two pages."""
+    # long: the attract screen measures every block (title, promise, counters) before drawing any, to
+    # centre them together; measuring and drawing share those heights
     theme, sc, t, s = ctx.theme, ctx.scale, ctx.text, ctx.strings
     w, h = ctx.size
     ctx.record.screen = "attract"
@@ -44,8 +46,8 @@ def draw_attract(target: pygame.Surface, ctx: DrawContext, figures: TodayFigures
     # The promise, with a lock beside each line (repeated in the banner above).
     icon = round(sc.body * 0.8)
     promise = [s.get("attract.promise_stored"), s.get("attract.promise_sent"),
-               s.get("attract.promise_forget", duration=s.duration(ctx.settings.forget_after_s))]
-    if ctx.settings.consent_required:
+               s.get("attract.promise_forget", duration=s.duration(ctx.privacy.forget_after_s))]
+    if ctx.privacy.consent == "required":
         promise.insert(0, s.get("attract.promise_consent", button=s.get("consent.button")))
     lh = t.line_height("body")
     promise_lines = [t.wrap(p, "body", width - icon - sc.pad) for p in promise]

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 
 from kiosk.ui.rates import AUTO_DWELL_S, AUTO_RATES, POSITIONS, fraction_for_rate, snap, step
-from kiosk.ui.settings import UiSettings
+from kiosk.config import UiConfig
 
 CAVEAT_PAGES = 3
 LESSONS: tuple[str, ...] = ("threshold", *(f"caveats:{i}" for i in range(CAVEAT_PAGES)), "record")
@@ -43,7 +43,7 @@ MODES: tuple[str, ...] = ("camera", "attract", "mirror", "lesson")
 class UiState:
     """Mutable screen state; owned by the UI thread."""
 
-    settings: UiSettings
+    ui: UiConfig  # the screen's options (times, languages, debug overlay)
     mode: str = "attract"
     language: str = ""
     lesson_index: int = 0
@@ -58,8 +58,8 @@ class UiState:
 
     def __post_init__(self) -> None:
         if not self.language:
-            self.language = self.settings.language
-        self.debug = self.debug or self.settings.debug_overlay
+            self.language = self.ui.language
+        self.debug = self.debug or self.ui.debug_overlay
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ class UiState:
         return LESSONS[self.lesson_index % len(LESSONS)]
 
     def interacting(self, now_s: float) -> bool:
-        return now_s - self.last_interaction_s < self.settings.interaction_hold_s
+        return now_s - self.last_interaction_s < self.ui.interaction_hold_s
 
     def slider_value(self, now_s: float) -> float:
         """The slider position shown (0 lenient .. 1 strict).
@@ -89,7 +89,7 @@ class UiState:
         if mode == self.mode:
             return
         if mode == "attract":
-            self.language = self.settings.language
+            self.language = self.ui.language
             self.slider_manual_s = -math.inf  # the next visitor starts with the automatic steps
             self.slider = POSITIONS[0]
         self.history.append(f"{self.mode}->{mode}")
@@ -100,7 +100,7 @@ class UiState:
     def tick(self, now_s: float, faces_in_view: int, camera_ok: bool, hold: bool = False) -> str:
         """Advance the timers; returns the mode to draw. ``hold``: something is still being shown
         to a visitor who just left (the end of the arc, ``kiosk.ui.arc``): no attract screen yet."""
-        s = self.settings
+        s = self.ui
         self.camera_ok = camera_ok
         if faces_in_view:
             self.last_face_s = now_s
@@ -174,7 +174,7 @@ class UiState:
 
     def next_language(self, now_s: float) -> str:
         self._touch(now_s)
-        langs = self.settings.languages
+        langs = self.ui.languages
         i = langs.index(self.language) if self.language in langs else -1
         self.language = langs[(i + 1) % len(langs)]
         return self.language

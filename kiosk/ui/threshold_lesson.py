@@ -41,7 +41,7 @@ from kiosk.ui.rates import (
     rate_for_fraction,
 )
 from kiosk.ui.portrait_names import PortraitNames
-from kiosk.ui.settings import UiDeps
+from kiosk.ui.deps import UiDeps
 from kiosk.ui.layout import inside, overlaps
 from kiosk.ui.text import Rect
 from kiosk.ui.widgets import DrawContext
@@ -161,6 +161,9 @@ def _status(deps: UiDeps) -> tuple[int, bool, int, int]:
 
 def draw_threshold_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, view: Any) -> None:
     """``view``: a ``kiosk.ui.lessons.LessonView`` (its ``threshold`` is the slider position 0..1)."""
+    # long: one panel laid out top to bottom (the visitor and closest portraits, the slider, the
+    # figures at this rate), each part placed below the previous one's measured height; the banners
+    # mark its three parts
     theme, sc, t, s = ctx.theme, ctx.scale, ctx.text, ctx.strings
     x, y, w, h = area
     bottom = y + h

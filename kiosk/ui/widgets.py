@@ -8,7 +8,7 @@ import pygame
 
 from kiosk.ui.i18n import Strings
 from kiosk.ui.portrait_names import SHOW_NAMES, PortraitNames
-from kiosk.ui.settings import UiSettings
+from kiosk.config import PrivacyConfig, UiConfig
 from kiosk.ui.text import FrameRecord, Layer, Rect, TextRenderer
 from kiosk.ui.theme import Colour, ColourA, Theme, TypeScale
 
@@ -22,9 +22,10 @@ class DrawContext:
     text: TextRenderer
     strings: Strings
     record: FrameRecord
-    settings: UiSettings
+    ui: UiConfig
     size: tuple[int, int]
     portraits: PortraitNames = SHOW_NAMES  # how watchlist portraits are called (watchlist.show_names)
+    privacy: PrivacyConfig = PrivacyConfig()  # forget_after_s and consent, quoted by the promise
 
 
 _panel_cache: dict[tuple[int, int, ColourA, int, Colour | None, int], pygame.Surface] = {}
@@ -150,15 +151,15 @@ _banner_cache: dict[tuple, tuple[int, tuple[str, ...], str]] = {}
 
 
 def banner_message(ctx: DrawContext) -> str:
-    duration = ctx.strings.duration(ctx.settings.forget_after_s)
-    if ctx.settings.consent_required:
+    duration = ctx.strings.duration(ctx.privacy.forget_after_s)
+    if ctx.privacy.consent == "required":
         return ctx.strings.get("banner.text_consent", duration=duration, button=ctx.strings.get("consent.button"))
     return ctx.strings.get("banner.text", duration=duration)
 
 
 def draw_banner(target: pygame.Surface, ctx: DrawContext) -> Rect:
     """The privacy promise across the top of every screen (``banner_layout``). With
-    ``consent_required`` it starts with "Nothing is analysed until you touch “Analyse me”"."""
+    ``privacy.consent: required`` it starts with "Nothing is analysed until you touch “Analyse me”"."""
     w, _ = ctx.size
     h, lines, role = banner_layout(ctx)
     rect = (0, 0, w, h)
