@@ -266,8 +266,18 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
             "accuracy_by_gender": dict(zip(("female", "male"), (round(float(v), 4) for v in
                                                                 np.mean([x["accuracy_by_gender"] for x in s], axis=0)))),
         }
-    # Scale: ECE of a model that is perfectly calibrated by construction (labels drawn from the
-    # previous method's out-of-fold confidences) on this many faces.
+    return {
+        "faces": n, "repeats": repeats, "folds": folds, "shipped": SHIPPED, "previous": PREVIOUS,
+        "perfectly_calibrated_ece": _perfectly_calibrated_ece(z, y, band, years, folds, seed),
+        "methods": out,
+    }
+
+
+def _perfectly_calibrated_ece(z: np.ndarray, y: np.ndarray, band: np.ndarray, years: np.ndarray,
+                              folds: int, seed: int) -> dict[str, Any]:
+    """Scale: ECE of a model that is perfectly calibrated by construction (labels drawn from the
+    previous method's out-of-fold confidences) on this many faces, and on test-sized subsets."""
+    n = z.size
     rng = np.random.default_rng(seed)
     fold = rng.permutation(n) % folds
     p_prev = np.empty(n)
@@ -284,18 +294,14 @@ def compare_gender_methods(gender_probs: np.ndarray, is_male: np.ndarray, age_ye
     by_band = {name: round(float(np.median([expected_calibration_error(conf[band == b], d[band == b])
                                             for d in draws])), 4)
                for b, name in enumerate(AGE_BAND_NAMES)}
-    return {
-        "faces": n, "repeats": repeats, "folds": folds, "shipped": SHIPPED, "previous": PREVIOUS,
-        "perfectly_calibrated_ece": {"median": round(float(np.median(perfect)), 4),
-                                     "p90": round(float(np.percentile(perfect, 90)), 4),
-                                     "median_by_predicted_age_band": by_band,
-                                     f"on_{TEST_FACES}_faces": {
-                                         "mean": round(float(np.mean(perfect_small)), 4),
-                                         "median": round(float(np.median(perfect_small)), 4),
-                                         "p90": round(float(np.percentile(perfect_small, 90)), 4),
-                                         "share_at_most_0.05": round(float(np.mean(np.asarray(perfect_small) <= 0.05)), 3)}},
-        "methods": out,
-    }
+    return {"median": round(float(np.median(perfect)), 4),
+            "p90": round(float(np.percentile(perfect, 90)), 4),
+            "median_by_predicted_age_band": by_band,
+            f"on_{TEST_FACES}_faces": {
+                "mean": round(float(np.mean(perfect_small)), 4),
+                "median": round(float(np.median(perfect_small)), 4),
+                "p90": round(float(np.percentile(perfect_small, 90)), 4),
+                "share_at_most_0.05": round(float(np.mean(np.asarray(perfect_small) <= 0.05)), 3)}}
 
 
 __all__ = ["METHODS", "PREVIOUS", "SHIPPED", "SHRINK_STRENGTHS", "TEST_FACES", "compare_gender_methods"]
