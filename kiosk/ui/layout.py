@@ -205,18 +205,20 @@ def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], 
             w, h = req.sizes[level]
             if w > scene.area[2] or h > scene.area[3] or w <= 0 or h <= 0:
                 continue
-            best: tuple[float, str, Rect] | None = None
+            scored: list[tuple[float, str, Rect]] = []
             for side, rect, ideal in _candidates(req.face, w, h, scene.area, scene.gap):
-                if not allowed(rect, req.face, scene, rects):
-                    continue
                 # Distance of the card's top-left from where it ideally sits, and of its centre
                 # from the face: keeps cards close to and beside their face.
                 cost = _SIDE_COST[side] + math.hypot(rect[0] - ideal[0], rect[1] - ideal[1])
                 cost += 0.25 * math.hypot(rect[0] + w / 2 - fcx, rect[1] + h / 2 - fcy)
                 if req.prefer_side is not None and side != req.prefer_side:
                     cost += _SIDE_SWITCH_COST
-                if best is None or cost < best[0]:
-                    best = (cost, side, rect)
+                scored.append((cost, side, rect))
+            # The cheapest allowed candidate, the first in candidate order among equals (a stable
+            # sort): checked cheapest first, so the guarantees (the expensive part) are tested
+            # only until one passes instead of for every candidate.
+            scored.sort(key=lambda c: c[0])
+            best = next((c for c in scored if allowed(c[2], req.face, scene, rects)), None)
             if best is not None:
                 placed[req.key] = Placement(req.key, best[2], level, best[1])
                 rects.append(best[2])
