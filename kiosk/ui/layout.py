@@ -196,10 +196,22 @@ def _candidates(face: Rect, w: int, h: int, area: Rect, gap: int) -> list[tuple[
     return out
 
 
-def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene) -> dict[str, Placement]:
-    placed: dict[str, Placement] = {}
-    rects: list[Rect] = []
-    for req in requests:
+def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene,
+                states: list[tuple[dict[str, Placement], list[Rect]]] | None = None,
+                start: int = 0) -> dict[str, Placement]:
+    """One greedy placement of every request, in order. ``states[i]`` (kept up to date when
+    given) is what was placed before request ``i``: a pass whose first ``start`` requests have
+    the same levels as in the pass that filled ``states`` resumes from ``states[start]`` (the
+    greedy placement of a prefix depends only on that prefix), with the same result."""
+    if states is not None and 0 < start < len(states):
+        del states[start + 1:]
+        placed, rects = dict(states[start][0]), list(states[start][1])
+    else:
+        start = 0
+        placed, rects = {}, []
+        if states is not None:
+            states[:] = [({}, [])]
+    for req in requests[start:]:
         fcx, fcy = req.face[0] + req.face[2] / 2, req.face[1] + req.face[3] / 2
         for level in range(min_levels.get(req.key, 0), len(req.sizes)):
             w, h = req.sizes[level]
@@ -223,6 +235,8 @@ def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], 
                 placed[req.key] = Placement(req.key, best[2], level, best[1])
                 rects.append(best[2])
                 break
+        if states is not None:
+            states.append((dict(placed), list(rects)))
     return placed
 
 
@@ -243,16 +257,20 @@ def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence
     best: dict[str, Placement] = {}
     # Step-down ladder: the farthest visitor first, one level at a time, until everyone fits.
     ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
+    states: list[tuple[dict[str, Placement], list[Rect]]] = []
+    start = 0  # the passes share the placements before the first face whose level changed
     for step in range(min(MAX_PASSES, len(ladder) + 1)):
-        result = _place_pass(ordered, min_levels, scene)
+        result = _place_pass(ordered, min_levels, scene, states, start)
         if len(result) > len(best):
             best = result
         if len(best) == len(ordered) or step >= len(ladder):
             break
         # Lower the detail of the lowest-priority face that still has a level to give.
-        for req in reversed(ordered):
+        for index in range(len(ordered) - 1, -1, -1):
+            req = ordered[index]
             if min_levels[req.key] < len(req.sizes) - 1:
                 min_levels[req.key] += 1
+                start = index
                 break
     return best
 
