@@ -155,6 +155,32 @@ def test_slot_never_returns_a_frame_twice_and_times_out() -> None:
     assert slot.delivered == 1
 
 
+def test_slot_notifies_only_a_waiting_thread(stop: threading.Event) -> None:
+    """put/get notify the Condition only when the other side waits in it (issue 17's hand-off)."""
+    slot = LatestFrame()
+    calls: list[int] = []
+    real_notify_all = slot._cond.notify_all
+    slot._cond.notify_all = lambda: (calls.append(1), real_notify_all())[1]  # type: ignore[method-assign]
+    slot.put(frame(0))  # nobody waits in get()
+    assert slot.get(0.1).index == 0  # type: ignore[union-attr]  # nobody waits in put_wait()
+    assert slot.put_wait(frame(1), stop)  # the slot was free: no wait, nobody to wake
+    assert calls == []
+    # A producer blocked in put_wait() is woken by get() (and then stores its frame) ...
+    producer = threading.Thread(target=slot.put_wait, args=(frame(2), stop))
+    producer.start()
+    deadline = time.monotonic() + 2.0
+    while slot._producers_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert slot.get(0.1).index == 1  # type: ignore[union-attr]
+    producer.join(2.0)
+    assert calls == [1] and not producer.is_alive()
+    # ... and a consumer blocked in get() by put().
+    assert slot.get(0.1).index == 2  # type: ignore[union-attr]
+    threading.Timer(0.05, slot.put, args=(frame(3),)).start()
+    assert slot.get(2.0).index == 3  # type: ignore[union-attr]
+    assert len(calls) == 2
+
+
 def test_slot_get_wakes_on_put_from_another_thread() -> None:
     slot = LatestFrame()
     threading.Timer(0.05, slot.put, args=(frame(7),)).start()

@@ -335,8 +335,9 @@ class FaceAnalyzer:
         visitor = self.gallery.get(ident.visitor_id) if ident.visitor_id is not None else None
         return FaceView(
             track_id=track.track_id,
-            box_xyxy=tuple(float(v) for v in track.box),  # type: ignore[arg-type]
-            landmarks_px=tuple((float(x), float(y)) for x, y in track.landmarks_px),
+            # tolist() converts in C to the same Python floats as float() per element.
+            box_xyxy=tuple(np.asarray(track.box, dtype=np.float64).tolist()),  # type: ignore[arg-type]
+            landmarks_px=tuple(map(tuple, np.asarray(track.landmarks_px).reshape(-1, 2).tolist())),
             score=float(track.score),
             visitor_id=ident.visitor_id,
             maybe_visitor_id=(self.gallery.maybe(track.track_id) if ident.visitor_id is None else None),

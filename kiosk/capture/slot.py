@@ -37,6 +37,10 @@ class LatestFrame:
         self._dropped = 0
         self._delivered = 0
         self._closed = False
+        # Threads blocked in the Condition, by side: a put or get notifies only when the other
+        # side is actually waiting (the frame hand-off was a hot spot of issue 17's profile).
+        self._consumers_waiting = 0
+        self._producers_waiting = 0
         self._status = SourceStatus(ok=False, message="Waiting for the first frame…", since_s=clock(), reconnects=0)
 
     # --- producer side -------------------------------------------------------------------------
@@ -48,7 +52,8 @@ class LatestFrame:
                 self._dropped += 1
             self._frame = frame
             self._taken = False
-            self._cond.notify_all()
+            if self._consumers_waiting:
+                self._cond.notify_all()
 
     def put_wait(self, frame: Frame, stop: threading.Event) -> bool:
         """Store ``frame`` once the previous one was taken (lossless); False if stopped or closed first.
@@ -60,12 +65,17 @@ class LatestFrame:
             while self._frame is not None and not self._taken:
                 if stop.is_set() or self._closed:
                     return False
-                self._cond.wait(_POLL_S)
+                self._producers_waiting += 1
+                try:
+                    self._cond.wait(_POLL_S)
+                finally:
+                    self._producers_waiting -= 1
             if stop.is_set() or self._closed:
                 return False
             self._frame = frame
             self._taken = False
-            self._cond.notify_all()
+            if self._consumers_waiting:
+                self._cond.notify_all()
             return True
 
     def close(self) -> None:
@@ -96,10 +106,15 @@ class LatestFrame:
                 remaining = deadline - self._clock()
                 if self._closed or remaining <= 0:
                     return None
-                self._cond.wait(remaining)
+                self._consumers_waiting += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._consumers_waiting -= 1
             self._taken = True
             self._delivered += 1
-            self._cond.notify_all()  # wakes a producer blocked in put_wait()
+            if self._producers_waiting:
+                self._cond.notify_all()  # wakes a producer blocked in put_wait()
             return self._frame
 
     def peek(self) -> Frame | None:

@@ -295,9 +295,10 @@ class YuNetDetector:
         x1y1 = np.clip(x1y1, 0.0, limit)
         x2y2 = np.clip(x2y2, 0.0, limit)
         detections: list[Detection] = []
+        # tolist() gives the same Python floats as float() per element, converted in C.
+        corners = np.concatenate((x1y1, x2y2), axis=1).tolist()
         for i in range(keep.shape[0]):
-            x1, y1 = (float(v) for v in x1y1[i])
-            x2, y2 = (float(v) for v in x2y2[i])
+            x1, y1, x2, y2 = corners[i]
             if x2 - x1 < self.min_face_px:
                 continue
             lm = np.ascontiguousarray(landmarks[i], dtype=np.float32)

@@ -196,31 +196,47 @@ def _candidates(face: Rect, w: int, h: int, area: Rect, gap: int) -> list[tuple[
     return out
 
 
-def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene) -> dict[str, Placement]:
-    placed: dict[str, Placement] = {}
-    rects: list[Rect] = []
-    for req in requests:
+def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene,
+                states: list[tuple[dict[str, Placement], list[Rect]]] | None = None,
+                start: int = 0) -> dict[str, Placement]:
+    """One greedy placement of every request, in order. ``states[i]`` (kept up to date when
+    given) is what was placed before request ``i``: a pass whose first ``start`` requests have
+    the same levels as in the pass that filled ``states`` resumes from ``states[start]`` (the
+    greedy placement of a prefix depends only on that prefix), with the same result."""
+    if states is not None and 0 < start < len(states):
+        del states[start + 1:]
+        placed, rects = dict(states[start][0]), list(states[start][1])
+    else:
+        start = 0
+        placed, rects = {}, []
+        if states is not None:
+            states[:] = [({}, [])]
+    for req in requests[start:]:
         fcx, fcy = req.face[0] + req.face[2] / 2, req.face[1] + req.face[3] / 2
         for level in range(min_levels.get(req.key, 0), len(req.sizes)):
             w, h = req.sizes[level]
             if w > scene.area[2] or h > scene.area[3] or w <= 0 or h <= 0:
                 continue
-            best: tuple[float, str, Rect] | None = None
+            scored: list[tuple[float, str, Rect]] = []
             for side, rect, ideal in _candidates(req.face, w, h, scene.area, scene.gap):
-                if not allowed(rect, req.face, scene, rects):
-                    continue
                 # Distance of the card's top-left from where it ideally sits, and of its centre
                 # from the face: keeps cards close to and beside their face.
                 cost = _SIDE_COST[side] + math.hypot(rect[0] - ideal[0], rect[1] - ideal[1])
                 cost += 0.25 * math.hypot(rect[0] + w / 2 - fcx, rect[1] + h / 2 - fcy)
                 if req.prefer_side is not None and side != req.prefer_side:
                     cost += _SIDE_SWITCH_COST
-                if best is None or cost < best[0]:
-                    best = (cost, side, rect)
+                scored.append((cost, side, rect))
+            # The cheapest allowed candidate, the first in candidate order among equals (a stable
+            # sort): checked cheapest first, so the guarantees (the expensive part) are tested
+            # only until one passes instead of for every candidate.
+            scored.sort(key=lambda c: c[0])
+            best = next((c for c in scored if allowed(c[2], req.face, scene, rects)), None)
             if best is not None:
                 placed[req.key] = Placement(req.key, best[2], level, best[1])
                 rects.append(best[2])
                 break
+        if states is not None:
+            states.append((dict(placed), list(rects)))
     return placed
 
 
@@ -241,16 +257,20 @@ def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence
     best: dict[str, Placement] = {}
     # Step-down ladder: the farthest visitor first, one level at a time, until everyone fits.
     ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
+    states: list[tuple[dict[str, Placement], list[Rect]]] = []
+    start = 0  # the passes share the placements before the first face whose level changed
     for step in range(min(MAX_PASSES, len(ladder) + 1)):
-        result = _place_pass(ordered, min_levels, scene)
+        result = _place_pass(ordered, min_levels, scene, states, start)
         if len(result) > len(best):
             best = result
         if len(best) == len(ordered) or step >= len(ladder):
             break
         # Lower the detail of the lowest-priority face that still has a level to give.
-        for req in reversed(ordered):
+        for index in range(len(ordered) - 1, -1, -1):
+            req = ordered[index]
             if min_levels[req.key] < len(req.sizes) - 1:
                 min_levels[req.key] += 1
+                start = index
                 break
     return best
 
