@@ -62,7 +62,7 @@ def _allowed_percents(snap: Snapshot, lang: str) -> set[str]:
         if a.age is not None and a.age.coverage is not None:
             allowed.add(s.percent(a.age.coverage))
         if a.gender is not None and a.gender.calibrated:
-            allowed.add(s.percent(a.gender.probability))
+            allowed.add(s.percent(min(a.gender.probability, 0.99)))  # shown at most as 99 %
             if a.gender.band_accuracy is not None:
                 allowed.add(s.percent(a.gender.band_accuracy))
     return {p.replace("\u202f", " ").replace("\xa0", " ") for p in allowed}
@@ -114,6 +114,7 @@ def test_every_recorded_face_detail_carries_only_calibrated_confidences(
                 assert rec["AgeRange"]["Low"] < rec["AgeRange"]["High"]
             if "Gender" in rec:
                 assert a.gender is not None and a.gender.calibrated
-                assert rec["Gender"]["Confidence"] == pytest.approx(100 * a.gender.probability, abs=0.01)
+                # the calibrated probability, shown at most as 99 % (MAX_SHOWN_PROBABILITY)
+                assert rec["Gender"]["Confidence"] == pytest.approx(100 * min(a.gender.probability, 0.99), abs=0.01)
             assert "Confidence" not in rec
             assert all(set(e) == {"Type"} for e in rec.get("Emotions", []))
