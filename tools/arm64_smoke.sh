@@ -48,7 +48,7 @@ tests/test_age_gender.py::test_kiosk_agrees_with_dlib_pipeline \
 tests/test_expression.py::test_broad_smiles_are_happy \
 tests/test_mesh.py::test_mesh_points_lie_on_the_detected_face \
 tests/test_pipeline.py::test_lossless_source_processes_every_frame_then_ends \
-tests/test_pipeline.py::test_stop_returns_promptly_while_frames_flow"
+tests/test_pipeline.py::test_stop_returns_promptly_while_frames_flow tests/test_arm64_exit.py"
 TESTS=$TESTS_DEFAULT
 KEEP=0
 while [ $# -gt 0 ]; do

@@ -1,0 +1,77 @@
+"""A source whose open() is slow computation (the demo scene under arm64 emulation or on a loaded
+Pi 4) is given its declared ``open_timeout_s`` and is not reopened again and again as a stalled
+camera; every abandoned reopen used to leave one more reader thread inside OpenCV's GrabCut, still
+running native code while the interpreter shut down (see docs/DEPLOY.md, "arm64 smoke test")."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from kiosk.capture.demo import DemoScene
+from kiosk.capture.slot import LatestFrame
+from kiosk.capture.thread import CaptureThread
+
+
+class SlowOpenSource:
+    """Opens in ``open_s`` seconds (computation, like the demo scene's GrabCut), then 3 frames."""
+
+    name = "slow-open"
+    fps = 100.0
+    realtime = False
+
+    def __init__(self, open_s: float, open_timeout_s: float | None) -> None:
+        self.open_s, self.i = open_s, 0
+        if open_timeout_s is not None:
+            self.open_timeout_s = open_timeout_s
+
+    def open(self) -> None:
+        time.sleep(self.open_s)
+
+    def read(self) -> np.ndarray | None:
+        self.i += 1
+        return None if self.i > 3 else np.full((48, 64, 3), 100, dtype=np.uint8)
+
+    def close(self) -> None:
+        pass
+
+
+def _run(open_timeout_s: float | None) -> CaptureThread:
+    opened: list[SlowOpenSource] = []
+
+    def factory() -> SlowOpenSource:
+        opened.append(SlowOpenSource(open_s=1.5, open_timeout_s=open_timeout_s))
+        return opened[-1]
+
+    stop = threading.Event()
+    slot = LatestFrame()
+    cap = CaptureThread(factory, slot, stop, stall_timeout_s=0.5)  # camera allowance: 1.0 s to open
+    cap.start()
+    got = 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and got < 3:
+        if slot.get(timeout_s=0.1) is not None:
+            got += 1
+    stop.set()
+    cap.join(5)
+    assert not cap.is_alive()
+    cap.opened_sources = len(opened)  # type: ignore[attr-defined]
+    cap.frames_got = got  # type: ignore[attr-defined]
+    return cap
+
+
+def test_a_declared_open_allowance_is_honoured() -> None:
+    cap = _run(open_timeout_s=5.0)
+    assert cap.reconnects == 0 and cap.opened_sources == 1 and cap.frames_got == 3  # type: ignore[attr-defined]
+
+
+def test_without_it_the_same_open_counts_as_a_stall() -> None:
+    """The control: the camera's allowance (2 x stall_timeout_s) is shorter than this open."""
+    cap = _run(open_timeout_s=None)
+    assert cap.reconnects >= 1 and cap.opened_sources >= 2  # type: ignore[attr-defined]
+
+
+def test_the_demo_scene_declares_minutes_for_its_open() -> None:
+    # GrabCut of the five photos: ~1 s on x86, about a minute under arm64 emulation.
+    assert DemoScene.open_timeout_s >= 120
