@@ -75,3 +75,49 @@ def test_without_it_the_same_open_counts_as_a_stall() -> None:
 def test_the_demo_scene_declares_minutes_for_its_open() -> None:
     # GrabCut of the five photos: ~1 s on x86, about a minute under arm64 emulation.
     assert DemoScene.open_timeout_s >= 120
+
+
+# --- the watchlist's background embedding stops at shutdown -------------------------------------
+
+class SlowNoFaceDetector:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> list:
+        self.calls += 1
+        time.sleep(0.4)  # one portrait's detection on a slow machine
+        return []
+
+
+def _portraits(folder, n: int = 6):  # noqa: ANN001, ANN202
+    import cv2
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"person_{i}.png"), rng.integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    return folder
+
+
+def test_closing_the_loader_stops_its_thread_between_portraits(tmp_path) -> None:  # noqa: ANN001
+    from kiosk.track.watchlist_load import BackgroundLoader
+
+    detector = SlowNoFaceDetector()
+    loader = BackgroundLoader(_portraits(tmp_path / "wl"), tmp_path / "models", ["0" * 64],
+                              lambda: detector, embedder=None, calibration=None)
+    assert loader.thread is not None and loader.thread.is_alive()
+    time.sleep(0.2)
+    assert loader.close(timeout_s=5.0)
+    assert not loader.thread.is_alive()
+    assert 1 <= detector.calls < 6  # stopped after the portrait it was on, not at the end
+    assert loader.error is None and loader.watchlist is None
+
+
+def test_without_close_the_thread_embeds_every_portrait(tmp_path) -> None:  # noqa: ANN001
+    """The control: the same loader, left alone, goes through all six portraits."""
+    from kiosk.track.watchlist_load import BackgroundLoader
+
+    detector = SlowNoFaceDetector()
+    loader = BackgroundLoader(_portraits(tmp_path / "wl"), tmp_path / "models", ["0" * 64],
+                              lambda: detector, embedder=None, calibration=None)
+    loader.wait(10.0)
+    assert detector.calls == 6
