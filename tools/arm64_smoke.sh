@@ -12,13 +12,21 @@
 # Timings under emulation mean nothing; correctness does. See docs/DEPLOY.md ("arm64 smoke test").
 #
 # Needs root (mmdebstrap --mode=root, chroot, mounts) and a kernel with binfmt_misc.
-# Caches (git-ignored) in $ARM64_CACHE (default: .arm64-cache/ in the checkout):
+# Caches (git-ignored) in $ARM64_CACHE (default: .arm64-cache/ in the checkout; may be shared
+# between checkouts):
 #   bookworm-arm64.tar   the root file system (rebuilt when PACKAGES below change)
 #   pip/                 pip's wheel/HTTP cache (mounted as the root's ~/.cache/pip)
-# The root itself is unpacked fresh from the tarball on every run, so each run starts clean.
+# The root itself is unpacked fresh from the tarball on every run, so each run starts clean, into
+# $ARM64_ROOT (default: .arm64-cache/root in this checkout, never inside a shared $ARM64_CACHE).
 #
-# Usage: tools/arm64_smoke.sh [--keep] [--tests "tests/test_a.py tests/test_b.py"]
-#   --keep   leave the unpacked root in $ARM64_CACHE/root for inspection (mounts are removed)
+# The emulated processor is $ARM64_CPU (default cortex-a72, the Raspberry Pi 4's core, the oldest
+# the kiosk supports; cortex-a76 is the Pi 5's). qemu's own default ("max") announces every
+# optional arm64 extension (SVE, SME, ...), so the libraries would pick code paths that no Pi has.
+#
+# Each phase's duration is printed as "== arm64 phase: NAME took Ns" and summed up at the end.
+#
+# Usage: tools/arm64_smoke.sh [--keep] [--tests "tests/test_a.py tests/test_b.py::test_c"]
+#   --keep   leave the unpacked root in $ARM64_ROOT for inspection (mounts are removed)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,16 +36,26 @@ MIRROR=${ARM64_MIRROR:-http://deb.debian.org/debian}
 # What `make setup` needs, plus the shared libraries the wheels link against (OpenCV: libGL,
 # libglib; mediapipe: libGLES/EGL stubs are bundled) and git (pip metadata of the checkout).
 PACKAGES="python3,python3-venv,python3-pip,make,ca-certificates,libgl1,libglib2.0-0,libegl1,libgles2"
-TESTS_DEFAULT="tests/test_detect.py tests/test_embed.py tests/test_age_gender.py \
-tests/test_expression.py tests/test_mesh.py tests/test_models.py tests/test_pipeline.py \
-tests/test_arm64_exit.py"
+# The subset: each model's numerics against an independent reference (OpenCV's own YuNet/SFace,
+# dlib's chip extraction, the Keras reference), the mesh on real photos, and the pipeline's threads
+# and shutdown. Whole files would take hours under emulation.
+TESTS_DEFAULT="tests/test_models.py::test_all_files_verify \
+tests/test_models.py::test_expression_conversion_matches_numpy_reference \
+tests/test_detect.py::test_astronaut_one_face \
+tests/test_embed.py::test_embed_matches_opencv_feature tests/test_embed.py::test_same_person \
+tests/test_embed.py::test_different_people \
+tests/test_age_gender.py::test_kiosk_agrees_with_dlib_pipeline \
+tests/test_expression.py::test_broad_smiles_are_happy \
+tests/test_mesh.py::test_mesh_points_lie_on_the_detected_face \
+tests/test_pipeline.py::test_lossless_source_processes_every_frame_then_ends \
+tests/test_pipeline.py::test_stop_returns_promptly_while_frames_flow tests/test_arm64_exit.py"
 TESTS=$TESTS_DEFAULT
 KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) KEEP=1 ;;
     --tests) shift; TESTS=$1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "arm64_smoke: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -86,10 +104,16 @@ else
   log "using cached root $TARBALL"
 fi
 
-ROOT=$CACHE/root
+ROOT=$(realpath -m "${ARM64_ROOT:-$REPO/.arm64-cache/root}")
+CPU=${ARM64_CPU:-cortex-a72}
 cleanup() {
-  for m in root/.cache/pip dev/pts dev sys proc; do
-    mountpoint -q "$ROOT/$m" 2>/dev/null && umount -l "$ROOT/$m" || true
+  # Anything still running inside the root (a run interrupted by ^C or a timeout) goes first.
+  local pid
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && kill -KILL "$pid" 2>/dev/null || true
+  done
+  for m in root/.cache/pip dev sys proc; do
+    mountpoint -q "$ROOT/$m" 2>/dev/null && umount -R -l "$ROOT/$m" || true
   done
   if [ "$KEEP" = 0 ] && [ -d "$ROOT" ]; then rm -rf --one-file-system "$ROOT"; fi
 }
@@ -120,9 +144,17 @@ mkdir -p "$ROOT/src"
 cat > "$ROOT/smoke.sh" <<EOF
 set -eu
 cd /src
-echo "== arm64 guest: \$(uname -m), \$(python3 --version)"
-# The README's install: venv, pinned dependencies, mediapipe --no-deps, models fetch.
+T0=\$(date +%s); T=\$T0
+phase() {  # the phase that just ended: print its duration and keep it for the summary
+  now=\$(date +%s); echo "== arm64 phase: \$1 took \$((now - T))s" | tee -a /tmp/phases; T=\$now
+}
+echo "== arm64 guest: \$(uname -m), emulated CPU \${QEMU_CPU:-qemu default}, \$(python3 --version)"
+# The README's install, \`make setup\`, in its two steps: the venv with the pinned wheels
+# (mediapipe --no-deps), then \`kiosk models fetch\`.
+make .venv/.installed PYTHON=python3
+phase "make setup: venv + pinned wheels"
 make setup PYTHON=python3
+phase "make setup: kiosk models fetch"
 .venv/bin/python - <<'PY'
 import platform, onnxruntime, cv2, mediapipe, numpy, pygame
 print("== wheels:", platform.machine(), "onnxruntime", onnxruntime.__version__,
@@ -131,29 +163,50 @@ print("== wheels:", platform.machine(), "onnxruntime", onnxruntime.__version__,
 assert platform.machine() == "aarch64", platform.machine()
 PY
 .venv/bin/kiosk models verify
-echo "== kiosk run --source demo --headless --max-frames 60 --report -"
+phase "wheels check + kiosk models verify"
+# The kiosk as the issue asks: 60 frames of the demo, headless, report on stdout. Two settings
+# differ from kiosk.example.yaml, both for emulation only (see docs/DEPLOY.md):
+# - camera.realtime false: every frame is analysed, none dropped. In real time the demo scene
+#   would keep one emulated core busy drawing frames that a 50x slower analysis skips.
+# - privacy.kernel_enforcement best_effort: qemu-user applies syscalls for the guest itself, so
+#   the guest's seccomp/Landlock requests are not the kernel's to honour; the report's notes say
+#   what was applied. On a Pi the default (required) stays.
+cat > /tmp/emulated.yaml <<'YAML'
+camera:
+  realtime: false
+privacy:
+  kernel_enforcement: best_effort
+YAML
+echo "== kiosk run --config /tmp/emulated.yaml --source demo --headless --max-frames 60 --report -"
 set +e
-SDL_VIDEODRIVER=dummy .venv/bin/kiosk run --source demo --headless --max-frames 60 --report - > /tmp/report.json
+SDL_VIDEODRIVER=dummy .venv/bin/kiosk run --config /tmp/emulated.yaml --source demo --headless \
+  --max-frames 60 --report - > /tmp/report.json 2> /tmp/kiosk.err
 rc=\$?
 set -e
+tail -n 40 /tmp/kiosk.err
 cat /tmp/report.json
-[ \$rc = 0 ] || { echo "kiosk run exited with status \$rc"; exit 1; }
+echo "== kiosk exit status: \$rc"
+[ \$rc = 0 ] || { echo "kiosk run exited with status \$rc (>128: signal \$((rc - 128)))"; exit 1; }
 .venv/bin/python - <<'PY'
 import json
 r = json.load(open("/tmp/report.json"))
 print("== report: frames", r["frames"], "max_faces_in_frame", r["max_faces_in_frame"],
-      "visitors", len(r.get("visitors", [])))
-assert r["frames"] > 0, "no frames processed"
+      "embeddings", r["embeddings_computed"], "visitors", len(r.get("visitors", [])))
+assert r["frames"] == 60, "not all 60 frames analysed"
 assert r["max_faces_in_frame"] >= 1, "no face detected in the demo scene"
+assert r["embeddings_computed"] >= 1, "no face embedded"
 PY
+phase "kiosk run (60 demo frames) + report check"
 echo "== pytest $TESTS"
-SDL_VIDEODRIVER=dummy .venv/bin/python -m pytest -q -p no:cacheprovider $TESTS
+SDL_VIDEODRIVER=dummy .venv/bin/python -m pytest -q -p no:cacheprovider --durations=10 $TESTS
+phase "test subset"
+echo "== arm64 phases (guest total \$((\$(date +%s) - T0))s):"; cat /tmp/phases
 EOF
-log "installing and running inside the arm64 root (emulated: slow)"
+log "installing and running inside the arm64 root (emulated $CPU: slow)"
 set +e
 # env -i: nothing of the host's environment (its pip configuration, proxies aside) leaks in.
 env -i LANG=C.UTF-8 TERM=dumb PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
-  PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_NO_INPUT=1 HOME=/root \
+  PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_NO_INPUT=1 HOME=/root QEMU_CPU="$CPU" \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   ${HTTPS_PROXY:+HTTPS_PROXY=$HTTPS_PROXY} ${HTTP_PROXY:+HTTP_PROXY=$HTTP_PROXY} \
   ${https_proxy:+https_proxy=$https_proxy} ${http_proxy:+http_proxy=$http_proxy} \
@@ -161,4 +214,4 @@ env -i LANG=C.UTF-8 TERM=dumb PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOU
 rc=$?
 set -e
 [ $rc = 0 ] || die "inside the arm64 root (status $rc)"
-log "PASS: installed, ran the demo and the tests on arm64 (emulated)"
+log "PASS: installed, ran the demo and the tests on arm64 (emulated $CPU)"

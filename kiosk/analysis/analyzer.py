@@ -213,6 +213,9 @@ class FaceAnalyzer:
         self._remember(self.gallery.clear())
         if self.attributes is not None:
             self.attributes.close()
+        loader = self.watchlist_loader
+        if loader is not None and hasattr(loader, "close"):
+            loader.close()  # its thread must not be inside a model while the process exits
         if self.watchlist is not None:
             self.watchlist.close()
 

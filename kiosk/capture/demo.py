@@ -73,6 +73,11 @@ class DemoScene:
     """
 
     LOOP_S = LOOP_S
+    #: open() segments the five photos (GrabCut): ~1 s on an x86 core, several seconds on a loaded
+    #: Raspberry Pi 4 and a minute under arm64 emulation. It is computation that always ends, not
+    #: a device that may hang, so the capture thread allows it this long instead of the camera's
+    #: 2 x stall_timeout_s (which it used to exceed, reopening the scene again and again).
+    open_timeout_s = 180.0
 
     def __init__(self, photos_dir: Path, width: int = 640, height: int = 480, fps: float = 25.0,
                  realtime: bool = True, loop: bool = True) -> None:

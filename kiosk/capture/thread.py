@@ -245,8 +245,11 @@ class CaptureThread(threading.Thread):
                     # Opening may legitimately take longer than a frame interval (libcamera, a
                     # USB camera's first exposure, the demo scene preparing its cut-outs on a
                     # loaded Pi), so it gets its own, longer allowance.
+                    # A source whose open() is computation, not a device (the demo scene), says
+                    # how long that may take: `open_timeout_s`.
                     limit_s = (self.stall_timeout_s if source is not None
-                               else self.stall_timeout_s * OPEN_TIMEOUT_FACTOR)
+                               else max(self.stall_timeout_s * OPEN_TIMEOUT_FACTOR,
+                                        float(getattr(created, "open_timeout_s", 0.0) or 0.0)))
                     if waited_s >= limit_s:
                         return self._fault_outcome(got_frame), self._stall_message(
                             waited_s, opened=source is not None, skipped=skipped_waiting, last_skip=last_skip)

@@ -101,6 +101,11 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     finally:
         notifier.stopping()
         pipeline.stop()
+        # The inference thread closes the analyzer (the MediaPipe graph, the watchlist's embedding
+        # thread) before it ends; exiting while a thread is inside a native library aborts the
+        # process (status 134), which systemd counts as a crash.
+        if not pipeline.inference.done.wait(30.0):
+            log.warning("the analysis did not finish closing within 30 s")
         if persister is not None:
             persister.close()
         notifier.close()

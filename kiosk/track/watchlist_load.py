@@ -143,6 +143,10 @@ def load_cache(models_dir: Path, key: str) -> tuple[list[str], np.ndarray, LoadR
 # --------------------------------------------------------------------------------------------
 
 
+class _Cancelled(Exception):
+    """Raised between two portraits once :meth:`BackgroundLoader.close` was called."""
+
+
 class BackgroundLoader:
     """The watchlist, ready now (valid derived file) or embedded in a thread while the kiosk runs.
 
@@ -163,6 +167,7 @@ class BackgroundLoader:
         self.report: LoadReport | None = None
         self.watchlist: Watchlist | None = None
         self.thread: threading.Thread | None = None
+        self._cancel = threading.Event()
         started = time.perf_counter()
         key = folder_key(self.folder, model_sha256)
         cached = load_cache(models_dir, key)
@@ -185,6 +190,24 @@ class BackgroundLoader:
     def _progress(self, done: int, total: int) -> None:
         with self._lock:
             self.done, self.total = done, total
+        if self._cancel.is_set():
+            raise _Cancelled
+
+    def close(self, timeout_s: float = 30.0) -> bool:
+        """Stop embedding after the current portrait and wait for the thread; True when it ended.
+
+        The kiosk calls this at shutdown: a daemon thread still inside onnxruntime or OpenCV while
+        the interpreter exits aborts the process ("terminate called without an active
+        exception", exit status 134), which systemd counts as a crash. One portrait takes well
+        under a second on a Pi; ``timeout_s`` only bounds a wedged library.
+        """
+        self._cancel.set()
+        if self.thread is not None:
+            self.thread.join(timeout_s)
+            if self.thread.is_alive():
+                log.warning("watchlist: the embedding thread did not stop within %.0f s", timeout_s)
+                return False
+        return True
 
     def _run(self, make_detector: Callable[[], Any], embedder: Any) -> None:
         try:
@@ -195,6 +218,8 @@ class BackgroundLoader:
                                    skipped=[r for r, _ in report.skipped]), report)
             log.info("watchlist: %d of %d portraits embedded from %s in %.1f s", report.loaded, report.total,
                      self.folder, report.seconds)
+        except _Cancelled:
+            log.info("watchlist: embedding stopped at shutdown after %d of %d portraits", self.done, self.total)
         except Exception as exc:  # noqa: BLE001 - the kiosk keeps running without a watchlist
             self.error = exc
             log.error("watchlist: cannot load %s: %s; the lesson runs without a watchlist", self.folder, exc)
