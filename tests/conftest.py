@@ -120,6 +120,13 @@ SLOW: frozenset[str] = frozenset({
     "test_sandbox.py::test_running_kiosk_status_shows_seccomp_and_no_new_privs",
     "test_sandbox.py::test_required_refuses_to_start_without_kernel_support",
     "test_sandbox.py::test_best_effort_runs_with_a_warning_for_staff",
+    # Each starts the kiosk (or a measuring interpreter) as a subprocess: 1-3 s apiece.
+    "test_input_limits.py::test_billion_laughs_config_is_refused",
+    "test_input_limits.py::test_a_few_aliases_still_work",
+    "test_input_limits.py::test_fifo_config_is_refused_not_waited_for",
+    "test_input_limits.py::test_dev_zero_config_is_refused_before_reading",
+    "test_input_limits.py::test_big_config_is_refused_by_its_size",
+    "test_input_limits.py::test_huge_png_is_skipped_before_decoding",
 })
 
 
