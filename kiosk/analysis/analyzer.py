@@ -29,6 +29,7 @@ from kiosk.track.tracker import Track, Tracker
 from kiosk.types import (Attributes, Detection, FaceView, Frame, Snapshot, StageTimes,
                          WatchlistMatch)
 from kiosk.track.watchlist import Watchlist
+from kiosk.track.watchlist_load import BackgroundLoader
 from kiosk.privacy.policy import wipe
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class FaceAnalyzer:
         # ever computed.
         self.embed = embed if (rec.enabled or watchlist is not None or cfg.watchlist.enabled) else None
         #: Set by the pipeline when the watchlist loads in the background (its status for the lesson).
-        self.watchlist_loader: object | None = None
+        self.watchlist_loader: BackgroundLoader | None = None
         self.attributes = attributes
         self.tracker = Tracker(cfg.tracking.iou_threshold, cfg.tracking.max_missing_s)
         self.gallery = Gallery(
@@ -213,9 +214,8 @@ class FaceAnalyzer:
         self._remember(self.gallery.clear())
         if self.attributes is not None:
             self.attributes.close()
-        loader = self.watchlist_loader
-        if loader is not None and hasattr(loader, "close"):
-            loader.close()  # its thread must not be inside a model while the process exits
+        if self.watchlist_loader is not None:
+            self.watchlist_loader.close()  # its thread must not be inside a model while the process exits
         if self.watchlist is not None:
             self.watchlist.close()
 

@@ -27,6 +27,10 @@ class Source(Protocol):
     Errors: ``SourceError`` (or another ``KioskError``) for what retrying cannot fix (bad spec,
     missing file, missing driver); ``OSError`` or ``RuntimeError`` for device faults, which the
     capture thread retries with backoff. All sources are used from one thread at a time.
+
+    Optional: ``open_timeout_s``, how long ``open()`` may take when it is computation rather than
+    a device (the demo scene prepares its cut-outs there). The capture thread allows
+    ``max(open_timeout_s, 2 x its stall timeout)``; a source without it gets the camera's allowance.
     """
 
     name: str
