@@ -6,6 +6,11 @@
   them, so the only synchronisation is the slot and the snapshot reference swap (an atomic
   assignment in CPython).
 - The main thread reads ``snapshot`` whenever it draws and never waits for inference.
+- The analyzer may be handed over built, or as a ``build`` function the inference thread calls
+  first (``kiosk run`` does this): the camera opens and the screen shows the visitor's picture
+  while the models load, instead of after (the first picture in about half the time,
+  docs/PERFORMANCE.md "Start-up"). Until the analyzer is ready, ``analyzer`` is None, frames
+  are shown but not analysed, and ``analysis_ready`` is not set.
 
 One ``threading.Event`` stops everything. A worker that dies records its exception in
 ``error``; the CLI turns that into a non-zero exit so systemd restarts the service.
@@ -26,6 +31,8 @@ from kiosk.capture.thread import CaptureThread
 from kiosk.capture.slot import LatestFrame
 from kiosk.capture.source import Source
 from kiosk.config import Config
+from kiosk.errors import KioskError
+from kiosk.process_age import process_age_s
 from kiosk.types import FaceView, Snapshot
 
 log = logging.getLogger(__name__)
@@ -56,7 +63,9 @@ class RunStats:
         if self.first_frame_s is None:
             self.first_frame_s = time.monotonic()
             self.first_frame_t_s = snap.t_s
-            log.info("first frame analysed %.1f s after start", self.first_frame_s - self.started_s)
+            age = process_age_s()
+            log.info("first frame analysed %.1f s after the pipeline started%s", self.first_frame_s - self.started_s,
+                     f" ({age:.2f} s after the process started)" if age is not None else "")
         self.max_faces = max(self.max_faces, len(snap.faces))
         t = snap.times
         for key in _STAGES:
@@ -73,11 +82,21 @@ class RunStats:
 class InferenceThread(threading.Thread):
     """Takes the newest frame, runs the analyzer, publishes an immutable Snapshot."""
 
-    def __init__(self, analyzer: FaceAnalyzer, slot: LatestFrame, stop: threading.Event,
+    def __init__(self, analyzer: FaceAnalyzer | None, slot: LatestFrame, stop: threading.Event,
                  realtime_clock: bool, max_frames: int | None = None,
-                 on_snapshot: Callable[[Snapshot], None] | None = None) -> None:
+                 on_snapshot: Callable[[Snapshot], None] | None = None,
+                 build: Callable[[], FaceAnalyzer] | None = None) -> None:
         super().__init__(name="inference", daemon=True)
+        if (analyzer is None) == (build is None):
+            raise ValueError("give the inference thread an analyzer or a build function, not both or neither")
         self.analyzer = analyzer
+        self._build = build
+        #: Set once the analyzer exists (at once when it was handed over built).
+        self.ready = threading.Event()
+        #: Seconds the ``build`` function took on this thread (0 for a prebuilt analyzer).
+        self.build_s = 0.0
+        if analyzer is not None:
+            self.ready.set()
         self.slot = slot
         self.stop_event = stop
         self.realtime_clock = realtime_clock
@@ -93,25 +112,38 @@ class InferenceThread(threading.Thread):
 
     def run(self) -> None:
         try:
+            if self.analyzer is None and self._build is not None:
+                t0 = time.monotonic()
+                self.analyzer = self._build()
+                self.build_s = time.monotonic() - t0
+                log.info("analysis ready: models loaded in %.1f s", self.build_s)
+                self.ready.set()
             self._loop()
+        except KioskError as exc:  # an operator's problem (e.g. a missing model): its message is complete
+            log.error("%s", exc)
+            self.error = exc
+            self.stop_event.set()
         except BaseException as exc:  # recorded and reported by the owner; never silent
             log.exception("inference thread failed")
             self.error = exc
             self.stop_event.set()
         finally:
-            self.analyzer.close()
+            if self.analyzer is not None:
+                self.analyzer.close()
             self.done.set()
 
     def _loop(self) -> None:
+        analyzer = self.analyzer
+        assert analyzer is not None  # built above
         while not self.stop_event.is_set():
             frame = self.slot.get(timeout_s=0.1)
             if frame is None:
                 if self.slot.closed:  # the capture thread ended (end of input or fatal error)
                     return
                 if self.realtime_clock:
-                    self.analyzer.tick(time.monotonic())
+                    analyzer.tick(time.monotonic())
                 continue
-            snap = self.analyzer.process(frame)
+            snap = analyzer.process(frame)
             now = time.perf_counter()
             if self._last_wall:
                 inst = 1.0 / max(now - self._last_wall, 1e-6)
@@ -128,11 +160,15 @@ class InferenceThread(threading.Thread):
 
 
 class Pipeline:
-    """Owns the threads. ``start()``, read ``snapshot`` / ``slot``, ``stop()``; check ``error``."""
+    """Owns the threads. ``start()``, read ``snapshot`` / ``slot``, ``stop()``; check ``error``.
 
-    def __init__(self, cfg: Config, analyzer: FaceAnalyzer,
+    ``analyzer``: a built analyzer, or None with ``build``: a function the inference thread
+    calls first, so the source opens (and a screen can show it) while the models load.
+    """
+
+    def __init__(self, cfg: Config, analyzer: FaceAnalyzer | None = None,
                  source_factory: Callable[[], Source] | None = None,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, *, build: Callable[[], FaceAnalyzer] | None = None) -> None:
         self.cfg = cfg
         self.stop_event = threading.Event()
         self.slot = LatestFrame()
@@ -148,7 +184,7 @@ class Pipeline:
         self.capture = CaptureThread(self._source_once(source_factory), self.slot, self.stop_event,
                                      stall_timeout_s=cam.stall_timeout_s)
         self.inference = InferenceThread(analyzer, self.slot, self.stop_event,
-                                         realtime_clock=realtime, max_frames=max_frames)
+                                         realtime_clock=realtime, max_frames=max_frames, build=build)
 
     def _source_once(self, factory: Callable[[], Source]) -> Callable[[], Source]:
         """Reuse the probed source for the first open, then build fresh ones on reconnect."""
@@ -170,12 +206,25 @@ class Pipeline:
 
     def request_consent(self, track_id: int | None = None) -> None:
         """One visitor agreed to be analysed (touch or key in the UI): the face of ``track_id``
-        (None: the largest waiting face); nobody else. Any thread."""
-        self.inference.analyzer.request_consent(track_id)
+        (None: the largest waiting face); nobody else. Any thread. Before the analysis is ready
+        nobody can be waiting for consent (no face has been seen), so it does nothing then."""
+        analyzer = self.inference.analyzer
+        if analyzer is not None:
+            analyzer.request_consent(track_id)
 
     @property
     def snapshot(self) -> Snapshot | None:
         return self.inference.snapshot
+
+    @property
+    def analyzer(self) -> FaceAnalyzer | None:
+        """The analyzer, None until the inference thread has built it (see ``analysis_ready``)."""
+        return self.inference.analyzer
+
+    @property
+    def analysis_ready(self) -> threading.Event:
+        """Set once the analyzer exists; frames are analysed from then on."""
+        return self.inference.ready
 
     @property
     def error(self) -> BaseException | None:

@@ -23,7 +23,7 @@ KIOSK = Path(__file__).resolve().parents[1] / "kiosk"
 #: Bottom to top. A module may import modules of its own layer or of any layer below it.
 #: The first matching prefix wins (so ``kiosk.privacy.policy`` sits low, ``kiosk.privacy.guard`` high).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vocabulary", ("kiosk.errors", "kiosk.types", "kiosk.age_bands", "kiosk.paths", "kiosk.safe_input", "kiosk.privacy.policy", "kiosk.privacy")),
+    ("vocabulary", ("kiosk.errors", "kiosk.types", "kiosk.age_bands", "kiosk.paths", "kiosk.process_age", "kiosk.safe_input", "kiosk.privacy.policy", "kiosk.privacy")),
     ("config", ("kiosk.config",)),
     ("models", ("kiosk.models",)),
     ("stages", ("kiosk.capture", "kiosk.detect", "kiosk.track", "kiosk.infer")),

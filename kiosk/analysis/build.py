@@ -33,6 +33,16 @@ def _session(cfg: Config, store: ModelStore, name: str) -> Any:
     return create_session(store.require(name), list(rt.providers), rt.intra_op_threads)
 
 
+def needed_models(cfg: Config) -> list[str]:
+    """The model names :func:`build_analyzer` loads for ``cfg`` (what is switched off is not)."""
+    names = ["yunet"]
+    if cfg.recognition.enabled or cfg.watchlist.enabled:
+        names.append("sface")
+    ac = cfg.attributes
+    names += [name for name, on in (("age", ac.age), ("gender", ac.gender), ("expression", ac.expression)) if on]
+    return names
+
+
 def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
     """Load and verify the models the configuration needs and wire them into an analyzer."""
     det_cfg = cfg.detector

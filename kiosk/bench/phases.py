@@ -196,6 +196,7 @@ class PhaseResult:
     ui: UiRenderer | None = None  # the screen of a live phase (closed by the caller)
     first_frame_s: float | None = None  # wall seconds from pipeline start to the first snapshot
     first_frame_process_age_s: float | None = None
+    first_picture_process_age_s: float | None = None  # process age when the screen first showed a camera picture
     build_s: float = 0.0
     embeddings: int = 0
     scene_fps: float | None = None  # the source's frame rate, from the frames' pipeline-clock times
@@ -237,14 +238,21 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
     from kiosk.analysis.build import build_analyzer
 
     res = PhaseResult(mode=mode)
-    t_build = time.monotonic()
-    analyzer = build_analyzer(cfg, store)
-    loader = getattr(analyzer, "watchlist_loader", None)
-    if loader is not None:
-        # The bench measures the per-frame cost: portraits still being embedded in the background
-        # (no stored embeddings for this watchlist) would be counted as frame work.
-        loader.wait(300.0)
-    res.build_s = time.monotonic() - t_build
+
+    def build() -> Any:
+        t_build = time.monotonic()
+        built = build_analyzer(cfg, store)
+        loader = getattr(built, "watchlist_loader", None)
+        if loader is not None:
+            # The bench measures the per-frame cost: portraits still being embedded in the background
+            # (no stored embeddings for this watchlist) would be counted as frame work.
+            loader.wait(300.0)
+        res.build_s = time.monotonic() - t_build
+        return built
+
+    # With a screen, as `kiosk run` starts: the pipeline (camera) and the screen first, the models
+    # built on the inference thread meanwhile. Without one, built here, before the clock starts.
+    analyzer = None if ui_factory is not None else build()
     capture_ms: deque[float] = res.capture_ms
 
     def timed_factory() -> Any:
@@ -267,7 +275,7 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
         if snap.frame_index > 0 and snap.t_s > 0:
             res.scene_fps = snap.frame_index / snap.t_s
         if on_sample is not None:
-            on_sample(snap, analyzer)
+            on_sample(snap, pipeline.analyzer)
         if not record:
             return
         if keep_boxes:
@@ -299,7 +307,8 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
         if latency:
             res.latency_ms.append((now - snap.t_s) * 1e3)
 
-    pipeline = Pipeline(cfg, analyzer, source_factory=timed_factory, max_frames=frames)
+    pipeline = Pipeline(cfg, analyzer, source_factory=timed_factory, max_frames=frames,
+                        build=build if analyzer is None else None)
     pipeline.subscribe(on_snapshot)
     try:
         pipeline.start()
@@ -324,7 +333,9 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
                 # start, as `kiosk run` does, and frames with a camera picture are measured.
                 had_frame = pipeline.slot.peek() is not None
                 step = ui.step(pipeline)
-                if had_frame and step.drawn:
+                if had_frame and step.drawn and res.first_picture_process_age_s is None:
+                    res.first_picture_process_age_s = process_age_s()
+                if had_frame and step.drawn and first_wall:
                     res.ui_ms.append(step.draw_ms)
                     res.ui_frames += 1
                     ui_marks[:] = [ui_marks[0] if ui_marks else time.monotonic(), time.monotonic()]
@@ -344,7 +355,7 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
     res.frames = pipeline.inference.stats.frames
     res.frames_captured = pipeline.capture.frames_delivered
     res.dropped = pipeline.slot.dropped
-    res.embeddings = analyzer.embeddings_computed
+    res.embeddings = pipeline.analyzer.embeddings_computed if pipeline.analyzer is not None else 0
     if first_wall:
         res.first_frame_s = first_wall[0] - t_start
         res.wall_s = last_wall[0] - first_wall[0]

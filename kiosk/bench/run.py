@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from kiosk import __version__
 from kiosk.errors import KioskError
-from kiosk.bench.probes import SCHEMA, TARGET_COST_OVER_FLOOR, TARGET_FIRST_FRAME_S, TARGET_FPS_1_FACE, TARGET_FPS_4_FACES, TARGET_LATENCY_P95_MS, TARGET_NAIVE_SPEEDUP_4_FACES, TARGET_RSS_MB, TARGET_UI_FPS, UI_SIZE, _UI_SNAPSHOTS, _model_names_by_file, _ratio, peak_rss_mb, summarize
+from kiosk.bench.probes import SCHEMA, TARGET_COST_OVER_FLOOR, TARGET_FIRST_FRAME_S, TARGET_FIRST_PICTURE_S, TARGET_FPS_1_FACE, TARGET_FPS_4_FACES, TARGET_LATENCY_P95_MS, TARGET_NAIVE_SPEEDUP_4_FACES, TARGET_RSS_MB, TARGET_UI_FPS, UI_SIZE, _UI_SNAPSHOTS, _model_names_by_file, _ratio, peak_rss_mb, summarize
 from kiosk.bench.phases import PhaseResult, UiRenderer, _run_phase, _ui_only, make_source, naive_caps, naive_config
 from kiosk.bench.devices import project_devices, reference_timings
 
@@ -150,7 +150,10 @@ def _targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     if ui and ui.get("faces_mean", 0) >= 3.5:
         add("UI fps 1280x720, 4+ faces", ui["fps"], ">=", TARGET_UI_FPS)
     add("peak RSS MB", report["memory"]["peak_rss_mb"], "<=", TARGET_RSS_MB)
-    add("first frame s after process start", report["startup"]["first_frame_s"], "<=", TARGET_FIRST_FRAME_S)
+    st = report["startup"]
+    if st.get("first_picture_s") is not None:
+        add("first picture on screen s after process start", st["first_picture_s"], "<=", TARGET_FIRST_PICTURE_S)
+    add("first frame analysed s after process start", st["first_frame_s"], "<=", TARGET_FIRST_FRAME_S)
     return out
 
 
@@ -250,6 +253,8 @@ def _report_head(spec: str, cfg: Any, probe: Any) -> dict[str, Any]:
 def _startup(first: PhaseResult) -> dict[str, Any]:
     """The report's ``startup`` section, from the first phase in the process."""
     return {
+        "first_picture_s": (round(first.first_picture_process_age_s, 3)
+                            if first.first_picture_process_age_s is not None else None),
         "first_frame_s": (round(first.first_frame_process_age_s, 3)
                           if first.first_frame_process_age_s is not None else None),
         "models_load_s": round(first.build_s, 3),

@@ -14,7 +14,8 @@ Design choices and their costs:
   YuNet and written down below), not by running a detector: the scene must not depend on the
   component it is used to demonstrate. From that rectangle a head-and-shoulders envelope is
   drawn and refined with GrabCut (OpenCV's graph-cut segmentation; no model; ~0.8 s for the
-  five photos, once per process, cached). The result is feathered. It is not perfect (a lock of
+  five photos, once per process, cached), on a background thread in the order the scene first
+  shows the photos, so the first frame waits only for the people in it. The result is feathered. It is not perfect (a lock of
   hair or a sliver of flag may go or stay; per-photo envelope sizes in the table keep that
   small) but reads as a person, not as a pasted box.
 * The counter across the bottom hides where the cut-outs end (the photos stop at the chest);
@@ -48,7 +49,7 @@ import cv2
 import numpy as np
 
 from kiosk.capture.slot import Pacer
-from kiosk.capture.demo_cutouts import SPRITE_CACHE_BYTES, Cutout, Sprite, load_portrait
+from kiosk.capture.demo_cutouts import SPRITE_CACHE_BYTES, PortraitPreparer, Sprite
 from kiosk.capture.demo_room import build_room
 from kiosk.capture.demo_script import (EYE_LEVEL, FACE_Y, LOOP_S, PLAIN, PORTRAITS, REF_H, REF_W, TIMELINE, DemoFigure,
                                        Look, Portrait, hermite, place_figure)
@@ -58,6 +59,8 @@ __all__ = ["EYE_LEVEL", "LOOP_S", "PLAIN", "PORTRAITS", "DemoFigure", "DemoScene
            "Portrait", "place_figure"]
 
 log = logging.getLogger(__name__)
+
+_NOISE_IMAGES = 5
 
 
 class DemoScene:
@@ -73,7 +76,8 @@ class DemoScene:
     """
 
     LOOP_S = LOOP_S
-    #: open() segments the five photos (GrabCut): ~1 s on an x86 core, several seconds on a loaded
+    #: The first read() waits for the photos it shows to be segmented (GrabCut; all five take ~1 s
+    #: on an x86 core, several seconds on a loaded
     #: Raspberry Pi 4 and a minute under arm64 emulation. It is computation that always ends, not
     #: a device that may hang, so the capture thread allows it this long instead of the camera's
     #: 2 x stall_timeout_s (which it used to exceed, reopening the scene again and again).
@@ -94,10 +98,11 @@ class DemoScene:
         self.loop_frames = int(round(LOOP_S * self.fps))
         self._index = 0
         self._pacer: Pacer | None = None
-        self._levels: dict[str, list[Cutout]] = {}
+        self._preparer: PortraitPreparer | None = None
         self._room: np.ndarray | None = None
         self._ledge: np.ndarray | None = None
         self._noise: list[np.ndarray] = []
+        self._noise_rng = np.random.default_rng(7)
         self._sprites: collections.OrderedDict[tuple[str, int, Look], Sprite] = collections.OrderedDict()
         self._sprite_bytes = 0
         # Per scene, so a scene built on this one (kiosk.bench.scenes) can bound it tighter.
@@ -125,14 +130,16 @@ class DemoScene:
 
     def open(self) -> None:
         self.check_photos(self.photos_dir)
+        self.close()  # a reopen: the previous preparation thread ends first
         master_px = int(math.ceil(0.47 * self.height))  # largest face in the timeline is ~0.45 H
-        self._levels = {name: load_portrait(self.photos_dir / name, spec, master_px)
-                        for name, spec in PORTRAITS.items()}
+        # The photos are cut out in the background, first needed first (demo_cutouts.PortraitPreparer).
+        self._preparer = PortraitPreparer({name: self.photos_dir / name for name in PORTRAITS}, PORTRAITS,
+                                          master_px, self.photo_order())
         self._room, self._ledge = build_room(self.width, self.height)
-        rng = np.random.default_rng(7)
         # Sensor noise, added as (noise - 3) with saturation: values 0..6 around an offset of 3.
-        self._noise = [np.clip(rng.normal(3.0, 1.6, (self.height, self.width, 3)), 0, 6).astype(np.uint8)
-                       for _ in range(5)]
+        # Five images, made as the first frames use them (``_noise_image``), not all before the first.
+        self._noise_rng = np.random.default_rng(7)
+        self._noise = []
         self._sprites.clear()
         self._sprite_bytes = 0
         self._index = 0
@@ -150,8 +157,19 @@ class DemoScene:
         self._index += 1
         return frame
 
+    def photo_order(self) -> list[str]:
+        """The photos in the order the scene first shows them (a scan in quarter seconds)."""
+        first: dict[str, float] = {}
+        for k in range(int(LOOP_S * 4) + 1):
+            for fig in self.figures_at(k / 4):
+                first.setdefault(fig.photo, k / 4)
+        return sorted(PORTRAITS, key=lambda name: (first.get(name, math.inf), name))
+
     def close(self) -> None:
         # Keep the photo preparation (module cache); drop what is per-scene and large.
+        if self._preparer is not None:
+            self._preparer.close()
+            self._preparer = None
         self._sprites.clear()
         self._sprite_bytes = 0
         self._room = self._ledge = None
@@ -223,9 +241,16 @@ class DemoScene:
         warm = 0.012 * math.sin(4 * ph + 0.5)
         cv2.multiply(frame, (g * (1 - warm), g, g * (1 + warm), 0.0), dst=frame)  # type: ignore[call-overload]
         k = int(round(t_s * self.fps)) if noise_index is None else noise_index
-        cv2.add(frame, self._noise[k % len(self._noise)], dst=frame)
+        cv2.add(frame, self._noise_image(k % _NOISE_IMAGES), dst=frame)
         cv2.subtract(frame, (3, 3, 3, 0), dst=frame)  # type: ignore[call-overload]
         return frame
+
+    def _noise_image(self, i: int) -> np.ndarray:
+        """Noise image ``i``; drawn in order from one seeded generator, so each is the same every run."""
+        while len(self._noise) <= i:
+            self._noise.append(np.clip(self._noise_rng.normal(3.0, 1.6, (self.height, self.width, 3)), 0, 6)
+                               .astype(np.uint8))
+        return self._noise[i]
 
     def _sprite(self, photo: str, face_px: int, look: Look = PLAIN) -> Sprite:
         key = (photo, face_px, look)
@@ -233,7 +258,9 @@ class DemoScene:
         if sprite is not None:
             self._sprites.move_to_end(key)
             return sprite
-        levels = self._levels[photo]
+        if self._preparer is None:
+            raise RuntimeError("DemoScene.render() before open()")
+        levels = self._preparer.levels(photo)
         src = levels[0]
         for level in levels:  # the smallest level still at least as large as the target
             if level.face_h >= face_px:

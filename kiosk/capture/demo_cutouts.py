@@ -159,13 +159,8 @@ def _pyramid(master: Cutout) -> list[Cutout]:
     return levels
 
 
-def load_portrait(path: Path, spec: Portrait, master_face_px: int) -> list[Cutout]:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, master_face_px)
-    with _prep_lock:
-        cached = _prep_cache.get(key)
-    if cached is not None:
-        return cached
+def read_portrait(path: Path, spec: Portrait) -> np.ndarray:
+    """Decode a demo photo and check it is the one the face table was measured on (ModelError if not)."""
     photo = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if photo is None:
         raise ModelError(f"demo photo {path} cannot be decoded (corrupt download?); "
@@ -177,9 +172,83 @@ def load_portrait(path: Path, spec: Portrait, master_face_px: int) -> list[Cutou
                          f"{__name__} is measured on that photo); run `kiosk models fetch` to fetch the right file")
     if (pw, ph) != (ew, eh):
         log.warning("demo photo %s is %dx%d instead of %dx%d; scaling its face rectangle", path, pw, ph, ew, eh)
+    return photo
+
+
+def load_portrait(path: Path, spec: Portrait, master_face_px: int, photo: np.ndarray | None = None) -> list[Cutout]:
+    """The cut-out pyramid of one photo (cached per process); ``photo``: already decoded by
+    :func:`read_portrait` (else it is read here)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, master_face_px)
+    with _prep_lock:
+        cached = _prep_cache.get(key)
+    if cached is not None:
+        return cached
+    if photo is None:
+        photo = read_portrait(path, spec)
     t0 = time.perf_counter()
     levels = _pyramid(_cut_out(photo, spec, float(master_face_px)))
     log.debug("cut out %s in %.0f ms", path.name, (time.perf_counter() - t0) * 1e3)
     with _prep_lock:
         _prep_cache[key] = levels
     return levels
+
+
+class PortraitPreparer:
+    """Cuts the photos out on a background thread, in the order the scene first needs them.
+
+    Segmenting all five photos takes about a second on an x86 core (several on a Raspberry Pi);
+    doing it before the first frame kept the kiosk's first picture waiting for people who walk
+    in seconds later. The scene's first frame now waits only for the photos it shows, and a photo
+    needed before it is ready is waited for (``levels``). A corrupt or wrong photo raises its
+    ModelError there, from the scene's first ``read()`` (the capture thread treats it as fatal,
+    exit 2, as it did when ``open()`` decoded the photos). ``close()`` stops after the photo in
+    progress and joins the thread: a process must not exit while a thread is inside OpenCV
+    (that aborts it).
+    """
+
+    def __init__(self, paths: dict[str, Path], specs: dict[str, Portrait], master_face_px: int,
+                 order: list[str]) -> None:
+        self._jobs = [(name, paths[name], specs[name]) for name in order]
+        self._master_px = master_face_px
+        self._ready: dict[str, list[Cutout]] = {}
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._stop = False
+        # Not a daemon: the interpreter waits for it at exit (at most the photos left, about a
+        # second) instead of ending the process while it is inside GrabCut, which aborts it
+        # ("terminate called without an active exception", status 134).
+        self._thread = threading.Thread(target=self._run, name="demo-cutouts", daemon=False)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for name, path, spec in self._jobs:
+            with self._cond:
+                if self._stop:
+                    return
+            try:
+                levels = load_portrait(path, spec, self._master_px)
+            except BaseException as exc:  # handed to the reader, which raises it
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._ready[name] = levels
+                self._cond.notify_all()
+
+    def levels(self, name: str) -> list[Cutout]:
+        """The cut-out pyramid of ``name``, waiting for it if it is still being prepared."""
+        with self._cond:
+            while name not in self._ready:
+                if self._error is not None:
+                    raise self._error
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"demo cut-out {name} was never prepared")
+                self._cond.wait(0.1)
+            return self._ready[name]
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+        self._thread.join()

@@ -28,9 +28,11 @@ class Source(Protocol):
     missing file, missing driver); ``OSError`` or ``RuntimeError`` for device faults, which the
     capture thread retries with backoff. All sources are used from one thread at a time.
 
-    Optional: ``open_timeout_s``, how long ``open()`` may take when it is computation rather than
-    a device (the demo scene prepares its cut-outs there). The capture thread allows
-    ``max(open_timeout_s, 2 x its stall timeout)``; a source without it gets the camera's allowance.
+    Optional: ``open_timeout_s``, how long ``open()`` and the first ``read()`` may take when they
+    are computation rather than a device (the demo scene cuts its photos out in the background
+    and its first frame waits for them). The capture thread allows ``max(open_timeout_s, 2 x its
+    stall timeout)`` for the open and ``max(open_timeout_s, stall timeout)`` for the first frame;
+    a source without it gets the camera's allowance.
     """
 
     name: str

@@ -247,9 +247,9 @@ class CaptureThread(threading.Thread):
                     # loaded Pi), so it gets its own, longer allowance.
                     # A source whose open() is computation, not a device (the demo scene), says
                     # how long that may take: `open_timeout_s`.
-                    limit_s = (self.stall_timeout_s if source is not None
-                               else max(self.stall_timeout_s * OPEN_TIMEOUT_FACTOR,
-                                        float(getattr(created, "open_timeout_s", 0.0) or 0.0)))
+                    # Its first frame may be part of that computation (the demo scene cuts its
+                    # photos out in the background and the first frame waits for them).
+                    limit_s = self._allowance_s(created, source is not None, got_frame)
                     if waited_s >= limit_s:
                         return self._fault_outcome(got_frame), self._stall_message(
                             waited_s, opened=source is not None, skipped=skipped_waiting, last_skip=last_skip)
@@ -267,7 +267,7 @@ class CaptureThread(threading.Thread):
                     waiting_since = time.monotonic()
                 elif kind == "frame":
                     assert source is not None
-                    if (not_usable_s := time.monotonic() - waiting_since) >= self.stall_timeout_s:
+                    if (not_usable_s := time.monotonic() - waiting_since) >= self._allowance_s(created, True, got_frame):
                         # Frames keep coming but none was usable (or the last one is too old).
                         return self._fault_outcome(got_frame), self._stall_message(
                             not_usable_s, opened=True, skipped=skipped_waiting, last_skip=last_skip)
@@ -332,6 +332,18 @@ class CaptureThread(threading.Thread):
     @staticmethod
     def _fault_outcome(got_frame: bool) -> str:
         return "ok-then-fault" if got_frame else "fault"
+
+    def _allowance_s(self, created: Source | None, opened: bool, got_frame: bool) -> float:
+        """How long to wait for the next message before the source counts as stalled: while it
+        opens, OPEN_TIMEOUT_FACTOR x ``stall_timeout_s`` or the source's own ``open_timeout_s``;
+        a source that declares ``open_timeout_s`` also gets it for its first frame; after that,
+        ``stall_timeout_s``."""
+        declared = float(getattr(created, "open_timeout_s", 0.0) or 0.0)
+        if not opened:
+            return max(self.stall_timeout_s * OPEN_TIMEOUT_FACTOR, declared)
+        if not got_frame and declared > 0:
+            return max(self.stall_timeout_s, declared)
+        return self.stall_timeout_s
 
     def _stall_message(self, waited_s: float, *, opened: bool, skipped: int, last_skip: str) -> str:
         """The operator message for "no usable frame for stall_timeout_s"."""

@@ -57,14 +57,14 @@ def _widths(text: str) -> list[int]:
     return values
 
 
-def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_eval_parser(subparsers: Any, help_text: str | None = None) -> argparse.ArgumentParser:
     """Add ``eval {lfw,widerface,utkface,fit-age-gender,calibrate}`` to the kiosk's subparsers; returns the ``eval`` parser.
 
     The lead's ``kiosk/cli/`` calls this and dispatches ``args.command == "eval"`` to :func:`main_eval`.
     """
     # long: argparse declarations of the eval sub-commands and their flags, one block per sub-command,
     # read as the command's help
-    ev = subparsers.add_parser("eval", help="measure the kiosk's models on public datasets (JSON to stdout)")
+    ev = subparsers.add_parser("eval", help=help_text)
     esub = ev.add_subparsers(dest="eval_command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from kiosk.errors import EXIT_OK, EXIT_RUNTIME, KioskError
@@ -57,16 +58,11 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
         from kiosk.privacy.strict_start import enter_kernel_sandbox
         enter_kernel_sandbox(cfg, args.report, window=not args.headless)
 
-    from kiosk.models import ModelStore
     from kiosk.pipeline import Pipeline
-    from kiosk.analysis.build import build_analyzer
 
     started = time.monotonic()
-    analyzer = build_analyzer(cfg, ModelStore(cfg.runtime.models_dir_resolved))
-    if getattr(args, "slow_analyser", 1.0) != 1.0:
-        from kiosk.bench.slowdown import slow_down
-        slow_down(analyzer, args.slow_analyser)
-    pipeline = Pipeline(cfg, analyzer, max_frames=args.max_frames)
+    pipeline = Pipeline(cfg, build=analyzer_builder(cfg, getattr(args, "slow_analyser", 1.0)),
+                        max_frames=args.max_frames)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
@@ -81,9 +77,13 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
     allowed += files
     if cfg.privacy.mode == "strict":
         # From here on, nothing may be written or sent except the operator's report file and,
-        # if enabled, the aggregate counters.
+        # if enabled, the aggregate counters. The models load after this, under the guard.
         from kiosk.privacy.guard import install_guard
         log.info("%s", install_guard(allowed).summary())
+    if not args.headless:
+        # Imported before the threads start: the screen's code is on the way to the first picture,
+        # and importing it while the models load (same GIL) takes twice as long.
+        from kiosk.ui.window import build_deps, run_window
     log.info("source %s, models %s", cfg.camera.source, cfg.runtime.models_dir_resolved)
     pipeline.start()
     notifier.ready(f"source {cfg.camera.source}")
@@ -93,11 +93,10 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
                 notifier.tick()
                 time.sleep(0.05)
         else:
-            from kiosk.ui.window import build_deps, run_window
-            # The screen's collaborators, from the analyzer built above (its watchlist, or the
-            # loader still embedding the portraits): the calibration, thumbnails and figures.
-            deps = build_deps(cfg, analyzer.watchlist, analyzer.watchlist_loader)  # type: ignore[arg-type]
-            run_window(cfg, pipeline, deps, heartbeat=notifier.tick, counter=counter)
+            # The screen's collaborators come from the analyzer once it is built (its watchlist,
+            # or the loader still embedding the portraits): the calibration, thumbnails, figures.
+            run_window(cfg, pipeline, heartbeat=notifier.tick, counter=counter,
+                       deps_when_ready=lambda analyzer: build_deps(cfg, analyzer.watchlist, analyzer.watchlist_loader))
     finally:
         notifier.stopping()
         pipeline.stop()
@@ -110,11 +109,34 @@ def cmd_run(args: argparse.Namespace, env_notes: tuple[str, ...] = ()) -> int:
             persister.close()
         notifier.close()
     wall_s = time.monotonic() - started
+    analyzer = pipeline.analyzer
+    if analyzer is None:  # it could not be built (the error is printed) or the run was stopped first
+        return exit_code(pipeline)
     log.info("%s", run_summary(pipeline.inference.stats.frames, analyzer))
 
     if args.report:
         write_run_report(args.report, cfg, pipeline, analyzer, wall_s, started)
     return exit_code(pipeline)
+
+
+def analyzer_builder(cfg: Any, slow: float = 1.0) -> Callable[[], Any]:
+    """The function the inference thread calls to build the analyzer, after the camera has opened:
+    the screen shows the visitor while the models load (``kiosk.pipeline``). Whether every model
+    file is there is checked now, so a kiosk without its models exits 2 before a window opens."""
+    from kiosk.analysis.build import build_analyzer, needed_models
+    from kiosk.models import ModelStore
+
+    store = ModelStore(cfg.runtime.models_dir_resolved)
+    store.check_present(needed_models(cfg))
+
+    def build() -> Any:
+        analyzer = build_analyzer(cfg, store)
+        if slow != 1.0:
+            from kiosk.bench.slowdown import slow_down
+            slow_down(analyzer, slow)
+        return analyzer
+
+    return build
 
 
 def daily_counter(cfg: Any, pipeline: Any, window: bool) -> tuple[Any, Any, list[Path]]:

@@ -12,14 +12,17 @@ Side effects of mediapipe, measured here (traced with strace) and not handled in
   face of the process; none per frame. No environment variable silences them
   (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL, ABSL_MIN_LOG_LEVEL, GLOG_stderrthreshold tried).
 - any mediapipe import runs ``mediapipe.solutions``, which imports matplotlib: on first import
-  it creates ``~/.config/matplotlib`` (empty) and writes ``~/.cache/matplotlib/fontlist-*.json``
-  (the system's font list, nothing about faces); with ``MPLCONFIGDIR`` set, only that
-  directory is used. mediapipe itself writes no file.
+  it would create ``~/.config/matplotlib`` (empty), run ``fc-list`` and write
+  ``~/.cache/matplotlib/fontlist-*.json`` (the system's font list, nothing about faces) and cost
+  ~0.8 s. :func:`import_face_mesh` keeps matplotlib out of that import. mediapipe itself
+  writes no file.
 """
 from __future__ import annotations
 
 import logging
 import math
+import sys
+import types
 from typing import Any
 
 import cv2
@@ -38,11 +41,35 @@ CROP_PX = 256
 BOX_SCALE = 2.0
 
 
-def _import_face_mesh() -> Any:
-    # Imported lazily: mediapipe (and the matplotlib it drags in) costs ~1 s and writes caches
-    # (see the module docstring), which a kiosk with the mesh switched off should never pay.
-    from mediapipe.python.solutions import face_mesh  # type: ignore[import-untyped]
+class _NoMatplotlib(types.ModuleType):
+    """Stands in for matplotlib while mediapipe is imported (see :func:`import_face_mesh`)."""
 
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"matplotlib.{name}: mediapipe's drawing utilities are not available in the "
+                             "kiosk (matplotlib is kept out of its import; kiosk.infer.mesh)")
+
+
+def import_face_mesh() -> Any:
+    """``mediapipe.python.solutions.face_mesh``, imported without matplotlib.
+
+    Importing any part of mediapipe runs ``mediapipe.solutions``, whose drawing utilities import
+    ``matplotlib.pyplot`` at the top: about 0.8 s of the kiosk's start-up (the visitor's first
+    picture waits for it), a font list scanned with ``fc-list`` and written to a cache folder --
+    for plotting code the kiosk never calls. While mediapipe is imported, ``matplotlib`` and
+    ``matplotlib.pyplot`` are placeholders that raise if used, and they are removed again
+    afterwards, so whoever imports matplotlib later in the process gets the real one. If
+    matplotlib is already imported, it is left alone. Imported lazily: a kiosk with the mesh
+    switched off never pays for mediapipe at all.
+    """
+    placeholders = {name: _NoMatplotlib(name) for name in ("matplotlib", "matplotlib.pyplot")
+                    if name not in sys.modules}
+    sys.modules.update(placeholders)
+    try:
+        from mediapipe.python.solutions import face_mesh  # type: ignore[import-untyped]
+    finally:
+        for name, module in placeholders.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
     return face_mesh
 
 
@@ -95,7 +122,7 @@ class FaceMesher:
     def __init__(self, min_detection_confidence: float = 0.5) -> None:
         if not 0.0 <= min_detection_confidence <= 1.0:
             raise ValueError(f"min_detection_confidence must be in [0, 1], got {min_detection_confidence}")
-        face_mesh = _import_face_mesh()
+        face_mesh = import_face_mesh()
         self._graph: Any = face_mesh.FaceMesh(
             static_image_mode=True,
             max_num_faces=1,

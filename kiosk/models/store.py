@@ -297,6 +297,23 @@ class _Store:
         )
 
 
+    def check_present(self, names: list[str] | tuple[str, ...]) -> None:
+        """Raise ModelError (the same message as a failed check) if a file for ``names`` is missing.
+
+        Only whether each file is there, not its hash (``require`` hashes it when it is loaded):
+        cheap enough to run before anything starts, so a kiosk without its models stops at once
+        with exit 2 instead of opening a window first.
+        """
+        for name in names:
+            entry = self.entry(name)
+            path = self.directory / entry.final_file
+            if not path.is_file():
+                raise ModelError(
+                    f"{path}: missing; expected sha256 {entry.final_sha256}, actual: missing. "
+                    f"Fix: run {fix_command(entry.group, self.directory)}"
+                )
+
+
 class ModelStore(_Store):
     """Verified model paths: ``ModelStore(models_dir).require("sface")``.
 

@@ -49,7 +49,8 @@ def preload(window: bool) -> None:
     import numpy  # noqa: F401
     import onnxruntime  # noqa: F401
     try:
-        from mediapipe.python.solutions import face_mesh  # noqa: F401
+        from kiosk.infer.mesh import import_face_mesh
+        import_face_mesh()
     except Exception:  # noqa: BLE001 - a missing MediaPipe is reported by the model loader
         pass
     if window:

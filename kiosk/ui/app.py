@@ -161,6 +161,11 @@ class KioskApp(ScreenInput):
         self.takehome = TakeHome(self.ui.exhibition_link)
         self._takehome_seen_s = -1e9
 
+    def set_deps(self, deps: UiDeps) -> None:
+        """Collaborators built after the screen opened (from the analyzer, which loads meanwhile)."""
+        self.deps, self.portraits = deps, PortraitNames.from_deps(deps)
+        self._caveats.clear()
+
     def _lay_out(self, size: tuple[int, int]) -> None:
         """Everything derived from the screen size: type scale, fonts, picture and card layout."""
         self.size = (int(size[0]), int(size[1]))
@@ -396,8 +401,8 @@ class KioskApp(ScreenInput):
                                      departures, p.strip, settle=settle, card_scale=card_scale)
 
         if frame is not None and image_rect is not None:
-            blur = []
-            if self.ui.blur_faces:
+            blur = [(0, 0, *image_rect[2:])] if self.ui.blur_faces else []  # all, until the first analysis
+            if self.ui.blur_faces and snap is not None:
                 blur = [(bx - image_rect[0], by - image_rect[1], bw_, bh_) for (bx, by, bw_, bh_), _, _ in mframe.boxes.values()]
             points = self._mesh_points(snap, image_rect) if (self.ui.show_landmarks and live_snap) else None
             surf = self.image.surface(frame, image_rect[2:], self.ui.mirror, blur, points, self.theme.accent)

@@ -8,7 +8,8 @@ releases the GIL, leaving the inference thread its core.
 Blurring is pixelation (each face box, padded, averaged down to a few blocks and enlarged with
 nearest-neighbour): unlike a light Gaussian blur it cannot be undone by sharpening. It covers
 the faces the detector found; a face the detector misses is not blurred, which operators of
-crowded venues should know. The analysis itself still runs on the unblurred frame in RAM.
+crowded venues should know. Until the first frame has been analysed (the models still load
+at start-up) the whole picture is pixelated (``kiosk.ui.app``). The analysis itself still runs on the unblurred frame in RAM.
 
 Every buffer here holds pixels of one camera frame only: when the next frame is converted, the
 display-size picture, its blurred/marked copy, the surface made from it and the "You" crop of

@@ -23,6 +23,7 @@ import pygame
 
 from kiosk.config import PrivacyConfig, UiConfig
 from kiosk.counters.daily import Aggregates
+from kiosk.process_age import process_age_s
 from kiosk.types import Snapshot
 from kiosk.ui.app import KioskApp
 from kiosk.ui.deps import UiDeps
@@ -131,7 +132,8 @@ def open_screen(ui: UiConfig, feed: ScreenFeed, deps: UiDeps | None = None, *,
 
 
 def run_window(cfg: Config | None, pipeline: Any, deps: UiDeps | None = None, max_frames: int | None = None,
-               heartbeat: Callable[[], object] | None = None, counter: Aggregates | None = None) -> None:
+               heartbeat: Callable[[], object] | None = None, counter: Aggregates | None = None,
+               deps_when_ready: Callable[[Any], UiDeps] | None = None) -> None:
     """Run the kiosk screen until the operator quits or the pipeline stops.
 
     ``cfg`` is the kiosk ``Config``: the screen takes its ``ui`` and ``privacy`` sections (None:
@@ -144,6 +146,10 @@ def run_window(cfg: Config | None, pipeline: Any, deps: UiDeps | None = None, ma
     subscribes it), whose figures the attract screen shows; None: the screen counts what it is
     shown itself.
 
+    ``deps_when_ready(analyzer)``: for a pipeline that builds its analyzer while the screen
+    already shows the camera (``kiosk run``): called once ``pipeline.analyzer`` exists, its result
+    replaces ``deps`` (``KioskApp.set_deps``).
+
     A resized window or a display that changed resolution is laid out anew; a ``pygame.error``
     from the display (lost display) does not end the loop: see ``kiosk.ui.display.Display``.
     """
@@ -155,8 +161,18 @@ def run_window(cfg: Config | None, pipeline: Any, deps: UiDeps | None = None, ma
                            on_consent=on_consent if callable(on_consent) else None, counter=counter)
         log.info("screen %dx%d, language %s, theme %s", *loop.app.size, ui.language, ui.theme)
         frames = 0
+        pictured = False
         while pipeline.running() and not loop.app.quit_requested:
-            loop.step(time.monotonic())
+            if deps_when_ready is not None and getattr(pipeline, "analyzer", None) is not None:
+                loop.app.set_deps(deps_when_ready(pipeline.analyzer))
+                deps_when_ready = None
+            had_frame = not pictured and pipeline.slot.peek() is not None
+            step = loop.step(time.monotonic())
+            if had_frame and step.drawn:
+                pictured = True
+                age = process_age_s()
+                if age is not None:
+                    log.info("first picture on screen %.2f s after the process started", age)
             frames += 1
             if max_frames is not None and frames >= max_frames:
                 break
