@@ -88,8 +88,11 @@ def test_report_structure_and_finite_numbers(report: dict[str, Any]) -> None:
     assert report["startup"]["phase"] == "live"
     assert 0 < report["startup"]["models_load_s"]
     assert report["startup"]["first_frame_s"] > report["startup"]["pipeline_start_to_first_frame_s"] > 0
+    # The live phase draws the screen: its first camera picture is timed from process start too.
+    assert report["startup"]["first_picture_s"] > 0
     names = {t["name"] for t in report["targets"]}
     assert "inference fps, 4+ faces, 640x480" in names and "speed-up over naive, 4+ faces" in names
+    assert "first picture on screen s after process start" in names
     assert all(isinstance(t["met"], bool) for t in report["targets"])
 
 

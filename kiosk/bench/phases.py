@@ -307,6 +307,10 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
         if latency:
             res.latency_ms.append((now - snap.t_s) * 1e3)
 
+    if ui_factory is not None:
+        # As `kiosk run` does: the screen's code is imported before the threads start.
+        import kiosk.ui.build  # noqa: F401
+        import kiosk.ui.loop  # noqa: F401
     pipeline = Pipeline(cfg, analyzer, source_factory=timed_factory, max_frames=frames,
                         build=build if analyzer is None else None)
     pipeline.subscribe(on_snapshot)
