@@ -44,15 +44,15 @@ def check_report_path(report: str | os.PathLike[str] | None, flag: str = "--repo
 
 
 def preload(window: bool) -> None:
-    """Import the libraries that read files or build caches at import, while that is allowed."""
+    """Import the libraries that read files or build caches at import, while that is allowed.
+
+    MediaPipe is not among them: imported without matplotlib (``kiosk.infer.mesh``) it only
+    reads its own files, so it is imported where the mesh is built, on the inference thread while
+    the screen already shows the camera, instead of on the way to the first picture (~0.4 s).
+    """
     import cv2  # noqa: F401
     import numpy  # noqa: F401
     import onnxruntime  # noqa: F401
-    try:
-        from kiosk.infer.mesh import import_face_mesh
-        import_face_mesh()
-    except Exception:  # noqa: BLE001 - a missing MediaPipe is reported by the model loader
-        pass
     if window:
         try:
             import pygame  # noqa: F401
