@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kiosk.errors import EXIT_OK, EXIT_RUNTIME, KioskError
