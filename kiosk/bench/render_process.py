@@ -1,0 +1,208 @@
+"""A synthetic scene rendered in a child process, for the bench's lossless phases.
+
+Why: :class:`~kiosk.bench.scenes.SyntheticScene` composites its frames in Python around a
+dozen OpenCV calls (~4-5 ms of CPU per frame with 8 people, spread over OpenCV's thread pool).
+Rendered on the pipeline's capture thread, the next frame is drawn exactly while the inference
+thread detects faces in the current one (the lossless hand-off wakes the reader then): the two
+threads compete for the GIL and for both cores. Measured in the bench with 8 people
+(``kiosk bench --source synthetic:8``, load ~5): ``cv2.resize`` in YuNet's preprocessing took
+2.6-3.8 ms of wall time per frame for 0.6-0.7 ms of the inference thread's CPU time, the YuNet
+decoding 1.2-1.4 ms for 0.4 ms. A camera's capture thread spends its time inside one blocking
+read with the GIL released; the Python renderer is a bench artefact that made the analyzer's
+cost look higher than it is.
+
+Here the same scene class renders, frame by frame and in order, in a child interpreter
+(``python -m kiosk.bench.render_process``, started with :mod:`subprocess`, so no ``__main__``
+is re-imported) into a small ring of shared-memory slots, with OpenCV limited to one thread
+(one core, like a camera's capture path). The capture thread only waits on a pipe (GIL
+released) and copies the finished frame out. Frames are identical to the in-thread ones (same
+class, same index sequence; tests/test_bench_render_process.py compares them). The child
+renders at most ``slots`` frames ahead and stops when its pipe closes.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+from multiprocessing import shared_memory
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+import numpy as np
+
+from kiosk.errors import SourceError
+
+__all__ = ["ProcessRenderedScene"]
+
+#: Frames rendered ahead of the consumer (shared-memory slots of one frame each).
+SLOTS = 3
+#: Seconds to wait for the child's first frame (a new interpreter imports numpy and OpenCV and
+#: prepares the scene's photos first) and for any later one.
+_START_TIMEOUT_S = 60.0
+_FRAME_TIMEOUT_S = 30.0
+_WORD = struct.Struct("<i")
+_END, _ERROR, _STOP = -1, -2, -1
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = stream.read(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _child_main() -> int:
+    """Child process: render frames in order into free slots, report each slot as ready."""
+    import cv2
+    from multiprocessing import resource_tracker
+
+    # One core for the renderer, as a camera's capture path would take: OpenCV's default pool
+    # (one thread per core) would otherwise spread every blend over the analysis's core too.
+    cv2.setNumThreads(1)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    size = _WORD.unpack(_read_exact(inp, _WORD.size))[0]
+    make_scene, shm_name, shape, slots = pickle.loads(_read_exact(inp, size))
+    shm = shared_memory.SharedMemory(name=shm_name)
+    # Attaching registers the segment with this process's resource tracker (Python < 3.13),
+    # which would unlink it at exit: the parent owns and unlinks it.
+    resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+
+    def send(word: int, message: bytes = b"") -> None:
+        out.write(_WORD.pack(word) + (_WORD.pack(len(message)) + message if word == _ERROR else b""))
+        out.flush()
+
+    ring = np.ndarray((slots,) + tuple(shape), np.uint8, buffer=shm.buf)
+    try:
+        scene = make_scene()
+        scene.open()
+        free = list(range(slots))
+        while True:
+            if not free:
+                slot = _WORD.unpack(_read_exact(inp, _WORD.size))[0]
+                if slot == _STOP:
+                    return 0
+                free.append(slot)
+            slot = free.pop(0)
+            image = scene.read()
+            if image is None:
+                send(_END)
+                return 0
+            if image.shape != tuple(shape) or image.dtype != np.uint8:
+                send(_ERROR, f"rendered frame is {image.shape} {image.dtype}, expected {tuple(shape)} uint8".encode())
+                return 1
+            ring[slot] = image
+            send(slot)
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        return 0
+    finally:
+        del ring
+        shm.close()
+
+
+class ProcessRenderedScene:
+    """A lossless Source whose frames ``make_scene()`` renders in a child process.
+
+    ``make_scene`` must be picklable (e.g. ``functools.partial(SyntheticScene.standing, ...)``)
+    and build an unopened, non-realtime scene; ``scene`` is a local instance of the same scene
+    (never opened here) that answers everything but ``open``/``read``/``close`` (name, fps,
+    ground truth such as ``people_at``).
+    """
+
+    def __init__(self, make_scene: Callable[[], Any], scene: Any, slots: int = SLOTS) -> None:
+        if getattr(scene, "realtime", False):
+            raise ValueError("ProcessRenderedScene is for lossless playback (realtime=False)")
+        self._make_scene = make_scene
+        self._scene = scene
+        self._slots = int(slots)
+        self._shape = (int(scene.height), int(scene.width), 3)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._shm: shared_memory.SharedMemory | None = None
+        self._ring: np.ndarray | None = None
+        self._started = False
+        self.name: str = scene.name
+        self.fps: float = scene.fps
+        self.realtime: bool = False
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only reached for attributes not set in __init__: ground truth and metadata of the scene.
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self._scene, attr)
+
+    def open(self) -> None:
+        self.close()
+        self._shm = shared_memory.SharedMemory(create=True, size=self._slots * int(np.prod(self._shape)))
+        self._ring = np.ndarray((self._slots,) + self._shape, np.uint8, buffer=self._shm.buf)
+        env = dict(os.environ)
+        # The child imports this very package (a worktree or an installed copy alike).
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-B", "-m", "kiosk.bench.render_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select() sees every word
+        payload = pickle.dumps((self._make_scene, self._shm.name, self._shape, self._slots))
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(_WORD.pack(len(payload)) + payload)
+        self._proc.stdin.flush()
+        self._started = False
+
+    def _recv_word(self, timeout_s: float) -> int:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+        if not ready:
+            raise SourceError(f"{self.name}: the rendering process sent no frame within {timeout_s:.0f} s")
+        try:
+            return _WORD.unpack(_read_exact(proc.stdout, _WORD.size))[0]
+        except EOFError:
+            code = proc.poll()
+            raise SourceError(f"{self.name}: the rendering process ended (exit code {code})") from None
+
+    def read(self) -> np.ndarray | None:
+        if self._proc is None or self._ring is None:
+            raise RuntimeError("ProcessRenderedScene.read() before open()")
+        slot = self._recv_word(_FRAME_TIMEOUT_S if self._started else _START_TIMEOUT_S)
+        self._started = True
+        if slot == _END:
+            return None
+        if slot == _ERROR:
+            length = self._recv_word(_FRAME_TIMEOUT_S)
+            assert self._proc.stdout is not None
+            raise SourceError(f"{self.name}: {_read_exact(self._proc.stdout, length).decode(errors='replace')}")
+        image = self._ring[slot].copy()
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(_WORD.pack(slot))
+        self._proc.stdin.flush()
+        return image
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(_WORD.pack(_STOP))
+                proc.stdin.close()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+            try:
+                proc.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5.0)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self._ring = None
+        if self._shm is not None:
+            self._shm.close()
+            self._shm.unlink()
+            self._shm = None
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child_main())
