@@ -1,23 +1,26 @@
-"""A synthetic scene rendered in a child process, for the bench's lossless phases.
+"""A synthetic scene rendered ahead in a child process, for the bench's lossless phases.
 
-Why: :class:`~kiosk.bench.scenes.SyntheticScene` composites its frames in Python around a
-dozen OpenCV calls (~4-5 ms of CPU per frame with 8 people, spread over OpenCV's thread pool).
-Rendered on the pipeline's capture thread, the next frame is drawn exactly while the inference
-thread detects faces in the current one (the lossless hand-off wakes the reader then): the two
-threads compete for the GIL and for both cores. Measured in the bench with 8 people
-(``kiosk bench --source synthetic:8``, load ~5): ``cv2.resize`` in YuNet's preprocessing took
-2.6-3.8 ms of wall time per frame for 0.6-0.7 ms of the inference thread's CPU time, the YuNet
-decoding 1.2-1.4 ms for 0.4 ms. A camera's capture thread spends its time inside one blocking
-read with the GIL released; the Python renderer is a bench artefact that made the analyzer's
+Why: :class:`~kiosk.bench.scenes.SyntheticScene` composites each frame with a dozen OpenCV
+calls (~4-5 ms of CPU per frame with 8 people, spread over OpenCV's thread pool, i.e. both
+cores of this machine). Rendered on the pipeline's capture thread, the next frame is drawn
+exactly while the inference thread detects faces in the current one (the lossless hand-off
+wakes the reader then), so the renderer takes CPU from the analysis at every frame. Measured
+with 8 people (``kiosk bench --source synthetic:8``, load ~5): ``cv2.resize`` in YuNet's
+preprocessing took 2.6-3.8 ms of wall time per frame for 0.6-0.7 ms of the inference thread's
+CPU time, the YuNet decoding 1.2-1.4 ms for 0.4 ms; the detect stage 6-9 ms against 4.3-4.6 ms
+with the same frames served from memory. Rendering in a child process in lock-step with the
+consumer did not help (the contention is for the cores, not the GIL). A camera costs the
+kiosk next to nothing per frame; the renderer is a bench artefact that made the analyzer's
 cost look higher than it is.
 
-Here the same scene class renders, frame by frame and in order, in a child interpreter
-(``python -m kiosk.bench.render_process``, started with :mod:`subprocess`, so no ``__main__``
-is re-imported) into a small ring of shared-memory slots, with OpenCV limited to one thread
-(one core, like a camera's capture path). The capture thread only waits on a pipe (GIL
-released) and copies the finished frame out. Frames are identical to the in-thread ones (same
-class, same index sequence; tests/test_bench_render_process.py compares them). The child
-renders at most ``slots`` frames ahead and stops when its pipe closes.
+Here the same scene class renders, in order, in a child interpreter (``python -m
+kiosk.bench.render_process``, started with :mod:`subprocess`, so no ``__main__`` is
+re-imported) at the lowest CPU priority with OpenCV on one thread, up to ``AHEAD_BYTES`` of
+frames ahead of the consumer (a 300-frame run is rendered within its first seconds), and hands
+them over through a small ring of shared-memory slots. The capture thread only waits on a pipe
+(GIL released) and copies the finished frame out, as it would copy a camera's buffer. Frames
+are identical to the in-thread ones (same class, same index sequence;
+tests/test_bench_render_process.py compares them). The child stops when its pipe closes.
 """
 from __future__ import annotations
 
@@ -37,8 +40,11 @@ from kiosk.errors import SourceError
 
 __all__ = ["ProcessRenderedScene"]
 
-#: Frames rendered ahead of the consumer (shared-memory slots of one frame each).
+#: Frames passed to the consumer at a time (shared-memory slots of one frame each).
 SLOTS = 3
+#: Memory the child may fill with frames rendered ahead (~570 frames at 640x480): a
+#: 300-frame bench is rendered within its first seconds, at the lowest priority.
+AHEAD_BYTES = 512 * 1024 * 1024
 #: Seconds to wait for the child's first frame (a new interpreter imports numpy and OpenCV and
 #: prepares the scene's photos first) and for any later one.
 _START_TIMEOUT_S = 60.0
@@ -57,17 +63,29 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
     return data
 
 
+def _read_exact_fd(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
 def _child_main() -> int:
-    """Child process: render frames in order into free slots, report each slot as ready."""
+    """Child process: render frames in order, ahead of the consumer, and pass them through the
+    shared-memory slots the parent hands back."""
     import cv2
+    from collections import deque
     from multiprocessing import resource_tracker
 
-    # One core for the renderer, as a camera's capture path would take: OpenCV's default pool
-    # (one thread per core) would otherwise spread every blend over the analysis's core too.
+    # The lowest priority and one core: the renderer only uses time the analysis leaves idle.
+    os.nice(19)
     cv2.setNumThreads(1)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    size = _WORD.unpack(_read_exact(inp, _WORD.size))[0]
-    make_scene, shm_name, shape, slots = pickle.loads(_read_exact(inp, size))
+    inp, out = sys.stdin.fileno(), sys.stdout.buffer
+    size = _WORD.unpack(_read_exact_fd(inp, _WORD.size))[0]
+    make_scene, shm_name, shape, slots, ahead = pickle.loads(_read_exact_fd(inp, size))
     shm = shared_memory.SharedMemory(name=shm_name)
     # Attaching registers the segment with this process's resource tracker (Python < 3.13),
     # which would unlink it at exit: the parent owns and unlinks it.
@@ -82,22 +100,32 @@ def _child_main() -> int:
         scene = make_scene()
         scene.open()
         free = list(range(slots))
+        rendered: deque[np.ndarray] = deque()  # in order, not yet handed over
+        ended = False
         while True:
-            if not free:
-                slot = _WORD.unpack(_read_exact(inp, _WORD.size))[0]
-                if slot == _STOP:
-                    return 0
-                free.append(slot)
-            slot = free.pop(0)
-            image = scene.read()
-            if image is None:
+            while free and rendered:
+                slot = free.pop(0)
+                ring[slot] = rendered.popleft()
+                send(slot)
+            if ended and not rendered:
                 send(_END)
                 return 0
-            if image.shape != tuple(shape) or image.dtype != np.uint8:
+            can_render = not ended and len(rendered) < ahead
+            # Slots handed back first; otherwise render the next frame ahead, or wait.
+            if select.select([inp], [], [], 0.0 if can_render else None)[0]:
+                word = _WORD.unpack(_read_exact_fd(inp, _WORD.size))[0]
+                if word == _STOP:
+                    return 0
+                free.append(word)
+                continue
+            image = scene.read()
+            if image is None:
+                ended = True
+            elif image.shape != tuple(shape) or image.dtype != np.uint8:
                 send(_ERROR, f"rendered frame is {image.shape} {image.dtype}, expected {tuple(shape)} uint8".encode())
                 return 1
-            ring[slot] = image
-            send(slot)
+            else:
+                rendered.append(image)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return 0
     finally:
@@ -114,13 +142,15 @@ class ProcessRenderedScene:
     ground truth such as ``people_at``).
     """
 
-    def __init__(self, make_scene: Callable[[], Any], scene: Any, slots: int = SLOTS) -> None:
+    def __init__(self, make_scene: Callable[[], Any], scene: Any, slots: int = SLOTS,
+                 ahead_bytes: int = AHEAD_BYTES) -> None:
         if getattr(scene, "realtime", False):
             raise ValueError("ProcessRenderedScene is for lossless playback (realtime=False)")
         self._make_scene = make_scene
         self._scene = scene
         self._slots = int(slots)
         self._shape = (int(scene.height), int(scene.width), 3)
+        self._ahead = max(1, int(ahead_bytes) // int(np.prod(self._shape)))
         self._proc: subprocess.Popen[bytes] | None = None
         self._shm: shared_memory.SharedMemory | None = None
         self._ring: np.ndarray | None = None
@@ -146,7 +176,7 @@ class ProcessRenderedScene:
         self._proc = subprocess.Popen(
             [sys.executable, "-B", "-m", "kiosk.bench.render_process"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select() sees every word
-        payload = pickle.dumps((self._make_scene, self._shm.name, self._shape, self._slots))
+        payload = pickle.dumps((self._make_scene, self._shm.name, self._shape, self._slots, self._ahead))
         assert self._proc.stdin is not None
         self._proc.stdin.write(_WORD.pack(len(payload)) + payload)
         self._proc.stdin.flush()
