@@ -1,4 +1,4 @@
-"""The bench's lossless synthetic scenes rendered in a child process (kiosk.bench.render_process):
+"""The bench's lossless synthetic scenes and file replays produced in a child process (kiosk.bench.render_process):
 the same frames in the same order as rendering them in the capture thread, the scene's ground
 truth still answered, and nothing left behind after close()."""
 from __future__ import annotations
@@ -67,3 +67,38 @@ def test_read_before_open_is_an_error() -> None:
                                   SyntheticScene.standing(PHOTOS, 1))
     with pytest.raises(RuntimeError, match="before open"):
         source.read()
+
+
+def test_file_replay_decoded_in_a_child_matches_and_loops(tmp_path) -> None:  # noqa: ANN001
+    import cv2
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (96, 64))
+    rng = np.random.default_rng(5)
+    for _ in range(7):
+        writer.write(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    writer.release()
+    cfg = Config()
+    in_thread = make_source(f"file:{path}", cfg, realtime=False)
+    child = make_source(f"file:{path}", cfg, realtime=False, render_process=True)
+    assert isinstance(child, ProcessRenderedScene)
+    in_thread.open()
+    child.open()
+    try:
+        assert child.fps == in_thread.fps == 12.0  # the file's rate, known once open
+        for index in range(16):  # past the end: both loop
+            assert np.array_equal(in_thread.read(), child.read()), f"frame {index} differs"
+    finally:
+        child.close()
+        in_thread.close()
+
+
+def test_a_source_that_fails_to_open_in_the_child_is_a_source_error(tmp_path) -> None:  # noqa: ANN001
+    from kiosk.errors import SourceError
+
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(b"not a video" * 100)
+    child = make_source(f"file:{path}", Config(), realtime=False, render_process=True)
+    with pytest.raises(SourceError):
+        child.open()
+    child.close()

@@ -53,8 +53,9 @@ def make_source(spec: str, cfg: Any, *, realtime: bool, render_process: bool = F
     Non-synthetic specs go through :func:`kiosk.capture.open_source` with ``loop=True`` (the
     bench decides when to stop). Frame size is ``camera.width`` x ``camera.height`` for the
     demo and synthetic scenes; files keep theirs. ``render_process`` (lossless synthetic
-    scenes only): the same frames, rendered in a child process so that the renderer does not
-    compete with the analysis for the GIL (:mod:`kiosk.bench.render_process`).
+    scenes and ``file:`` replays only): the same frames, rendered or decoded ahead in a child
+    process at the lowest priority, so that producing them does not take the analysis's CPU
+    (:mod:`kiosk.bench.render_process`).
     """
     from kiosk.capture import open_source
     from kiosk.bench.scenes import SyntheticScene, parse_spec
@@ -63,8 +64,13 @@ def make_source(spec: str, cfg: Any, *, realtime: bool, render_process: bool = F
     kind = parse_spec(spec)
     demo_dir = cfg.runtime.demo_dir_resolved
     if kind is None:
-        return open_source(spec, width=cam.width, height=cam.height, fps=cam.fps, realtime=realtime,
-                           loop=True, demo_dir=demo_dir)
+        make_file = functools.partial(open_source, spec, width=cam.width, height=cam.height, fps=cam.fps,
+                                      realtime=realtime, loop=True, demo_dir=demo_dir)
+        if render_process and not realtime and spec.strip().startswith("file:"):
+            from kiosk.bench.render_process import ProcessRenderedScene
+
+            return ProcessRenderedScene(make_file, make_file())
+        return make_file()
     SyntheticScene.check_photos(demo_dir)
     make: Callable[[], Any]
     if kind == "churn":

@@ -85,22 +85,41 @@ def _child_main() -> int:
     cv2.setNumThreads(1)
     inp, out = sys.stdin.fileno(), sys.stdout.buffer
     size = _WORD.unpack(_read_exact_fd(inp, _WORD.size))[0]
-    make_scene, shm_name, shape, slots, ahead = pickle.loads(_read_exact_fd(inp, size))
-    shm = shared_memory.SharedMemory(name=shm_name)
-    # Attaching registers the segment with this process's resource tracker (Python < 3.13),
-    # which would unlink it at exit: the parent owns and unlinks it.
-    resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+    make_scene, slots, ahead_bytes = pickle.loads(_read_exact_fd(inp, size))
 
     def send(word: int, message: bytes = b"") -> None:
         out.write(_WORD.pack(word) + (_WORD.pack(len(message)) + message if word == _ERROR else b""))
         out.flush()
 
-    ring = np.ndarray((slots,) + tuple(shape), np.uint8, buffer=shm.buf)
     try:
         scene = make_scene()
         scene.open()
+        first = scene.read()
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises SourceError
+        send(_ERROR, f"{type(exc).__name__}: {exc}".encode())
+        return 1
+    if first is None or first.ndim != 3 or first.shape[2] != 3 or first.dtype != np.uint8:
+        send(_ERROR, f"first frame is {getattr(first, 'shape', None)} {getattr(first, 'dtype', None)}, "
+                     f"expected HxWx3 uint8".encode())
+        return 1
+    shape = first.shape
+    # Header: frame size and the source's rate (a file's is known only once it is open).
+    try:
+        out.write(_WORD.pack(shape[0]) + _WORD.pack(shape[1]) + struct.pack("<d", float(scene.fps)))
+        out.flush()
+        name_len = _WORD.unpack(_read_exact_fd(inp, _WORD.size))[0]
+        shm = shared_memory.SharedMemory(name=_read_exact_fd(inp, name_len).decode())
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        scene.close()
+        return 0
+    # Attaching registers the segment with this process's resource tracker (Python < 3.13),
+    # which would unlink it at exit: the parent owns and unlinks it.
+    resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+    ahead = max(1, int(ahead_bytes) // first.nbytes)
+    ring = np.ndarray((slots,) + tuple(shape), np.uint8, buffer=shm.buf)
+    try:
         free = list(range(slots))
-        rendered: deque[np.ndarray] = deque()  # in order, not yet handed over
+        rendered: deque[np.ndarray] = deque([first])  # in order, not yet handed over
         ended = False
         while True:
             while free and rendered:
@@ -129,17 +148,19 @@ def _child_main() -> int:
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return 0
     finally:
+        scene.close()
         del ring
         shm.close()
 
 
 class ProcessRenderedScene:
-    """A lossless Source whose frames ``make_scene()`` renders in a child process.
+    """A lossless Source whose frames ``make_scene()`` renders (or decodes) in a child process.
 
-    ``make_scene`` must be picklable (e.g. ``functools.partial(SyntheticScene.standing, ...)``)
-    and build an unopened, non-realtime scene; ``scene`` is a local instance of the same scene
-    (never opened here) that answers everything but ``open``/``read``/``close`` (name, fps,
-    ground truth such as ``people_at``).
+    ``make_scene`` must be picklable (e.g. ``functools.partial(SyntheticScene.standing, ...)``
+    or a ``partial`` of :func:`kiosk.capture.open_source` for a ``file:`` replay) and build an
+    unopened, non-realtime source; ``scene`` is a local instance of the same (never opened
+    here) that answers everything but ``open``/``read``/``close`` (name, ground truth such as
+    ``people_at``). ``fps`` is the child's source's rate once open.
     """
 
     def __init__(self, make_scene: Callable[[], Any], scene: Any, slots: int = SLOTS,
@@ -149,8 +170,8 @@ class ProcessRenderedScene:
         self._make_scene = make_scene
         self._scene = scene
         self._slots = int(slots)
-        self._shape = (int(scene.height), int(scene.width), 3)
-        self._ahead = max(1, int(ahead_bytes) // int(np.prod(self._shape)))
+        self._ahead_bytes = int(ahead_bytes)
+        self._shape: tuple[int, int, int] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._shm: shared_memory.SharedMemory | None = None
         self._ring: np.ndarray | None = None
@@ -167,8 +188,6 @@ class ProcessRenderedScene:
 
     def open(self) -> None:
         self.close()
-        self._shm = shared_memory.SharedMemory(create=True, size=self._slots * int(np.prod(self._shape)))
-        self._ring = np.ndarray((self._slots,) + self._shape, np.uint8, buffer=self._shm.buf)
         env = dict(os.environ)
         # The child imports this very package (a worktree or an installed copy alike).
         root = str(Path(__file__).resolve().parents[2])
@@ -176,11 +195,29 @@ class ProcessRenderedScene:
         self._proc = subprocess.Popen(
             [sys.executable, "-B", "-m", "kiosk.bench.render_process"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select() sees every word
-        payload = pickle.dumps((self._make_scene, self._shm.name, self._shape, self._slots, self._ahead))
-        assert self._proc.stdin is not None
+        payload = pickle.dumps((self._make_scene, self._slots, self._ahead_bytes))
+        assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(_WORD.pack(len(payload)) + payload)
         self._proc.stdin.flush()
+        # The child opens the source and reads its first frame: its size and rate come back.
+        height = self._recv_word(_START_TIMEOUT_S)
+        if height == _ERROR:
+            self._raise_error()
+        width = self._recv_word(_FRAME_TIMEOUT_S)
+        (fps,) = struct.unpack("<d", _read_exact(self._proc.stdout, 8))
+        self._shape = (height, width, 3)
+        self.fps = fps
+        self._shm = shared_memory.SharedMemory(create=True, size=self._slots * height * width * 3)
+        self._ring = np.ndarray((self._slots,) + self._shape, np.uint8, buffer=self._shm.buf)
+        name = self._shm.name.encode()
+        self._proc.stdin.write(_WORD.pack(len(name)) + name)
+        self._proc.stdin.flush()
         self._started = False
+
+    def _raise_error(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        length = self._recv_word(_FRAME_TIMEOUT_S)
+        raise SourceError(f"{self.name}: {_read_exact(self._proc.stdout, length).decode(errors='replace')}")
 
     def _recv_word(self, timeout_s: float) -> int:
         proc = self._proc
@@ -202,9 +239,7 @@ class ProcessRenderedScene:
         if slot == _END:
             return None
         if slot == _ERROR:
-            length = self._recv_word(_FRAME_TIMEOUT_S)
-            assert self._proc.stdout is not None
-            raise SourceError(f"{self.name}: {_read_exact(self._proc.stdout, length).decode(errors='replace')}")
+            self._raise_error()
         image = self._ring[slot].copy()
         assert self._proc.stdin is not None
         self._proc.stdin.write(_WORD.pack(slot))
