@@ -83,6 +83,33 @@ def test_similarity_least_squares_and_no_reflection() -> None:
     np.testing.assert_allclose(residual.sum(axis=0), 0.0, atol=1e-9)
 
 
+def _umeyama_svd(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Umeyama (1991) by SVD, Eq. 40-42, the general form the closed 2-D form must reproduce."""
+    n = src.shape[0]
+    src_c, dst_c = src - src.mean(axis=0), dst - dst.mean(axis=0)
+    cov = dst_c.T @ src_c / n
+    u, sigma, vt = np.linalg.svd(cov)
+    d = np.array([1.0, -1.0 if np.linalg.det(cov) < 0 else 1.0])
+    rotation = u @ np.diag(d) @ vt
+    scale = float(sigma @ d) / (float((src_c ** 2).sum()) / n)
+    return np.hstack([scale * rotation, (dst.mean(axis=0) - scale * rotation @ src.mean(axis=0))[:, None]])
+
+
+def test_similarity_closed_form_equals_umeyama_svd() -> None:
+    # Faces anywhere in a frame onto the template, with noise, mirrored point orders
+    # (reflections) and 3-8 points: the closed form gives the SVD's matrix.
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for i in range(2000):
+        k = 5 if i % 3 else int(rng.integers(3, 9))
+        src = rng.normal(0.0, 40.0, (k, 2)) + rng.uniform(0.0, 1900.0, 2)
+        dst = rng.normal(0.0, 30.0, (k, 2)) if k != 5 else ARCFACE_112 + rng.normal(0.0, 4.0, (5, 2))
+        if i % 5 == 0:
+            src = src[:, ::-1].copy()
+        worst = max(worst, float(np.abs(similarity_transform(src, dst) - _umeyama_svd(src, dst)).max()))
+    assert worst < 1e-9
+
+
 def test_similarity_rejects_degenerate_input() -> None:
     with pytest.raises(ValueError):
         similarity_transform(np.ones((5, 2)), ARCFACE_112)

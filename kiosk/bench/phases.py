@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import time
 from collections import deque
@@ -46,12 +47,15 @@ class TimedSource:
         self._inner.close()
 
 
-def make_source(spec: str, cfg: Any, *, realtime: bool) -> Any:
+def make_source(spec: str, cfg: Any, *, realtime: bool, render_process: bool = False) -> Any:
     """A fresh, unopened Source for ``spec``: ``synthetic:N`` / ``synthetic:churn`` or any capture spec.
 
     Non-synthetic specs go through :func:`kiosk.capture.open_source` with ``loop=True`` (the
     bench decides when to stop). Frame size is ``camera.width`` x ``camera.height`` for the
-    demo and synthetic scenes; files keep theirs.
+    demo and synthetic scenes; files keep theirs. ``render_process`` (lossless synthetic
+    scenes and ``file:`` replays only): the same frames, rendered or decoded ahead in a child
+    process at the lowest priority, so that producing them does not take the analysis's CPU
+    (:mod:`kiosk.bench.render_process`).
     """
     from kiosk.capture import open_source
     from kiosk.bench.scenes import SyntheticScene, parse_spec
@@ -60,16 +64,28 @@ def make_source(spec: str, cfg: Any, *, realtime: bool) -> Any:
     kind = parse_spec(spec)
     demo_dir = cfg.runtime.demo_dir_resolved
     if kind is None:
-        return open_source(spec, width=cam.width, height=cam.height, fps=cam.fps, realtime=realtime,
-                           loop=True, demo_dir=demo_dir)
+        make_file = functools.partial(open_source, spec, width=cam.width, height=cam.height, fps=cam.fps,
+                                      realtime=realtime, loop=True, demo_dir=demo_dir)
+        if render_process and not realtime and spec.strip().startswith("file:"):
+            from kiosk.bench.render_process import ProcessRenderedScene
+
+            return ProcessRenderedScene(make_file, make_file())
+        return make_file()
     SyntheticScene.check_photos(demo_dir)
+    make: Callable[[], Any]
     if kind == "churn":
-        return SyntheticScene.churn(demo_dir, cfg.privacy.forget_after_s,
-                                    max_missing_s=cfg.tracking.max_missing_s, width=cam.width,
-                                    height=cam.height, fps=cam.fps, realtime=realtime)
-    assert isinstance(kind, int)
-    return SyntheticScene.standing(demo_dir, kind, width=cam.width, height=cam.height, fps=cam.fps,
-                                   realtime=realtime)
+        make = functools.partial(SyntheticScene.churn, demo_dir, cfg.privacy.forget_after_s,
+                                 max_missing_s=cfg.tracking.max_missing_s, width=cam.width,
+                                 height=cam.height, fps=cam.fps, realtime=realtime)
+    else:
+        assert isinstance(kind, int)
+        make = functools.partial(SyntheticScene.standing, demo_dir, kind, width=cam.width,
+                                 height=cam.height, fps=cam.fps, realtime=realtime)
+    if render_process and not realtime:
+        from kiosk.bench.render_process import ProcessRenderedScene
+
+        return ProcessRenderedScene(make, make())
+    return make()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -175,7 +175,8 @@ def run_bench(spec: str, cfg: Any, *, frames: int = 300, naive: bool = True, liv
     names = _model_names_by_file()
 
     def factory(realtime: bool) -> Callable[[], Any]:
-        return lambda: make_source(spec, cfg, realtime=realtime)
+        # Lossless synthetic scenes render in a child process (kiosk.bench.render_process).
+        return lambda: make_source(spec, cfg, realtime=realtime, render_process=not realtime)
 
     # The first source is built before anything else, so a bad spec fails fast (exit 2).
     probe = factory(False)()

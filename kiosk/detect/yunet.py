@@ -13,6 +13,7 @@ borderline IoU cases, and the float version is the geometrically correct one.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -50,46 +51,62 @@ def decode_yunet(
     Raises ValueError if an output is missing or its anchor count does not match the input size
     (the usual symptom of passing the wrong ``input_w``/``input_h``).
     """
-    boxes_parts: list[np.ndarray] = []
-    score_parts: list[np.ndarray] = []
-    lm_parts: list[np.ndarray] = []
+    heads: dict[str, list[np.ndarray]] = {head: [] for head in _HEADS}
     for stride in STRIDES:
-        cols, rows = input_w // stride, input_h // stride
-        n = rows * cols
+        n = (input_w // stride) * (input_h // stride)
         try:
-            cls = np.asarray(outputs[f"cls_{stride}"], dtype=np.float32).reshape(-1)
-            obj = np.asarray(outputs[f"obj_{stride}"], dtype=np.float32).reshape(-1)
-            bbox = np.asarray(outputs[f"bbox_{stride}"], dtype=np.float32).reshape(-1, 4)
-            kps = np.asarray(outputs[f"kps_{stride}"], dtype=np.float32).reshape(-1, 5, 2)
+            parts = [np.asarray(outputs[f"{head}_{stride}"], dtype=np.float32) for head in _HEADS]
         except KeyError as exc:
             raise ValueError(f"YuNet output {exc.args[0]!r} missing; got {sorted(outputs)}") from None
-        if not (cls.shape[0] == obj.shape[0] == bbox.shape[0] == kps.shape[0] == n):
+        counts = [part.size // width for part, width in zip(parts, _HEAD_WIDTHS)]
+        if counts != [n] * 4 or any(part.size != n * width for part, width in zip(parts, _HEAD_WIDTHS)):
+            cls_n, obj_n, bbox_n, kps_n = counts
             raise ValueError(
                 f"YuNet stride {stride}: expected {n} anchors for a {input_w}x{input_h} input, got "
-                f"cls {cls.shape[0]}, obj {obj.shape[0]}, bbox {bbox.shape[0]}, kps {kps.shape[0]}"
+                f"cls {cls_n}, obj {obj_n}, bbox {bbox_n}, kps {kps_n}"
             )
-        # Same clamping and geometric mean as FaceDetectorYN.
-        score = np.sqrt(np.clip(cls, 0.0, 1.0) * np.clip(obj, 0.0, 1.0))
-        idx = np.flatnonzero(score >= score_threshold)
-        if idx.size == 0:
-            continue
-        row, col = np.divmod(idx, cols)
-        # (K,2) anchor offsets as (col, row) = (x, y), in float32 like OpenCV's arithmetic.
-        anchor = np.stack((col, row), axis=1).astype(np.float32)
-        s = np.float32(stride)
-        b = bbox[idx]
-        centre = (anchor + b[:, :2]) * s
-        size = np.exp(b[:, 2:]) * s
-        boxes_parts.append(np.concatenate((centre - size / np.float32(2.0), size), axis=1))
-        score_parts.append(score[idx])
-        lm_parts.append((kps[idx] + anchor[:, None, :]) * s)
-    if not score_parts:
+        for head, part, width in zip(_HEADS, parts, _HEAD_WIDTHS):
+            heads[head].append(part.reshape(n, width))
+    # All strides at once, in stride-then-anchor order: a handful of numpy calls per frame
+    # instead of ~30 per stride (their fixed overhead was most of the decoding's cost).
+    cls, obj, bbox, kps = (np.concatenate(heads[head]) for head in _HEADS)
+    # Same clamping and geometric mean as FaceDetectorYN (clip = max, then min).
+    np.maximum(cls, np.float32(0.0), out=cls)
+    np.minimum(cls, np.float32(1.0), out=cls)
+    np.maximum(obj, np.float32(0.0), out=obj)
+    np.minimum(obj, np.float32(1.0), out=obj)
+    score = np.sqrt(cls * obj, out=cls).reshape(-1)
+    idx = np.flatnonzero(score >= score_threshold)
+    if idx.size == 0:
         return (np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
-    return (
-        np.concatenate(boxes_parts).astype(np.float32, copy=False),
-        np.concatenate(score_parts).astype(np.float32, copy=False),
-        np.concatenate(lm_parts).astype(np.float32, copy=False),
-    )
+    anchors, strides = _anchor_table(input_w, input_h)
+    # (K,2) anchor offsets as (col, row) = (x, y) and their stride, float32 like OpenCV's arithmetic.
+    anchor = anchors[idx]
+    s = strides[idx]
+    b = bbox[idx]
+    centre = (anchor + b[:, :2]) * s
+    size = np.exp(b[:, 2:]) * s
+    boxes = np.concatenate((centre - size / np.float32(2.0), size), axis=1)
+    landmarks = (kps[idx].reshape(-1, 5, 2) + anchor[:, None, :]) * s[:, :, None]
+    return boxes, score[idx], landmarks
+
+
+_HEAD_WIDTHS = (1, 1, 4, 10)
+
+
+@functools.lru_cache(maxsize=8)
+def _anchor_table(input_w: int, input_h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every anchor's (col, row) and stride, (A, 2) and (A, 1) float32, in decoding order."""
+    anchors: list[np.ndarray] = []
+    strides: list[np.ndarray] = []
+    for stride in STRIDES:
+        cols, rows = input_w // stride, input_h // stride
+        row, col = np.divmod(np.arange(rows * cols), cols)
+        anchors.append(np.stack((col, row), axis=1).astype(np.float32))
+        strides.append(np.full((rows * cols, 1), stride, np.float32))
+    anchor_table, stride_table = np.concatenate(anchors), np.concatenate(strides)
+    anchor_table.flags.writeable = stride_table.flags.writeable = False
+    return anchor_table, stride_table
 
 
 def nms(boxes_xywh: np.ndarray, scores: np.ndarray, score_threshold: float, iou_threshold: float, top_k: int) -> np.ndarray:
@@ -100,7 +117,11 @@ def nms(boxes_xywh: np.ndarray, scores: np.ndarray, score_threshold: float, iou_
     """
     if scores.shape[0] == 0:
         return np.zeros((0,), np.intp)
-    keep = cv2.dnn.NMSBoxes(boxes_xywh, scores, float(score_threshold), float(iou_threshold), top_k=int(max(top_k, 0)))
+    # Python lists, not arrays: the binding converts a (K, 4) array to Rect2d boxes ~3x slower
+    # (73 vs 26 us for 70 candidates, measured here); float32 -> float -> double is exact, so
+    # the boxes and scores NMS sees are the same numbers.
+    keep = cv2.dnn.NMSBoxes(np.asarray(boxes_xywh, np.float64).tolist(), np.asarray(scores, np.float64).tolist(),
+                            float(score_threshold), float(iou_threshold), top_k=int(max(top_k, 0)))
     # OpenCV returns () for nothing kept and (K,) or (K,1) arrays depending on the version.
     return np.asarray(keep, dtype=np.intp).reshape(-1)
 
