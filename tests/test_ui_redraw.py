@@ -27,7 +27,7 @@ from kiosk.ui.display import Display  # noqa: E402
 from kiosk.ui.guarantees import violations  # noqa: E402
 from kiosk.ui.layout import CardRequest, Placement, Scene, allowed, follow, place_cards  # noqa: E402
 from kiosk.ui.loop import WindowLoop  # noqa: E402
-from kiosk.ui.redraw import ANIMATION_FPS, RedrawGate  # noqa: E402
+from kiosk.ui.redraw import ANIMATION_FPS, MAX_HOLD_S, RedrawGate  # noqa: E402
 
 STEP_S = 1 / 60
 IMAGE = np.full((480, 640, 3), 90, np.uint8)
@@ -35,31 +35,45 @@ IMAGE = np.full((480, 640, 3), 90, np.uint8)
 
 # --- the gate alone ------------------------------------------------------------------------------
 
-def test_gate_draws_first_then_only_when_the_view_changes() -> None:
+def test_gate_draws_first_then_only_when_something_changes() -> None:
     gate = RedrawGate()
-    assert gate.due(0.0, "a", live_picture=True, animating=False)
-    gate.drawn(0.0, "a")
-    assert not gate.due(0.1, "a", live_picture=True, animating=False)
-    assert not gate.due(5.0, "a", live_picture=True, animating=False)
-    assert gate.due(5.0, "b", live_picture=True, animating=False)
+    assert gate.due(0.0, 1, "a", live_picture=True, animating=False)
+    gate.drawn(0.0, 1, "a")
+    assert not gate.due(0.1, 1, "a", live_picture=True, animating=False)
+    assert not gate.due(5.0, 1, "a", live_picture=True, animating=False)
+    assert gate.due(5.0, 2, "a", live_picture=True, animating=False)  # a new camera frame
+    gate.drawn(5.0, 2, "a")
+    assert gate.due(6.0, 2, "b", live_picture=True, animating=False)  # a new snapshot, long after
     assert gate.skipped == 2
 
 
-def test_gate_draws_movement_at_most_at_the_animation_rate_while_a_picture_shows() -> None:
+def test_gate_holds_other_changes_for_the_next_camera_frame() -> None:
     gate = RedrawGate()
-    gate.drawn(1.0, "a")
-    assert not gate.due(1.0 + 0.5 / ANIMATION_FPS, "a", live_picture=True, animating=True)
-    assert gate.due(1.0 + 1.0 / ANIMATION_FPS, "a", live_picture=True, animating=True)
+    t = 0.0
+    for k in range(10):  # a 30 fps camera, every frame drawn
+        assert gate.due(t, k, "a", live_picture=True, animating=False)
+        gate.drawn(t, k, "a")
+        t += 1 / 30
+    assert 1 / ANIMATION_FPS <= gate.hold_s <= MAX_HOLD_S
+    last = t - 1 / 30
+    # A new snapshot or movement just after a frame: held for the next frame ...
+    assert not gate.due(last + 0.5 / 30, 9, "b", live_picture=True, animating=False)
+    assert not gate.due(last + 0.5 / 30, 9, "a", live_picture=True, animating=True)
+    # ... which draws it (a frame is always drawn at once) ...
+    assert gate.due(last + 1 / 30, 10, "b", live_picture=True, animating=False)
+    # ... or, if no frame comes, drawn on its own once hold_s has passed.
+    assert gate.due(last + gate.hold_s, 9, "b", live_picture=True, animating=False)
+    assert gate.due(last + gate.hold_s, 9, "a", live_picture=True, animating=True)
 
 
 def test_gate_draws_every_step_without_a_live_picture_and_after_invalidate() -> None:
     gate = RedrawGate()
-    gate.drawn(1.0, "a")
-    assert gate.due(1.001, "a", live_picture=False, animating=False)
+    gate.drawn(1.0, 1, "a")
+    assert gate.due(1.001, 1, "a", live_picture=False, animating=False)
     gate.invalidate()
-    assert gate.due(1.002, "a", live_picture=True, animating=False)
-    gate.drawn(1.002, "a")
-    assert not gate.due(1.003, "a", live_picture=True, animating=False)
+    assert gate.due(1.002, 1, "a", live_picture=True, animating=False)
+    gate.drawn(1.002, 1, "a")
+    assert not gate.due(1.003, 1, "a", live_picture=True, animating=False)
 
 
 # --- the window loop ------------------------------------------------------------------------------
@@ -111,11 +125,19 @@ def test_a_mirror_at_rest_is_not_redrawn_until_a_frame_a_snapshot_or_an_event_ar
     t += STEP_S
     _put_frame(loop, 2, t)  # a new camera frame
     assert loop.step(t).drawn
+    drawn_at = t
     t += STEP_S
     assert loop.step(t).skipped
 
+    loop.feed.snapshot = _snapshot(2, t)  # a new snapshot just after a frame: waits for the next one
     t += STEP_S
-    loop.feed.snapshot = _snapshot(2, t)  # a new snapshot, same camera frame
+    assert t - drawn_at < loop.gate.hold_s  # (frames came seldom here: hold_s is MAX_HOLD_S)
+    assert loop.step(t).skipped
+    _put_frame(loop, 3, t)  # which draws both
+    assert loop.step(t).drawn
+    t = _settle(loop, t)
+    t += STEP_S
+    loop.feed.snapshot = _snapshot(3, t)  # a new snapshot long after the last frame: at once
     assert loop.step(t).drawn
 
     t = _settle(loop, t)
@@ -136,9 +158,10 @@ def test_gliding_cards_are_drawn_between_camera_frames_at_the_animation_rate(loo
     assert loop.step(t).drawn
     assert loop.app.animating
     drawn_at = t
-    t += STEP_S  # less than 1 / ANIMATION_FPS later, nothing new: skipped
+    t += STEP_S  # sooner than hold_s later, nothing new: skipped
+    assert STEP_S < loop.gate.hold_s
     assert loop.step(t).skipped
-    t = drawn_at + 1.0 / ANIMATION_FPS  # a movement step is due, though no frame came
+    t = drawn_at + loop.gate.hold_s  # a movement step is due, though no frame came
     assert loop.step(t).drawn
 
 
@@ -189,7 +212,7 @@ def test_follow_moves_each_card_with_its_face() -> None:
     placed, scene = _solved(faces)
     moved = {"a": (205, 197, 121, 150), "b": (796, 303, 100, 119)}
     scene2 = replace(scene, faces=tuple(moved.values()))
-    got = follow(placed, faces, moved, {k: SIZES for k in faces}, scene2, 8)
+    got = follow(placed, faces, moved, scene2, 8)
     assert got is not None and got.keys() == placed.keys()
     for key, p in got.items():
         assert (p.level, p.side, p.rect[2:]) == (placed[key].level, placed[key].side, placed[key].rect[2:])
@@ -205,14 +228,13 @@ def test_follow_moves_each_card_with_its_face() -> None:
 def test_follow_gives_up_on_a_big_move_a_new_face_or_a_broken_guarantee() -> None:
     faces = {"a": (200, 200, 120, 150), "b": (800, 300, 100, 120)}
     placed, scene = _solved(faces)
-    sizes = {k: SIZES for k in faces}
     far = {"a": (230, 200, 120, 150), "b": faces["b"]}
-    assert follow(placed, faces, far, sizes, replace(scene, faces=tuple(far.values())), 8) is None
+    assert follow(placed, faces, far, replace(scene, faces=tuple(far.values())), 8) is None
     more = {**faces, "c": (600, 500, 80, 90)}
-    assert follow(placed, faces, more, sizes, replace(scene, faces=tuple(more.values())), 8) is None
+    assert follow(placed, faces, more, replace(scene, faces=tuple(more.values())), 8) is None
     # An obstacle (e.g. the consent panel) now covers where card "a" was and would go.
     blocked = replace(scene, obstacles=(placed["a"].rect,))
-    assert follow(placed, faces, faces, sizes, blocked, 8) is None
+    assert follow(placed, faces, faces, blocked, 8) is None
 
 
 def test_overlay_solves_once_while_faces_sway_and_keeps_every_guarantee(screen) -> None:  # noqa: ANN001, F811
@@ -318,3 +340,40 @@ def test_solver_with_shared_checks_places_like_the_plain_greedy() -> None:
                     for i, f in enumerate(faces)]
         scene = Scene(AREA, tuple(faces), obstacles, 8, 8, inset=4)
         assert place_cards(requests, AREA, obstacles, gap=8) == _naive_place(requests, scene)
+
+
+# --- the side panel, blended onto the background once ---------------------------------------------
+
+def test_side_panel_on_the_background_has_the_pixels_of_the_translucent_panel(screen) -> None:  # noqa: ANN001, F811
+    from kiosk.ui.text import FrameRecord, TextRenderer
+    from kiosk.ui.theme import TypeScale, get_theme
+    from kiosk.ui.widgets import DrawContext, draw_panel, draw_side_panel
+    from kiosk.ui.i18n import load_strings
+
+    for theme_name in ("default", "high_contrast"):
+        theme = get_theme(theme_name)
+        scale = TypeScale.for_screen(H, 1.0, theme)
+        ctx = DrawContext(theme, scale, TextRenderer(scale), load_strings("en"), FrameRecord(), UiConfig(), (W, H))
+        rect = (W // 2, 60, W // 2, H - 60)
+        screen.fill(theme.background)
+        draw_panel(screen, ctx, rect, radius=0)
+        want = pygame.surfarray.array3d(screen).copy()
+        for image in (None, (0, 60, 600, 600)):  # no picture, or a picture beside the panel
+            ctx.record.image = image
+            screen.fill(theme.background)
+            if image is not None:
+                screen.fill((200, 30, 30), image)
+                want_here = want.copy()
+                want_here[image[0]:image[0] + image[2], image[1]:image[1] + image[3]] = (200, 30, 30)
+            else:
+                want_here = want
+            draw_side_panel(screen, ctx, rect)
+            assert np.array_equal(pygame.surfarray.array3d(screen), want_here), theme_name
+        # The picture still under the panel (gliding): blended over it, as before.
+        ctx.record.image = (0, 60, W, H - 60)
+        screen.fill((200, 30, 30))
+        draw_panel(screen, ctx, rect, radius=0)
+        over = pygame.surfarray.array3d(screen).copy()
+        screen.fill((200, 30, 30))
+        draw_side_panel(screen, ctx, rect)
+        assert np.array_equal(pygame.surfarray.array3d(screen), over)

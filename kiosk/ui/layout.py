@@ -325,10 +325,11 @@ def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence
 
 
 def follow(placements: Mapping[str, Placement], solved: Mapping[str, Rect], faces: Mapping[str, Rect],
-           sizes: Mapping[str, Sequence[tuple[int, int]]], scene: Scene, tolerance: int) -> dict[str, Placement] | None:
+           scene: Scene, tolerance: int) -> dict[str, Placement] | None:
     """The ``placements`` that ``place_cards`` chose for the face boxes ``solved``, brought up to
-    date for the boxes ``faces`` (both: every box in view by key, anonymous ones included) and
-    the card ``sizes`` (per key and level) - or None, and the caller solves anew.
+    date for the boxes ``faces`` (both: every box in view by key, anonymous ones included) - or
+    None, and the caller solves anew. For the same cards only (the caller checks that no card
+    changed its size: a bigger card may need a lower level, or leave no room for another).
 
     Only when no face came or went and no edge of any box moved more than ``tolerance`` pixels
     since the solve. Each card keeps its level and side and moves with the edge of its face it
@@ -350,14 +351,9 @@ def follow(placements: Mapping[str, Placement], solved: Mapping[str, Rect], face
     out: dict[str, Placement] = {}
     rects: list[Rect] = []
     for key, p in placements.items():
-        (x, y, w, h), (sx, sy, sw, sh) = faces[key], solved[key]
-        levels = sizes.get(key, ())
-        if p.level >= len(levels):
-            return None
-        cw, ch = levels[p.level]
-        dx, dy = _anchor_shift(p.side, (x, y, w, h), (sx, sy, sw, sh))
-        rect = next((r for r in ((p.rect[0] + dx, p.rect[1] + dy, cw, ch), (p.rect[0], p.rect[1], cw, ch))
-                     if allowed(r, faces[key], scene, rects)), None)
+        dx, dy = _anchor_shift(p.side, faces[key], solved[key])
+        x, y, cw, ch = p.rect
+        rect = next((r for r in ((x + dx, y + dy, cw, ch), p.rect) if allowed(r, faces[key], scene, rects)), None)
         if rect is None:
             return None
         rects.append(rect)

@@ -111,15 +111,15 @@ class WindowLoop:
                 screen = display.surface()
                 if app.resize(screen.get_size()):
                     self.gate.invalidate()
-                key = app.view_key(now_s)
-                if self.redraw_always or self.gate.due(now_s, key, live_picture=app.live_picture,
+                frame_key, view_key = app.frame_key(), app.view_key(now_s)
+                if self.redraw_always or self.gate.due(now_s, frame_key, view_key, live_picture=app.live_picture,
                                                        animating=app.animating):
                     t1 = time.perf_counter()
                     app.render(screen, now_s)
                     t2 = time.perf_counter()
                     pygame.display.flip()
                     t3 = time.perf_counter()
-                    self.gate.drawn(now_s, key)
+                    self.gate.drawn(now_s, frame_key, view_key)
                     times = StepTimes(times.update_ms, (t2 - t1) * 1e3, (t3 - t2) * 1e3, True)
                 else:
                     times = StepTimes(times.update_ms, skipped=True)

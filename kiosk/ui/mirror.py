@@ -319,18 +319,19 @@ class MirrorOverlay:
             del self._chip_since[vid]
 
     def _solve(self, requests: list[CardRequest], scene: Scene, boxes: dict[str, Rect]) -> dict[str, Placement]:
-        """Phase 4: the solver, run only when a face, a card's words or an obstacle changed; while
-        the faces have only swayed a little since it last ran, its cards move with their faces
-        (``kiosk.ui.layout.follow``: within ``scene.gap`` pixels, every guarantee checked)."""
+        """Phase 4: the solver, run only when a face, a card's size or an obstacle changed; while
+        the faces have only swayed a little since it last ran (and nothing else changed), its
+        cards move with their faces (``kiosk.ui.layout.follow``: within ``scene.gap`` pixels,
+        every guarantee checked)."""
         requests = sorted(requests, key=lambda r: r.key)  # the solver's answer ignores their order
         layout_key = (tuple(requests), scene)
         if layout_key == self._layout_key:
             return self._layout
         self._layout_key = layout_key
-        rest = (scene.area, scene.obstacles, scene.margin, scene.gap, scene.inset, tuple(r.key for r in requests))
+        rest = (scene.area, scene.obstacles, scene.margin, scene.gap, scene.inset,
+                tuple((r.key, r.sizes) for r in requests))
         if rest == self._solved_rest:
-            moved = follow(self._solved_layout, self._solved_boxes, boxes, {r.key: r.sizes for r in requests},
-                           scene, scene.gap)
+            moved = follow(self._solved_layout, self._solved_boxes, boxes, scene, scene.gap)
             if moved is not None:
                 self._layout = moved
                 self.layout_follows += 1
