@@ -47,6 +47,7 @@ from kiosk.ui.widgets import DrawContext, draw_face_box, draw_marker, draw_panel
 CARD_TAU_S = 0.16  # card glide time constant
 FADE_IN_S = 0.3
 HOLD_MISSING_S = 0.25  # a face the detector missed for a frame keeps its box; gone after that
+FOLLOW_MAX_S = 0.25  # a layout follows swaying faces at most this long, then it is solved anew
 CARD_SCALE_STEP = 0.1  # card type scales in steps (each step is one set of fonts)
 MIN_CARD_SCALE = 0.5
 
@@ -109,6 +110,7 @@ class MirrorOverlay:
         self._solved_layout: dict[str, Placement] = {}
         self._solved_boxes: dict[str, Rect] = {}
         self._solved_rest: tuple | None = None
+        self._solved_s = 0.0  # UI time of the last full solve
         self._departure_layers: dict[tuple, Layer] = {}
 
     # --- card type scale -----------------------------------------------------------------------
@@ -322,7 +324,9 @@ class MirrorOverlay:
         """Phase 4: the solver, run only when a face, a card's size or an obstacle changed; while
         the faces have only swayed a little since it last ran (and nothing else changed), its
         cards move with their faces (``kiosk.ui.layout.follow``: within ``scene.gap`` pixels,
-        every guarantee checked)."""
+        every guarantee checked), for at most ``FOLLOW_MAX_S``: the greedy solver can step a
+        card down for a single frame where a face is one pixel from fitting, and such a moment
+        is not kept for longer than that."""
         requests = sorted(requests, key=lambda r: r.key)  # the solver's answer ignores their order
         layout_key = (tuple(requests), scene)
         if layout_key == self._layout_key:
@@ -330,7 +334,7 @@ class MirrorOverlay:
         self._layout_key = layout_key
         rest = (scene.area, scene.obstacles, scene.margin, scene.gap, scene.inset,
                 tuple((r.key, r.sizes) for r in requests))
-        if rest == self._solved_rest:
+        if rest == self._solved_rest and self._last_s is not None and self._last_s - self._solved_s < FOLLOW_MAX_S:
             moved = follow(self._solved_layout, self._solved_boxes, boxes, scene, scene.gap)
             if moved is not None:
                 self._layout = moved
@@ -339,6 +343,7 @@ class MirrorOverlay:
         self._layout = place_cards(requests, scene.area, scene.obstacles, gap=scene.gap, faces=scene.faces,
                                    margin=scene.margin, inset=scene.inset)
         self._solved_layout, self._solved_boxes, self._solved_rest = self._layout, dict(boxes), rest
+        self._solved_s = self._last_s if self._last_s is not None else 0.0
         self.solver_runs += 1
         return self._layout
 
