@@ -386,3 +386,22 @@ def test_side_panel_on_the_background_has_the_pixels_of_the_translucent_panel(sc
         screen.fill((200, 30, 30))
         draw_side_panel(screen, ctx, rect)
         assert np.array_equal(pygame.surfarray.array3d(screen), over)
+
+
+# --- gliding arrives, so a screen at rest can be recognised ------------------------------------------
+
+@pytest.mark.parametrize("fps", [20, 30, 60, 144])
+def test_ease_rect_arrives_exactly_without_overshoot(fps: int) -> None:
+    from kiosk.ui.layout import ease_rect
+
+    rect, target = (0, 300, 960, 720), (7, 97, 640, 480)
+    seen = [rect]
+    for _ in range(10 * fps):  # ten seconds at most
+        rect = ease_rect(rect, target, 1 / fps, 0.2)
+        seen.append(rect)
+        if rect == target:
+            break
+    assert rect == target, f"stopped at {rect}, short of {target}"
+    for i in range(4):  # each coordinate moves monotonically towards its target
+        values = [r[i] for r in seen]
+        assert values == sorted(values) or values == sorted(values, reverse=True)
