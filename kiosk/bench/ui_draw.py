@@ -3,10 +3,12 @@
 Steps the kiosk's own window loop (``kiosk.ui.loop.WindowLoop.step``, unpaced) on the mirror (and
 optionally a lesson) with four visitors at 1280x720 under SDL's dummy video driver and prints the
 per-frame draw time (``KioskApp.render``) as JSON (mean, p50, p95, max, implied fps).
-The camera picture changes every second display frame (a 30 fps camera on a 60 Hz screen) and
+The camera picture changes every second display step (a 30 fps camera on a 60 Hz screen) and
 a new snapshot arrives every sixth (10 inference fps), so the figure includes the picture
 conversion, card layout, the countdown texts and the caches as they behave in a real run.
-It measures drawing only (not the update, not ``display.flip``; no inference running beside it).
+It measures drawing only (not the update, not ``display.flip``; no inference running beside it),
+of the steps that draw: a step with nothing new to show does not (``kiosk.ui.redraw``), and
+``steps_drawn`` says how many of the steps did.
 """
 from __future__ import annotations
 
@@ -59,22 +61,30 @@ def main(argv: list[str] | None = None) -> int:
         app.update(0.0, feed.slot.peek(), feed.slot.status(), base)
         app.state.next_lesson(0.0)
     times_ms: list[float] = []
+    steps = drawn = 0
     t = 0.0
     for i in range(args.frames):
         t += 1 / 60
-        feed.slot.put(Frame(images[(i // 2) % 4], i // 2, t))
+        if i % 2 == 0:  # a new camera frame
+            feed.slot.put(Frame(images[(i // 2) % 4], i // 2, t))
         k = i // 6
-        snap = base if args.screen != "attract" else replace(base, faces=(), visitors=())
-        # Faces drift a little with every snapshot, as real detections do.
-        faces = tuple(replace(f, box_xyxy=tuple(v + (k % 7) for v in f.box_xyxy), time_in_view_s=f.time_in_view_s + t)
-                      for f in snap.faces)
-        feed.snapshot = replace(snap, faces=faces, frame_index=k, t_s=100.0 + t)
-        times_ms.append(loop.step(t).render_ms)  # drawing only: not the update, not the flip
-    warm = times_ms[30:] or times_ms  # the first frames fill the caches
+        if i % 6 == 0:  # a new snapshot
+            snap = base if args.screen != "attract" else replace(base, faces=(), visitors=())
+            # Faces drift a little with every snapshot, as real detections do.
+            faces = tuple(replace(f, box_xyxy=tuple(v + (k % 7) for v in f.box_xyxy),
+                                  time_in_view_s=f.time_in_view_s + t) for f in snap.faces)
+            feed.snapshot = replace(snap, faces=faces, frame_index=k, t_s=100.0 + t)
+        step = loop.step(t)
+        if i >= 30:  # the first steps fill the caches
+            steps += 1
+            drawn += step.drawn
+        if step.drawn:
+            times_ms.append(step.render_ms)  # drawing only: not the update, not the flip
+    warm = times_ms[15:] or times_ms  # the first frames fill the caches
     q = statistics.quantiles(warm, n=100)
     result = {
         "size": f"{w}x{h}", "screen": args.screen, "faces": len(base.faces) if args.screen != "attract" else 0,
-        "blur": args.blur, "frames": len(warm),
+        "blur": args.blur, "frames": len(warm), "steps": steps, "steps_drawn": drawn,
         "draw_ms_mean": round(statistics.fmean(warm), 2), "draw_ms_p50": round(q[49], 2),
         "draw_ms_p95": round(q[94], 2), "draw_ms_max": round(max(warm), 2),
         "fps_at_mean": round(1000.0 / statistics.fmean(warm), 1),

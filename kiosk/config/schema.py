@@ -227,8 +227,11 @@ class UiConfig(_Section):
         ge=10,
         le=240,
         description=(
-            "Most screen redraws per second. Lower leaves CPU for the analysis on a Raspberry Pi (30 is "
-            "plenty there); higher makes movement smoother on fast screens."
+            "Most screen redraws per second. The screen is drawn only when something new arrives (a "
+            "camera frame; a snapshot or movement with the next frame), so while the camera is slower "
+            "than this, a higher value costs no drawing, it only notices each frame sooner. Lower leaves "
+            "CPU for the analysis on a Raspberry Pi (30 is plenty there); higher makes movement smoother "
+            "on fast screens without a camera picture (lessons, attract screen)."
         ),
     )
 

@@ -57,6 +57,7 @@ from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorFrame, MirrorOverlay, strip_rect
 from kiosk.ui.portrait_names import PortraitNames
+from kiosk.ui.redraw import ScreenChanges
 from kiosk.ui.screens import DebugInfo, draw_attract, draw_debug, draw_paused_note
 from kiosk.ui.state import UiState
 from kiosk.ui.takehome import TakeHome
@@ -109,7 +110,7 @@ class _Plan:
     obstacles: list[Rect] = field(default_factory=list)
 
 
-class KioskApp(ScreenInput):
+class KioskApp(ScreenInput, ScreenChanges):
     """One kiosk screen of a given size; owns all UI state (single-threaded: the main thread).
 
     ``ui``: the screen's options (``kiosk.config.UiConfig``); ``privacy``: the forgetting time and
@@ -343,6 +344,7 @@ class KioskApp(ScreenInput):
                 dt_s = 1.0 / 60 if not self._render_marks else max(0.0, min(0.25, now_s - self._render_marks[-1]))
                 self._image_rect = ease_rect(self._image_rect, target, dt_s, IMAGE_TAU_S)
             image_rect = self._image_rect
+            self._image_easing = image_rect != target
             ctx.record.image = image_rect
 
         # Buttons first: cards and chips must keep clear of them.
@@ -426,6 +428,7 @@ class KioskApp(ScreenInput):
         if p.why_rect is not None:
             draw_button(surface, ctx, "why", ctx.strings.get("arc.buttons.why"), p.why_rect)
         self._draw_language_button(surface, ctx, p.lang_button)
+        self.animating = self.moving(now_s, p.panel is not None, bool(departures), mframe.animating)
 
     def _draw_arc_panel(self, surface: pygame.Surface, ctx: DrawContext, panel: Rect, snap: Snapshot | None,
                         now_s: float, pipeline_now: float) -> None:

@@ -18,7 +18,7 @@ from kiosk.ui.i18n import Strings
 from kiosk.ui.memory import Departure
 from kiosk.ui.takehome import TakeHome
 from kiosk.ui.text import Rect
-from kiosk.ui.widgets import DrawContext, button_size, draw_button, draw_marker, draw_panel, marker_radius
+from kiosk.ui.widgets import DrawContext, button_size, draw_button, draw_marker, draw_side_panel, marker_radius
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _nav(target: pygame.Surface, ctx: DrawContext, rect: Rect, buttons: list[tup
 def draw_arc(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: ArcView) -> None:
     """One arc screen in the panel ``rect`` (the lesson panel's place, right of the mirror)."""
     theme, sc, s = ctx.theme, ctx.scale, ctx.strings
-    draw_panel(target, ctx, rect, radius=0)
+    draw_side_panel(target, ctx, rect)
     pygame.draw.line(target, theme.accent, (rect[0], rect[1]), (rect[0], rect[1] + rect[3]), max(2, sc.line_px))
     ctx.record.panel = rect
     step = "takehome" if view.takehome.is_open else view.step

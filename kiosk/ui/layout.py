@@ -24,7 +24,7 @@ is predictable, fast and stable from frame to frame, which matters more on a liv
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
@@ -132,13 +132,22 @@ def allowed(rect: Rect, face: Rect | None, scene: Scene, placed: Sequence[Rect] 
             gap: int | None = None) -> bool:
     """``rect`` (the card of ``face``, or a free-standing tag when None) keeps every guarantee
     against ``scene`` and the cards ``placed`` before it."""
-    m = scene.margin if margin is None else margin
     g = scene.gap if gap is None else gap
+    if any(overlaps(rect, p, g) for p in placed):
+        return False
+    return clear_of_scene(rect, face, scene, margin)
+
+
+def clear_of_scene(rect: Rect, face: Rect | None, scene: Scene, margin: int | None = None) -> bool:
+    """The part of ``allowed`` that does not depend on the other cards: inside the area, clear
+    of every face box and obstacle, a leader line that crosses no other face. The solver
+    computes it once per candidate and reuses it in every step-down pass."""
+    m = scene.margin if margin is None else margin
     if not inside(rect, scene.area):
         return False
     if any(overlaps(rect, f, m) for f in scene.faces):
         return False
-    if any(overlaps(rect, o) for o in scene.obstacles) or any(overlaps(rect, p, g) for p in placed):
+    if any(overlaps(rect, o) for o in scene.obstacles):
         return False
     if face is not None:
         line = leader(face, rect, scene.inset)
@@ -196,13 +205,62 @@ def _candidates(face: Rect, w: int, h: int, area: Rect, gap: int) -> list[tuple[
     return out
 
 
+def _scored(req: CardRequest, w: int, h: int, scene: Scene) -> list[tuple[float, str, Rect]]:
+    """The candidates of ``req``'s card at size ``w`` x ``h``, cheapest first (the first in
+    candidate order among equals: a stable sort)."""
+    fcx, fcy = req.face[0] + req.face[2] / 2, req.face[1] + req.face[3] / 2
+    scored: list[tuple[float, str, Rect]] = []
+    for side, rect, ideal in _candidates(req.face, w, h, scene.area, scene.gap):
+        # Distance of the card's top-left from where it ideally sits, and of its centre
+        # from the face: keeps cards close to and beside their face.
+        cost = _SIDE_COST[side] + math.hypot(rect[0] - ideal[0], rect[1] - ideal[1])
+        cost += 0.25 * math.hypot(rect[0] + w / 2 - fcx, rect[1] + h / 2 - fcy)
+        if req.prefer_side is not None and side != req.prefer_side:
+            cost += _SIDE_SWITCH_COST
+        scored.append((cost, side, rect))
+    scored.sort(key=lambda c: c[0])
+    return scored
+
+
+class _CandidateCache:
+    """Per ``place_cards`` call: each card's candidates per level, cheapest first, and which of
+    them are clear of the scene (``clear_of_scene``), found once and shared by every step-down
+    pass. Only the check against the cards placed before it differs from pass to pass."""
+
+    def __init__(self, scene: Scene) -> None:
+        self.scene = scene
+        # (card, level) -> [scored candidates, how many were checked, the clear ones among those]
+        self._lists: dict[tuple[str, int], tuple[list[tuple[float, str, Rect]], list[int], list[tuple[float, str, Rect]]]] = {}
+
+    def clear(self, req: CardRequest, level: int) -> Iterator[tuple[float, str, Rect]]:
+        """The candidates clear of the scene, cheapest first; checked lazily, each at most once."""
+        entry = self._lists.get((req.key, level))
+        if entry is None:
+            w, h = req.sizes[level]
+            entry = self._lists[(req.key, level)] = (_scored(req, w, h, self.scene), [0], [])
+        scored, checked, ok = entry
+        i = 0
+        while True:
+            if i < len(ok):
+                yield ok[i]
+                i += 1
+            elif checked[0] < len(scored):
+                c = scored[checked[0]]
+                checked[0] += 1
+                if clear_of_scene(c[2], req.face, self.scene):
+                    ok.append(c)
+            else:
+                return
+
+
 def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], scene: Scene,
                 states: list[tuple[dict[str, Placement], list[Rect]]] | None = None,
-                start: int = 0) -> dict[str, Placement]:
+                start: int = 0, cache: _CandidateCache | None = None) -> dict[str, Placement]:
     """One greedy placement of every request, in order. ``states[i]`` (kept up to date when
     given) is what was placed before request ``i``: a pass whose first ``start`` requests have
     the same levels as in the pass that filled ``states`` resumes from ``states[start]`` (the
-    greedy placement of a prefix depends only on that prefix), with the same result."""
+    greedy placement of a prefix depends only on that prefix), with the same result.
+    ``cache``: candidates and their scene checks shared with the other passes of one solve."""
     if states is not None and 0 < start < len(states):
         del states[start + 1:]
         placed, rects = dict(states[start][0]), list(states[start][1])
@@ -211,26 +269,16 @@ def _place_pass(requests: Sequence[CardRequest], min_levels: Mapping[str, int], 
         placed, rects = {}, []
         if states is not None:
             states[:] = [({}, [])]
+    cache = cache if cache is not None else _CandidateCache(scene)
+    gap = scene.gap
     for req in requests[start:]:
-        fcx, fcy = req.face[0] + req.face[2] / 2, req.face[1] + req.face[3] / 2
         for level in range(min_levels.get(req.key, 0), len(req.sizes)):
             w, h = req.sizes[level]
             if w > scene.area[2] or h > scene.area[3] or w <= 0 or h <= 0:
                 continue
-            scored: list[tuple[float, str, Rect]] = []
-            for side, rect, ideal in _candidates(req.face, w, h, scene.area, scene.gap):
-                # Distance of the card's top-left from where it ideally sits, and of its centre
-                # from the face: keeps cards close to and beside their face.
-                cost = _SIDE_COST[side] + math.hypot(rect[0] - ideal[0], rect[1] - ideal[1])
-                cost += 0.25 * math.hypot(rect[0] + w / 2 - fcx, rect[1] + h / 2 - fcy)
-                if req.prefer_side is not None and side != req.prefer_side:
-                    cost += _SIDE_SWITCH_COST
-                scored.append((cost, side, rect))
-            # The cheapest allowed candidate, the first in candidate order among equals (a stable
-            # sort): checked cheapest first, so the guarantees (the expensive part) are tested
-            # only until one passes instead of for every candidate.
-            scored.sort(key=lambda c: c[0])
-            best = next((c for c in scored if allowed(c[2], req.face, scene, rects)), None)
+            # The cheapest allowed candidate: checked cheapest first, so the guarantees (the
+            # expensive part) are tested only until one passes instead of for every candidate.
+            best = next((c for c in cache.clear(req, level) if not any(overlaps(c[2], r, gap) for r in rects)), None)
             if best is not None:
                 placed[req.key] = Placement(req.key, best[2], level, best[1])
                 rects.append(best[2])
@@ -258,9 +306,10 @@ def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence
     # Step-down ladder: the farthest visitor first, one level at a time, until everyone fits.
     ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
     states: list[tuple[dict[str, Placement], list[Rect]]] = []
+    cache = _CandidateCache(scene)
     start = 0  # the passes share the placements before the first face whose level changed
     for step in range(min(MAX_PASSES, len(ladder) + 1)):
-        result = _place_pass(ordered, min_levels, scene, states, start)
+        result = _place_pass(ordered, min_levels, scene, states, start, cache)
         if len(result) > len(best):
             best = result
         if len(best) == len(ordered) or step >= len(ladder):
@@ -273,6 +322,56 @@ def place_cards(requests: Sequence[CardRequest], area: Rect, obstacles: Sequence
                 start = index
                 break
     return best
+
+
+def follow(placements: Mapping[str, Placement], solved: Mapping[str, Rect], faces: Mapping[str, Rect],
+           scene: Scene, tolerance: int) -> dict[str, Placement] | None:
+    """The ``placements`` that ``place_cards`` chose for the face boxes ``solved``, brought up to
+    date for the boxes ``faces`` (both: every box in view by key, anonymous ones included) - or
+    None, and the caller solves anew. For the same cards only (the caller checks that no card
+    changed its size: a bigger card may need a lower level, or leave no room for another).
+
+    Only when no face came or went and no edge of any box moved more than ``tolerance`` pixels
+    since the solve. Each card keeps its level and side and moves with the edge of its face it
+    sits beside (``_anchor_shift``, as the solver's ideal positions do), or, if that breaks a
+    guarantee, stays where it was solved; if both break one (``allowed``: against the scene and
+    the cards before it), None.
+
+    Faces sway and detections jitter by a few pixels from one snapshot to the next; for such a
+    scene the solver would give the same cards beside the same faces, at the cost of a full
+    solve (several milliseconds with eight faces, on the thread that also hands the GIL to the
+    analysis). Bounding the drift by ``tolerance`` keeps the answer close to the solver's own;
+    checking every guarantee keeps them hard."""
+    if solved.keys() != faces.keys():
+        return None
+    for key, (x, y, w, h) in faces.items():
+        sx, sy, sw, sh = solved[key]
+        if max(abs(x - sx), abs(y - sy), abs(x + w - sx - sw), abs(y + h - sy - sh)) > tolerance:
+            return None
+    out: dict[str, Placement] = {}
+    rects: list[Rect] = []
+    for key, p in placements.items():
+        dx, dy = _anchor_shift(p.side, faces[key], solved[key])
+        x, y, cw, ch = p.rect
+        rect = next((r for r in ((x + dx, y + dy, cw, ch), p.rect) if allowed(r, faces[key], scene, rects)), None)
+        if rect is None:
+            return None
+        rects.append(rect)
+        out[key] = Placement(key, rect, p.level, p.side)
+    return out
+
+
+def _anchor_shift(side: str, face: Rect, solved: Rect) -> tuple[int, int]:
+    """How far a card on ``side`` of a face moves when the face's box goes from ``solved`` to
+    ``face``: with the box's facing edge across, with its top (beside) or centre (above, below)
+    along, as ``_candidates`` places a card's ideal position."""
+    (x, y, w, h), (sx, sy, sw, sh) = face, solved
+    if side == "right":
+        return x + w - sx - sw, y - sy
+    if side == "left":
+        return x - sx, y - sy
+    dx = round(x + w / 2 - sx - sw / 2)
+    return dx, (y + h - sy - sh if side == "below" else y - sy)
 
 
 def place_tag(size: tuple[int, int], scene: Scene, placed: Sequence[Rect]) -> Rect | None:
@@ -300,7 +399,16 @@ def ease(current: float, target: float, dt_s: float, tau_s: float) -> float:
 
 
 def ease_rect(current: Rect, target: Rect, dt_s: float, tau_s: float) -> Rect:
-    return tuple(int(round(ease(c, t, dt_s, tau_s))) for c, t in zip(current, target))  # type: ignore[return-value]
+    """``ease`` per coordinate, in whole pixels, and always arriving: where the eased step would
+    round back to where it is (the last few pixels: a card or the picture would otherwise stop
+    1-6 px short of its place for good, and never be at rest), it moves one pixel on."""
+    out = []
+    for c, t in zip(current, target):
+        v = int(round(ease(c, t, dt_s, tau_s)))
+        if v == c != t and dt_s > 0:
+            v = c + (1 if t > c else -1)
+        out.append(v)
+    return tuple(out)  # type: ignore[return-value]
 
 
 def resolve_overlaps(drawn: dict[str, Rect], targets: Mapping[str, Rect], area: Rect, gap: int = 0,

@@ -25,7 +25,7 @@ from kiosk.ui.deps import UiDeps
 from kiosk.ui.rates import ACLU_DATABASE_SIZE  # noqa: F401  (re-exported)
 from kiosk.ui.state import LESSONS
 from kiosk.ui.text import Rect
-from kiosk.ui.widgets import DrawContext, button_size, draw_button, draw_marker, draw_panel, marker_radius
+from kiosk.ui.widgets import DrawContext, button_size, draw_button, draw_marker, draw_panel, draw_side_panel, marker_radius
 
 CAVEATS_PER_PAGE = 2
 CAVEAT_TURN_S = 7.0  # a page whose two caveats do not fit at body size shows them in turn
@@ -55,7 +55,7 @@ def panel_rect(size: tuple[int, int], top_px: int) -> Rect:
 
 def draw_lesson(target: pygame.Surface, ctx: DrawContext, rect: Rect, view: LessonView) -> None:
     theme, sc = ctx.theme, ctx.scale
-    draw_panel(target, ctx, rect, radius=0)
+    draw_side_panel(target, ctx, rect)
     pygame.draw.line(target, theme.accent, (rect[0], rect[1]), (rect[0], rect[1] + rect[3]), max(2, sc.line_px))
     ctx.record.panel = rect
     ctx.record.screen = f"lesson:{view.lesson}"

@@ -8,7 +8,8 @@ is what runs. It reads the newest frame, source status and snapshot from a ``Scr
 resized window or a display that changed resolution is laid out anew; a lost display, e.g. HDMI
 unplugged or the X server restarted, is re-created every ``DISPLAY_RETRY_S`` while the analysis
 keeps running: ``kiosk.ui.display``), and calls a ``heartbeat`` (the systemd watchdog ping) once
-per step, so a loop that hangs stops the pings.
+per step, so a loop that hangs stops the pings. A step draws only when there is something new
+to show (``kiosk.ui.redraw``); otherwise it polls events and waits for the next step.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from kiosk.types import Snapshot
 from kiosk.ui.app import KioskApp
 from kiosk.ui.deps import UiDeps
 from kiosk.ui.display import Display
+from kiosk.ui.redraw import RedrawGate
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -47,12 +49,15 @@ class ScreenFeed(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StepTimes:
-    """What one step did, in milliseconds (``perf_counter``); ``drawn``: a display was there."""
+    """What one step did, in milliseconds (``perf_counter``); ``drawn``: it drew (a display was
+    there and there was something new to show); ``skipped``: a display was there, but nothing new
+    (``kiosk.ui.redraw``), so the step only polled."""
 
     update_ms: float = 0.0
     render_ms: float = 0.0
     flip_ms: float = 0.0
     drawn: bool = False
+    skipped: bool = False
 
     @property
     def draw_ms(self) -> float:
@@ -65,17 +70,21 @@ class WindowLoop:
 
     ``max_fps``: ``step`` ends with ``pygame.time.Clock.tick(max_fps)`` (the display rate cap);
     None: no pacing (benchmarks drawing as fast as they can). ``heartbeat`` is called at the end
-    of every step, also while the display is lost.
+    of every step, also while the display is lost. A step draws only when there is something
+    new to show (``kiosk.ui.redraw.RedrawGate``: a camera frame, a snapshot, an event, a change
+    of screen, or movement); ``redraw_always``: every step draws (benchmarks of the draw itself).
     """
 
     def __init__(self, app: KioskApp, display: Display, feed: ScreenFeed, *, max_fps: int | None,
-                 heartbeat: Callable[[], object] | None = None) -> None:
+                 heartbeat: Callable[[], object] | None = None, redraw_always: bool = False) -> None:
         self.app = app
         self.display = display
         self.feed = feed
         self.max_fps = max_fps
         self.heartbeat = heartbeat
         self.clock = pygame.time.Clock()
+        self.gate = RedrawGate()
+        self.redraw_always = redraw_always
 
     def step(self, now_s: float) -> StepTimes:
         app, display, feed = self.app, self.display, self.feed
@@ -84,10 +93,12 @@ class WindowLoop:
             if reopened is not None:
                 # Laid out anew even at the same size: cached surfaces belong to the old display.
                 app.resize(reopened.get_size(), force=True)
+                self.gate.invalidate()
         if display.screen is not None:
             try:
                 for event in pygame.event.get():
                     app.handle_event(event, now_s)
+                    self.gate.invalidate()  # whatever it did is shown at once
             except pygame.error as exc:
                 display.lost(exc, now_s)
         t0 = time.perf_counter()
@@ -99,13 +110,20 @@ class WindowLoop:
                 # Checked every frame rather than on VIDEORESIZE / WINDOWSIZECHANGED alone:
                 # it also catches a fullscreen display that changed resolution.
                 screen = display.surface()
-                app.resize(screen.get_size())
-                t1 = time.perf_counter()
-                app.render(screen, now_s)
-                t2 = time.perf_counter()
-                pygame.display.flip()
-                t3 = time.perf_counter()
-                times = StepTimes(times.update_ms, (t2 - t1) * 1e3, (t3 - t2) * 1e3, True)
+                if app.resize(screen.get_size()):
+                    self.gate.invalidate()
+                frame_key, view_key = app.frame_key(), app.view_key(now_s)
+                if self.redraw_always or self.gate.due(now_s, frame_key, view_key, live_picture=app.live_picture,
+                                                       animating=app.animating):
+                    t1 = time.perf_counter()
+                    app.render(screen, now_s)
+                    t2 = time.perf_counter()
+                    pygame.display.flip()
+                    t3 = time.perf_counter()
+                    self.gate.drawn(now_s, frame_key, view_key)
+                    times = StepTimes(times.update_ms, (t2 - t1) * 1e3, (t3 - t2) * 1e3, True)
+                else:
+                    times = StepTimes(times.update_ms, skipped=True)
                 if self.max_fps is not None:
                     self.clock.tick(self.max_fps)
             except pygame.error as exc:

@@ -37,7 +37,8 @@ import pygame
 from kiosk.types import FaceView, Snapshot
 from kiosk.ui.dossier import LEVELS, CardContent, CardLine, card_content, card_key, in_view_text
 from kiosk.ui.image import box_to_display, frame_to_display
-from kiosk.ui.layout import CardRequest, Placement, Rect, Scene, allowed, ease_rect, leader, place_cards, place_tag, resolve_overlaps
+from kiosk.ui.layout import (CardRequest, Placement, Rect, Scene, allowed, ease_rect, follow, leader, place_cards, place_tag,
+                             resolve_overlaps)
 from kiosk.ui.memory import Departure
 from kiosk.ui.text import Layer, TextRenderer
 from kiosk.ui.theme import TypeScale
@@ -46,6 +47,7 @@ from kiosk.ui.widgets import DrawContext, draw_face_box, draw_marker, draw_panel
 CARD_TAU_S = 0.16  # card glide time constant
 FADE_IN_S = 0.3
 HOLD_MISSING_S = 0.25  # a face the detector missed for a frame keeps its box; gone after that
+FOLLOW_MAX_S = 0.25  # a layout follows swaying faces at most this long, then it is solved anew
 CARD_SCALE_STEP = 0.1  # card type scales in steps (each step is one set of fonts)
 MIN_CARD_SCALE = 0.5
 
@@ -84,6 +86,7 @@ class MirrorFrame:
     hidden_rect: Rect | None = None
     margin: int = 0
     card_ctx: DrawContext | None = None
+    animating: bool = False  # a card still glides or fades in, or a face just lost is still held
 
 
 class MirrorOverlay:
@@ -103,6 +106,11 @@ class MirrorOverlay:
         self._texts: dict[tuple, TextRenderer] = {}
         self._widths: dict[tuple, int] = {}
         self.solver_runs = 0
+        self.layout_follows = 0  # layouts moved with their faces instead of solved anew
+        self._solved_layout: dict[str, Placement] = {}
+        self._solved_boxes: dict[str, Rect] = {}
+        self._solved_rest: tuple | None = None
+        self._solved_s = 0.0  # UI time of the last full solve
         self._departure_layers: dict[tuple, Layer] = {}
 
     # --- card type scale -----------------------------------------------------------------------
@@ -216,12 +224,13 @@ class MirrorOverlay:
         out.card_ctx = cctx
         out.margin = max(4, cctx.scale.gap)
         faces = self._faces_in_view(now_s, snap, departures, settle)
+        out.animating = len(faces) > (len(snap.faces) if snap is not None else 0)  # held: gone after a moment
         requests = self._boxes_and_requests(ctx, cctx, faces, snap, image_rect, out)
         boxes = tuple(b for b, _, _ in out.boxes.values())
         self._departure_strip(ctx, now_s, departures, strip, boxes, list(obstacles), out, settle)
         fixed = list(obstacles) + [r for r, _ in out.chips.values()] + ([out.more_rect] if out.more_rect else [])
         scene = Scene(area, boxes, tuple(fixed), out.margin, cctx.scale.gap, inset=cctx.scale.pad)
-        placements = self._solve(requests, scene)
+        placements = self._solve(requests, scene, {k: b for k, (b, _, _) in out.boxes.items()})
         self._animate(placements, scene, {face_key(f): f for f in faces}, dt, settle, out)
         hidden = [r.key for r in requests if r.key not in out.cards]
         if hidden:
@@ -311,14 +320,31 @@ class MirrorOverlay:
         for vid in [v for v in self._chip_since if v not in out.chips]:
             del self._chip_since[vid]
 
-    def _solve(self, requests: list[CardRequest], scene: Scene) -> dict[str, Placement]:
-        """Phase 4: the solver, run only when a face, a card's words or an obstacle changed."""
+    def _solve(self, requests: list[CardRequest], scene: Scene, boxes: dict[str, Rect]) -> dict[str, Placement]:
+        """Phase 4: the solver, run only when a face, a card's size or an obstacle changed; while
+        the faces have only swayed a little since it last ran (and nothing else changed), its
+        cards move with their faces (``kiosk.ui.layout.follow``: within ``scene.gap`` pixels,
+        every guarantee checked), for at most ``FOLLOW_MAX_S``: the greedy solver can step a
+        card down for a single frame where a face is one pixel from fitting, and such a moment
+        is not kept for longer than that."""
+        requests = sorted(requests, key=lambda r: r.key)  # the solver's answer ignores their order
         layout_key = (tuple(requests), scene)
-        if layout_key != self._layout_key:
-            self._layout_key = layout_key
-            self._layout = place_cards(requests, scene.area, scene.obstacles, gap=scene.gap, faces=scene.faces,
-                                       margin=scene.margin, inset=scene.inset)
-            self.solver_runs += 1
+        if layout_key == self._layout_key:
+            return self._layout
+        self._layout_key = layout_key
+        rest = (scene.area, scene.obstacles, scene.margin, scene.gap, scene.inset,
+                tuple((r.key, r.sizes) for r in requests))
+        if rest == self._solved_rest and self._last_s is not None and self._last_s - self._solved_s < FOLLOW_MAX_S:
+            moved = follow(self._solved_layout, self._solved_boxes, boxes, scene, scene.gap)
+            if moved is not None:
+                self._layout = moved
+                self.layout_follows += 1
+                return moved
+        self._layout = place_cards(requests, scene.area, scene.obstacles, gap=scene.gap, faces=scene.faces,
+                                   margin=scene.margin, inset=scene.inset)
+        self._solved_layout, self._solved_boxes, self._solved_rest = self._layout, dict(boxes), rest
+        self._solved_s = self._last_s if self._last_s is not None else 0.0
+        self.solver_runs += 1
         return self._layout
 
     def _animate(self, placements: dict[str, Placement], scene: Scene, faces: dict[str, FaceView],
@@ -351,6 +377,7 @@ class MirrorOverlay:
             card = self._cards[key]
             card.rect = rect
             out.cards[key] = (rect, card.level, card.alpha)
+            out.animating = out.animating or rect != targets[key] or card.alpha < 1.0
             line = leader(face_of[key], rect, scene.inset)
             if line is not None:
                 out.leaders[key] = line

@@ -64,6 +64,36 @@ def draw_panel(target: pygame.Surface, ctx: DrawContext, rect: Rect, fill: Colou
     target.blit(surf, rect[:2])
 
 
+_backed_cache: dict[tuple, pygame.Surface] = {}
+
+
+def draw_side_panel(target: pygame.Surface, ctx: DrawContext, rect: Rect) -> None:
+    """The lesson's or the arc's panel beside the mirror. Where nothing is under it yet but the
+    screen's plain background (the camera picture, ``ctx.record.image``, does not reach it), the
+    translucent panel is blended onto that background once and then copied opaque, the same
+    pixels at a fraction of the cost of blending it again in every frame; while the picture
+    glides under it (a panel opening or closing), it is blended over the picture."""
+    image = ctx.record.image
+    if image is not None and (image[0] < rect[0] + rect[2] and rect[0] < image[0] + image[2]
+                              and image[1] < rect[1] + rect[3] and rect[1] < image[1] + image[3]):
+        draw_panel(target, ctx, rect, radius=0)
+        return
+    theme = ctx.theme
+    key = (rect[2], rect[3], tuple(theme.panel), tuple(theme.background), tuple(theme.panel_border),
+           theme.panel_border_px, pygame.display.get_surface() is not None)
+    surf = _backed_cache.get(key)
+    if surf is None:
+        surf = pygame.Surface((max(1, rect[2]), max(1, rect[3])))
+        surf.fill(theme.background)
+        surf.blit(panel_surface(rect[2], rect[3], theme.panel, 0, theme.panel_border, theme.panel_border_px), (0, 0))
+        if pygame.display.get_surface() is not None:
+            surf = surf.convert()
+        if len(_backed_cache) > 16:
+            _backed_cache.clear()
+        _backed_cache[key] = surf
+    target.blit(surf, rect[:2])
+
+
 def draw_marker(target: pygame.Surface, text: TextRenderer, number: int, center: tuple[int, int],
                 colour: Colour, radius: int, layer: Layer | None = None) -> None:
     """A caveat marker: the caveat's number in a ring (a shape and a number, not a colour)."""
