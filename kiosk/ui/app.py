@@ -53,7 +53,7 @@ from kiosk.ui.i18n import Strings, language_names, load_strings
 from kiosk.ui.image import CameraImage
 from kiosk.ui.input import ScreenInput
 from kiosk.ui.layout import Rect, ease_rect, fit_rect
-from kiosk.ui.lessons import LessonView, draw_lesson, panel_rect
+from kiosk.ui.lessons import LessonView, draw_lesson, main_face, panel_rect
 from kiosk.ui.memory import ForgetTracker, PipelineClock
 from kiosk.ui.mirror import HOLD_MISSING_S, MirrorFrame, MirrorOverlay, strip_rect
 from kiosk.ui.portrait_names import PortraitNames
@@ -71,22 +71,6 @@ log = logging.getLogger(__name__)
 STARTING_GRACE_S = 10.0  # before the first frame, "starting" rather than "not available"
 IMAGE_TAU_S = 0.2
 TAKEHOME_MAX_S = 120.0  # a take-home code left open closes by itself after this long
-
-
-def main_face(snap: Snapshot | None) -> FaceView | None:
-    """The visitor a lesson is about: the largest (nearest) face among those the pipeline has
-    already embedded (searched against the watchlist, or identified), else the largest. A box
-    that was never embedded may be a detector's mistake on a painting or a coat; an embedded
-    one held still long enough to be a face. Faces without consent are never the subject of a
-    lesson (nothing about them may be shown)."""
-    faces = [f for f in snap.faces if f.consented] if snap is not None else []
-    if not faces:
-        return None
-
-    def area(f: FaceView) -> float:
-        return (f.box_xyxy[2] - f.box_xyxy[0]) * (f.box_xyxy[3] - f.box_xyxy[1])
-
-    return max(faces, key=lambda f: (f.visitor_id is not None or bool(f.watchlist), area(f)))
 
 
 @dataclass

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pygame
 
-from kiosk.types import FaceView
+from kiosk.types import FaceView, Snapshot
 from kiosk.ui.caveats import Caveat
 from kiosk.ui.dossier import visitor_label
 from kiosk.ui.deps import UiDeps
@@ -201,3 +201,18 @@ def draw_record_lesson(target: pygame.Surface, ctx: DrawContext, area: Rect, vie
     target.set_clip(clip)
     t.draw_wrapped(target, note, "small", theme.muted, (x, bottom - note_h), w)
 
+
+def main_face(snap: Snapshot | None) -> FaceView | None:
+    """The visitor a lesson is about: the largest (nearest) face among those the pipeline has
+    already embedded (searched against the watchlist, or identified), else the largest. A box
+    that was never embedded may be a detector's mistake on a painting or a coat; an embedded
+    one held still long enough to be a face. Faces without consent are never the subject of a
+    lesson (nothing about them may be shown)."""
+    faces = [f for f in snap.faces if f.consented] if snap is not None else []
+    if not faces:
+        return None
+
+    def area(f: FaceView) -> float:
+        return (f.box_xyxy[2] - f.box_xyxy[0]) * (f.box_xyxy[3] - f.box_xyxy[1])
+
+    return max(faces, key=lambda f: (f.visitor_id is not None or bool(f.watchlist), area(f)))
