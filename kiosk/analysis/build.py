@@ -3,7 +3,8 @@
 This is the one place that decides which estimators exist (what the configuration switches off
 is never constructed, so never computed) and the one place that asks for onnxruntime sessions
 (:func:`_session`, over :func:`kiosk.models.create_session`, the one session factory). The
-threading module (:mod:`kiosk.pipeline`) receives a finished analyzer and knows nothing of models.
+threading module (:mod:`kiosk.pipeline`) receives a finished analyzer, or (``kiosk run``) a function that
+builds one on its inference thread, and knows nothing of models.
 """
 from __future__ import annotations
 
