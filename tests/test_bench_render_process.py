@@ -102,3 +102,15 @@ def test_a_source_that_fails_to_open_in_the_child_is_a_source_error(tmp_path) ->
     with pytest.raises(SourceError):
         child.open()
     child.close()
+
+
+def test_frames_rendered_ahead_never_take_more_than_a_quarter_of_available_memory() -> None:
+    from kiosk.bench.render_process import AHEAD_BYTES, ahead_budget
+
+    big = "MemTotal:       24000000 kB\nMemAvailable:   20000000 kB\n"
+    small = "MemTotal:        1000000 kB\nMemAvailable:     600000 kB\n"  # a 1 GB Raspberry Pi
+    assert ahead_budget(big) == AHEAD_BYTES
+    assert ahead_budget(small) == 600000 * 1024 // 4 < AHEAD_BYTES
+    assert ahead_budget("MemTotal: 1 kB\n") == AHEAD_BYTES  # no MemAvailable line: the cap
+    assert ahead_budget("MemAvailable: many kB\n") == AHEAD_BYTES
+    assert 0 < ahead_budget() <= AHEAD_BYTES  # this machine's /proc/meminfo

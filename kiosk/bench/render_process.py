@@ -16,7 +16,7 @@ cost look higher than it is.
 Here the same scene class renders, in order, in a child interpreter (``python -m
 kiosk.bench.render_process``, started with :mod:`subprocess`, so no ``__main__`` is
 re-imported) at the lowest CPU priority with OpenCV on one thread, up to ``AHEAD_BYTES`` of
-frames ahead of the consumer (a 300-frame run is rendered within its first seconds), and hands
+frames (at most a quarter of the available memory) ahead of the consumer (a 300-frame run is rendered within its first seconds), and hands
 them over through a small ring of shared-memory slots. The capture thread only waits on a pipe
 (GIL released) and copies the finished frame out, as it would copy a camera's buffer. Frames
 are identical to the in-thread ones (same class, same index sequence;
@@ -43,8 +43,32 @@ __all__ = ["ProcessRenderedScene"]
 #: Frames passed to the consumer at a time (shared-memory slots of one frame each).
 SLOTS = 3
 #: Memory the child may fill with frames rendered ahead (~570 frames at 640x480): a
-#: 300-frame bench is rendered within its first seconds, at the lowest priority.
+#: 300-frame bench is rendered within its first seconds, at the lowest priority. Never more
+#: than a quarter of the memory available when the bench starts (:func:`ahead_budget`), so a
+#: bench on a 1-2 GB Raspberry Pi does not push the kiosk's own memory into swap.
 AHEAD_BYTES = 512 * 1024 * 1024
+#: The share of available memory the frames rendered ahead may take.
+AHEAD_SHARE = 0.25
+
+
+def ahead_budget(meminfo: str | None = None, cap: int = AHEAD_BYTES) -> int:
+    """Bytes of frames the child may render ahead: ``cap``, or a quarter of ``MemAvailable``
+    (``/proc/meminfo``; ``meminfo`` gives its text, for tests) when that is less. Where the
+    figure cannot be read, ``cap``."""
+    if meminfo is None:
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                meminfo = f.read()
+        except OSError:
+            return cap
+    for line in meminfo.splitlines():
+        if line.startswith("MemAvailable:"):
+            try:
+                available_kib = int(line.split()[1])
+            except (IndexError, ValueError):
+                return cap
+            return max(0, min(cap, int(available_kib * 1024 * AHEAD_SHARE)))
+    return cap
 #: Seconds to wait for the child's first frame (a new interpreter imports numpy and OpenCV and
 #: prepares the scene's photos first) and for any later one.
 _START_TIMEOUT_S = 60.0
@@ -164,13 +188,13 @@ class ProcessRenderedScene:
     """
 
     def __init__(self, make_scene: Callable[[], Any], scene: Any, slots: int = SLOTS,
-                 ahead_bytes: int = AHEAD_BYTES) -> None:
+                 ahead_bytes: int | None = None) -> None:
         if getattr(scene, "realtime", False):
             raise ValueError("ProcessRenderedScene is for lossless playback (realtime=False)")
         self._make_scene = make_scene
         self._scene = scene
         self._slots = int(slots)
-        self._ahead_bytes = int(ahead_bytes)
+        self._ahead_bytes = ahead_budget() if ahead_bytes is None else int(ahead_bytes)
         self._shape: tuple[int, int, int] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._shm: shared_memory.SharedMemory | None = None
