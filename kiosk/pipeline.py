@@ -93,8 +93,6 @@ class InferenceThread(threading.Thread):
         self._build = build
         #: Set once the analyzer exists (at once when it was handed over built).
         self.ready = threading.Event()
-        #: Seconds the ``build`` function took on this thread (0 for a prebuilt analyzer).
-        self.build_s = 0.0
         if analyzer is not None:
             self.ready.set()
         self.slot = slot
@@ -115,8 +113,7 @@ class InferenceThread(threading.Thread):
             if self.analyzer is None and self._build is not None:
                 t0 = time.monotonic()
                 self.analyzer = self._build()
-                self.build_s = time.monotonic() - t0
-                log.info("analysis ready: models loaded in %.1f s", self.build_s)
+                log.info("analysis ready: models loaded in %.1f s", time.monotonic() - t0)
                 self.ready.set()
             self._loop()
         except KioskError as exc:  # an operator's problem (e.g. a missing model): its message is complete

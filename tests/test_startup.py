@@ -261,7 +261,6 @@ def test_before_the_first_analysis_blur_faces_pixelates_the_whole_picture() -> N
 def test_the_window_takes_the_screen_collaborators_once_the_analyzer_exists(monkeypatch: pytest.MonkeyPatch) -> None:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from kiosk.capture.slot import LatestFrame
-    from kiosk.config import config_from_mapping as cfm
     from kiosk.ui.deps import UiDeps
     from kiosk.ui.loop import run_window
 
@@ -295,7 +294,7 @@ def test_the_window_takes_the_screen_collaborators_once_the_analyzer_exists(monk
         return loop
 
     monkeypatch.setattr(loop_mod, "open_screen", open_screen)
-    ui = cfm({"ui": {"fullscreen": False, "width": 320, "height": 240}})
+    ui = config_from_mapping({"ui": {"fullscreen": False, "width": 320, "height": 240}})
     deps = UiDeps(watchlist_size=7)
     run_window(ui, Feed(), deps_when_ready=lambda analyzer: (made.append(analyzer), deps)[1])
     assert [getattr(a, "name", None) for a in made] == ["built"]  # once, with the built analyzer

@@ -16,7 +16,8 @@ from types import SimpleNamespace
 from typing import Any
 import numpy as np
 from kiosk.errors import KioskError
-from kiosk.bench.probes import ModelTimer, UI_SIZE, _MAX_SAMPLES, _START_TIMEOUT_S, _cpu_s, native_threads, process_age_s
+from kiosk.process_age import process_age_s
+from kiosk.bench.probes import ModelTimer, UI_SIZE, _MAX_SAMPLES, _START_TIMEOUT_S, _cpu_s, native_threads
 
 
 # ------------------------------------------------------------------------------------------------
@@ -353,8 +354,6 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
                 # start, as `kiosk run` does, and frames with a camera picture are measured.
                 had_frame = pipeline.slot.peek() is not None
                 step = ui.step(pipeline)
-                if had_frame and step.drawn and res.first_picture_process_age_s is None:
-                    res.first_picture_process_age_s = process_age_s()
                 if had_frame and step.drawn and first_wall:
                     res.ui_ms.append(step.draw_ms)
                     res.ui_frames += 1
@@ -362,6 +361,8 @@ def _run_phase(mode: str, cfg: Any, store: Any, factory: Callable[[], Any], *, f
         else:
             while more():
                 pipeline.inference.done.wait(0.05)
+        if res.ui is not None:
+            res.first_picture_process_age_s = res.ui.loop.first_picture_s
         res.threads = native_threads()
     finally:
         pipeline.stop(timeout_s=5.0)  # also when the screen or a callback failed

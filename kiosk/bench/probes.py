@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 import numpy as np
 from kiosk.errors import KioskError
-from kiosk.process_age import process_age_s  # noqa: F401 - re-exported for the bench phases
 
 
 SCHEMA = "kiosk-bench/1"

@@ -212,12 +212,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _missing(path: Path, expected_sha256: str, fix: str) -> str:
+    return f"{path}: missing; expected sha256 {expected_sha256}, actual: missing. Fix: run {fix}"
+
+
 def check_file(path: Path, expected_sha256: str, fix: str) -> str | None:
     """None if ``path`` exists with ``expected_sha256``, else a one-line problem description."""
     try:
         actual = sha256_file(path)
     except FileNotFoundError:
-        return f"{path}: missing; expected sha256 {expected_sha256}, actual: missing. Fix: run {fix}"
+        return _missing(path, expected_sha256, fix)
     except OSError as exc:
         return (
             f"{path}: unreadable ({exc.strerror or exc}); expected sha256 {expected_sha256}, actual: unreadable. "
@@ -308,10 +312,7 @@ class _Store:
             entry = self.entry(name)
             path = self.directory / entry.final_file
             if not path.is_file():
-                raise ModelError(
-                    f"{path}: missing; expected sha256 {entry.final_sha256}, actual: missing. "
-                    f"Fix: run {fix_command(entry.group, self.directory)}"
-                )
+                raise ModelError(_missing(path, entry.final_sha256, fix_command(entry.group, self.directory)))
 
 
 class ModelStore(_Store):

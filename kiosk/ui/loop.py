@@ -85,6 +85,8 @@ class WindowLoop:
         self.clock = pygame.time.Clock()
         self.gate = RedrawGate()
         self.redraw_always = redraw_always
+        #: Process age (s) when a step first drew a camera picture (logged once; the bench reads it).
+        self.first_picture_s: float | None = None
 
     def step(self, now_s: float) -> StepTimes:
         app, display, feed = self.app, self.display, self.feed
@@ -122,6 +124,10 @@ class WindowLoop:
                     t3 = time.perf_counter()
                     self.gate.drawn(now_s, frame_key, view_key)
                     times = StepTimes(times.update_ms, (t2 - t1) * 1e3, (t3 - t2) * 1e3, True)
+                    if self.first_picture_s is None and app.live_picture:
+                        self.first_picture_s = process_age_s()
+                        if self.first_picture_s is not None:
+                            log.info("first picture on screen %.2f s after the process started", self.first_picture_s)
                 else:
                     times = StepTimes(times.update_ms, skipped=True)
                 if self.max_fps is not None:
@@ -179,18 +185,11 @@ def run_window(cfg: Config | None, pipeline: Any, deps: UiDeps | None = None, ma
                            on_consent=on_consent if callable(on_consent) else None, counter=counter)
         log.info("screen %dx%d, language %s, theme %s", *loop.app.size, ui.language, ui.theme)
         frames = 0
-        pictured = False
         while pipeline.running() and not loop.app.quit_requested:
             if deps_when_ready is not None and getattr(pipeline, "analyzer", None) is not None:
                 loop.app.set_deps(deps_when_ready(pipeline.analyzer))
                 deps_when_ready = None
-            had_frame = not pictured and pipeline.slot.peek() is not None
-            step = loop.step(time.monotonic())
-            if had_frame and step.drawn:
-                pictured = True
-                age = process_age_s()
-                if age is not None:
-                    log.info("first picture on screen %.2f s after the process started", age)
+            loop.step(time.monotonic())
             frames += 1
             if max_frames is not None and frames >= max_frames:
                 break
