@@ -159,7 +159,10 @@ class Attributes:
     gaze: Gaze | None = None
     face: FaceState | None = None
     quality: Quality | None = None
-    mesh_px: tuple[tuple[float, float], ...] = ()  # face-mesh points in frame pixels (for drawing)
+    # Face-mesh points in frame pixels, (478, 2) float32, read-only; for drawing. An array, not
+    # tuples: 478 tuples per mesh cost the inference thread ~0.2 ms and the screen converted
+    # them back to an array to draw them (docs/PERFORMANCE.md, "Cost over the floor, round 5").
+    mesh_px: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)

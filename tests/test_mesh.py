@@ -177,3 +177,46 @@ def test_landmark_parsing_fast_path_equals_the_protobuf_fields() -> None:
     pts[7, 2] = 0.0
     out = landmarks_array(msg, np.empty((478, 3), np.float32))
     np.testing.assert_array_equal(out, pts)
+
+
+def _smooth_image(h: int = 480, w: int = 640) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([127 + 100 * np.sin(xx / 23.0) * np.cos(yy / 31.0),
+                    127 + 100 * np.cos(xx / 17.0 + yy / 29.0),
+                    127 + 100 * np.sin((xx + 2 * yy) / 41.0)], axis=2)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_crop_inside_the_frame_is_a_resize_with_the_transform_it_returns(mesher: FaceMesher) -> None:
+    """The fast crop (an integer-aligned square, resized) is what a warp with the returned
+    transform gives, within the warp's 1/32-pixel sampling; the square is the exact one to half
+    a pixel. So the points, mapped back through that transform, land where the face is."""
+    img = _smooth_image()
+    for box in ((200.3, 150.7, 281.9, 262.2), (300.0, 200.0, 340.5, 246.1), (250.2, 100.9, 400.4, 290.0)):
+        scale, ox, oy = mesher._crop(img, box)
+        crop = mesher._crop_bgr.copy()
+        warped = cv2.warpAffine(img, np.array([[scale, 0.0, ox], [0.0, scale, oy]]), (CROP_PX, CROP_PX),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        # The outermost row and column may differ: resize repeats the square's own edge there,
+        # where the warp reads the frame's next pixel.
+        assert np.abs(crop.astype(int) - warped.astype(int))[1:-1, 1:-1].max() <= 2
+        exact_scale, exact_ox, exact_oy = mesher.crop_transform(box)
+        side = CROP_PX / scale
+        assert abs(side - CROP_PX / exact_scale) <= 0.5
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        # The frame point at the crop's centre is the box's centre to within one frame pixel
+        # (half a pixel of rounding, half a pixel between the two pixel-centre conventions).
+        assert abs((CROP_PX / 2 - ox) / scale - cx) <= 1.0
+        assert abs((CROP_PX / 2 - oy) / scale - cy) <= 1.0
+        assert abs((CROP_PX / 2 - exact_ox) / exact_scale - cx) < 1e-9
+
+
+def test_crop_at_the_frame_edge_is_warped_with_a_black_border(mesher: FaceMesher) -> None:
+    img = _smooth_image()
+    box = (600.0, 10.0, 660.0, 80.0)  # the doubled square reaches past the right and top edges
+    assert mesher._crop(img, box) == pytest.approx(mesher.crop_transform(box))
+    assert not mesher._crop_bgr[:, -20:].any() and not mesher._crop_bgr[:10].any()
+    with pytest.raises(ValueError, match="finite box"):
+        mesher._crop(img, (float("nan"), 0.0, 10.0, 10.0))
+    with pytest.raises(ValueError, match="finite box"):
+        mesher._crop(img, (5.0, 5.0, 5.2, 5.2))

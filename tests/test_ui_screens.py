@@ -523,7 +523,7 @@ def test_text_is_cached_between_frames(screen) -> None:  # noqa: ANN001
 def test_landmarks_and_mesh_are_drawn_when_enabled(screen) -> None:  # noqa: ANN001
     plain = syn.face_view(1, (100.0, 100.0, 200.0, 220.0), 1, syn.PERSONAS["visitor"])
     meshed = syn.face_view(2, (400.0, 100.0, 500.0, 220.0), 2, syn.PERSONAS["obama"])
-    mesh = tuple((410.0 + 4 * i, 150.0) for i in range(20))
+    mesh = np.array([(410.0 + 4 * i, 150.0) for i in range(20)], np.float32)
     meshed = replace(meshed, attributes=replace(meshed.attributes, mesh_px=mesh))
     snap = syn.snapshot(1, 10.0, (plain, meshed))
     accent = THEMES["default"].accent

@@ -97,7 +97,7 @@ class _TrackState:
     face: FaceState | None = None
     gaze: Gaze | None = None
     pose: HeadPose | None = None
-    mesh_px: tuple[tuple[float, float], ...] = ()
+    mesh_px: np.ndarray | None = None
     cached: Attributes | None = field(default=None, repr=False)
 
 
@@ -213,8 +213,9 @@ class AttributeEngine:
             if st.signals is not None:
                 st.face, st.gaze = st.signals.update(t_s, points)  # type: ignore[attr-defined]
                 st.pose = st.signals.pose  # type: ignore[attr-defined]
-            # tolist() converts in C: ~10x cheaper than a generator over rows (profiled in bench).
-            st.mesh_px = tuple(map(tuple, points[:, :2].tolist()))
+            mesh_px = np.ascontiguousarray(points[:, :2])
+            mesh_px.flags.writeable = False  # shared with the screen's thread through the snapshot
+            st.mesh_px = mesh_px
             st.cached = None
 
     def close(self) -> None:

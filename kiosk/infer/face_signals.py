@@ -102,8 +102,14 @@ def _check_points(points: np.ndarray) -> np.ndarray:
     return pts
 
 
+def _norm(v: np.ndarray) -> float:
+    """Euclidean length of a 1-D float64 vector: what ``np.linalg.norm`` computes (``sqrt(v . v)``),
+    without its ~3 us of argument handling (measure() takes a dozen of them per mesh)."""
+    return math.sqrt(float(v @ v))
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
+    n = _norm(v)
     if n < 1e-9:
         raise ValueError("degenerate face mesh: two reference points coincide")
     return v / n
@@ -114,8 +120,9 @@ def _frame(p_right_eye: np.ndarray, p_left_eye: np.ndarray, p_forehead: np.ndarr
     ex = _unit(p_left_eye - p_right_eye)
     down = p_chin - p_forehead
     ey = _unit(down - (down @ ex) * ex)
-    ez = np.cross(ex, ey)
-    return np.stack([ex, ey, ez], axis=1)
+    (x0, x1, x2), (y0, y1, y2) = ex.tolist(), ey.tolist()
+    ez = (x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0)  # ex cross ey (np.cross: ~10 us)
+    return np.array(((x0, y0, ez[0]), (x1, y1, ez[1]), (x2, y2, ez[2])))
 
 
 _CANONICAL_FRAME = _frame(*(np.array(_CANONICAL[i], np.float64) for i in (RIGHT_EYE_OUTER, LEFT_EYE_OUTER, FOREHEAD, CHIN)))
@@ -189,10 +196,10 @@ def eye_aspect_ratio(points: np.ndarray, indices: tuple[int, int, int, int, int,
     """(|p2-p6| + |p3-p5|) / (2 |p1-p4|) of one eye, with 3-D distances (so it survives yaw)."""
     pts = _check_points(points)
     p1, p2, p3, p4, p5, p6 = (pts[i] for i in indices)
-    width = float(np.linalg.norm(p1 - p4))
+    width = _norm(p1 - p4)
     if width < 1e-9:
         return 0.0
-    return float(np.linalg.norm(p2 - p6) + np.linalg.norm(p3 - p5)) / (2.0 * width)
+    return (_norm(p2 - p6) + _norm(p3 - p5)) / (2.0 * width)
 
 
 def eye_openness_per_eye(points: np.ndarray) -> tuple[float, float]:
@@ -220,13 +227,19 @@ def eye_openness(points: np.ndarray) -> float:
     return max(eye_openness_per_eye(points))
 
 
-def _face_coords(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Points expressed in the face's own axes (frontal, upright), and the outer-eye-corner distance."""
+def _face_coords(points: np.ndarray, rotation: np.ndarray | None, rows: tuple[int, ...]) -> tuple[np.ndarray, float]:
+    """Points expressed in the face's own axes (frontal, upright), and the outer-eye-corner distance.
+
+    Only ``rows`` are transformed (the others stay zero): each caller reads a handful of points,
+    and transforming all 478 was most of its cost.
+    """
     pts = _check_points(points)
     r = head_rotation(pts) if rotation is None else rotation
     centre = 0.5 * (pts[RIGHT_EYE_OUTER] + pts[LEFT_EYE_OUTER])
-    local = (pts - centre) @ r  # row-wise R^T (p - c)
-    eye_span = float(np.linalg.norm(pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER]))
+    local = np.zeros_like(pts)
+    index = list(rows)
+    local[index] = (pts[index] - centre) @ r  # row-wise R^T (p - c)
+    eye_span = _norm(pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER])
     return local, max(eye_span, 1e-9)
 
 
@@ -240,12 +253,14 @@ def mouth_openness(points: np.ndarray) -> float:
     threshold to match.
     """
     pts = _check_points(points)
-    width = float(np.linalg.norm(pts[MOUTH_LEFT] - pts[MOUTH_RIGHT]))
+    width = _norm(pts[MOUTH_LEFT] - pts[MOUTH_RIGHT])
     if width < 1e-9:
         return 0.0
-    gap = float(np.linalg.norm(pts[LIP_INNER_LOWER] - pts[LIP_INNER_UPPER]))
+    gap = _norm(pts[LIP_INNER_LOWER] - pts[LIP_INNER_UPPER])
     return min(1.0, gap / width)
 
+
+_SMILE_ROWS = (MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_UPPER, LIP_INNER_LOWER)
 
 # Smile score = SMILE_WIDTH_GAIN * (mouth width / eye span - SMILE_WIDTH_NEUTRAL)
 #             + SMILE_LIFT_GAIN * (corner lift / eye span - SMILE_LIFT_NEUTRAL), clipped to 0..1.
@@ -266,8 +281,8 @@ def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
     whose resting mouth is wide or whose corners turn up at rest. ``rotation`` may pass a
     precomputed :func:`head_rotation`.
     """
-    local, eye_span = _face_coords(points, rotation)
-    width = float(np.linalg.norm(local[MOUTH_LEFT] - local[MOUTH_RIGHT])) / eye_span
+    local, eye_span = _face_coords(points, rotation, _SMILE_ROWS)
+    width = _norm(local[MOUTH_LEFT] - local[MOUTH_RIGHT]) / eye_span
     centre_y = 0.5 * (local[LIP_INNER_UPPER, 1] + local[LIP_INNER_LOWER, 1])
     corners_y = 0.5 * (local[MOUTH_LEFT, 1] + local[MOUTH_RIGHT, 1])
     lift = (centre_y - corners_y) / eye_span  # y grows downwards: corners above the centre > 0
@@ -283,6 +298,8 @@ def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
 #: fraction of the eye width (negative: above the line). Measured -0.06 to -0.085 on the two
 #: demo portraits that look into the camera (astronaut.png, obama.jpg, and their mirror images).
 IRIS_NEUTRAL_Y = -0.07
+_EYES = ((RIGHT_IRIS_CENTER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER), (LEFT_IRIS_CENTER, LEFT_EYE_OUTER, LEFT_EYE_INNER))
+_EYE_ROWS = tuple(i for eye in _EYES for i in eye)
 
 
 def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple[float, float]:
@@ -295,10 +312,10 @@ def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple
     when looking ahead (demo portraits); the two eyes' biases cancel in the average. The
     estimate is noisy: the speaking demo photo reads -24 degrees of gaze yaw, its mirror image +38.
     """
-    local, _ = _face_coords(points, rotation)
+    local, _ = _face_coords(points, rotation, _EYE_ROWS)
     yaws, pitches = [], []
-    for iris, outer, inner in ((RIGHT_IRIS_CENTER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER), (LEFT_IRIS_CENTER, LEFT_EYE_OUTER, LEFT_EYE_INNER)):
-        width = float(np.linalg.norm(local[outer, :2] - local[inner, :2]))
+    for iris, outer, inner in _EYES:
+        width = _norm(local[outer, :2] - local[inner, :2])
         if width < 1e-9:
             continue
         radius = EYEBALL_RADIUS_RATIO * width
@@ -309,7 +326,8 @@ def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple
         pitches.append(-math.degrees(math.asin(sy)))
     if not yaws:
         return 0.0, 0.0
-    return float(np.mean(yaws)), float(np.mean(pitches))
+    # sum / len is np.mean's arithmetic for one or two values, without its ~5 us per call.
+    return sum(yaws) / len(yaws), sum(pitches) / len(pitches)
 
 
 def combine_gaze(pose: HeadPose, eye_yaw_deg: float, eye_pitch_deg: float) -> tuple[float, float]:

@@ -455,10 +455,10 @@ class KioskApp(ScreenInput, ScreenChanges):
         if snap is None:
             return None
         fw, fh = snap.frame_size
-        pts = [p for f in snap.faces if f.consented for p in f.attributes.mesh_px]
-        if not pts:
+        meshes = [f.attributes.mesh_px for f in snap.faces if f.consented and f.attributes.mesh_px is not None]
+        if not meshes:
             return None
-        arr = np.asarray(pts, dtype=np.float32)
+        arr = np.concatenate(meshes).astype(np.float32, copy=False)  # a new array: scaled in place below
         if self.ui.mirror:
             arr[:, 0] = fw - arr[:, 0]
         arr[:, 0] *= image_rect[2] / fw

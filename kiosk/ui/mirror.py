@@ -421,7 +421,7 @@ class MirrorOverlay:
                 ctx.record.leaders[key] = line
         if ctx.ui.show_landmarks and snap is not None:
             for face in snap.faces:
-                if face.attributes.mesh_px or not face.consented:
+                if face.attributes.mesh_px is not None or not face.consented:
                     continue  # the mesh is drawn into the image itself (see CameraImage.surface)
                 for lx, ly in face.landmarks_px:
                     px, py = frame_to_display(lx, ly, snap.frame_size, image_rect, ctx.ui.mirror)
