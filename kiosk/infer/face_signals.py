@@ -102,30 +102,66 @@ def _check_points(points: np.ndarray) -> np.ndarray:
     return pts
 
 
-def _norm(v: np.ndarray) -> float:
-    """Euclidean length of a 1-D float64 vector: what ``np.linalg.norm`` computes (``sqrt(v . v)``),
-    without its ~3 us of argument handling (measure() takes a dozen of them per mesh)."""
-    return math.sqrt(float(v @ v))
+# The geometry works on the two dozen points it reads, as Python floats: with NumPy on
+# 3-vectors every operation cost a few microseconds of call overhead, which made this module
+# the largest piece of the inference thread's work around the mesh (docs/PERFORMANCE.md,
+# "Cost over the floor, round 5"). The public functions take the (478, 3) points and return
+# what they did before.
+Vec = tuple[float, float, float]
+Mat = tuple[Vec, Vec, Vec]  # rows
+Points = dict[int, Vec]  # mesh index -> (x, y, z)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = _norm(v)
+def _points(points: np.ndarray, indices: tuple[int, ...]) -> Points:
+    """The points at ``indices`` as float tuples (after the shape check)."""
+    pts = _check_points(points)
+    return dict(zip(indices, map(tuple, pts[list(indices)].tolist())))  # type: ignore[arg-type]
+
+
+def _sub(a: Vec, b: Vec) -> Vec:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _length(v: Vec) -> float:
+    return math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+
+
+def _unit(v: Vec) -> Vec:
+    n = _length(v)
     if n < 1e-9:
         raise ValueError("degenerate face mesh: two reference points coincide")
-    return v / n
+    return (v[0] / n, v[1] / n, v[2] / n)
 
 
-def _frame(p_right_eye: np.ndarray, p_left_eye: np.ndarray, p_forehead: np.ndarray, p_chin: np.ndarray) -> np.ndarray:
+def _matmul(a: Mat, b: Mat) -> Mat:
+    return tuple(tuple(row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j] for j in range(3))  # type: ignore[return-value]
+                 for row in a)
+
+
+def _frame(p_right_eye: Vec, p_left_eye: Vec, p_forehead: Vec, p_chin: Vec) -> Mat:
     """Orthonormal face axes as matrix columns: x eye line (to image right), y down the face, z = x cross y."""
-    ex = _unit(p_left_eye - p_right_eye)
-    down = p_chin - p_forehead
-    ey = _unit(down - (down @ ex) * ex)
-    (x0, x1, x2), (y0, y1, y2) = ex.tolist(), ey.tolist()
-    ez = (x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0)  # ex cross ey (np.cross: ~10 us)
-    return np.array(((x0, y0, ez[0]), (x1, y1, ez[1]), (x2, y2, ez[2])))
+    ex = _unit(_sub(p_left_eye, p_right_eye))
+    down = _sub(p_chin, p_forehead)
+    d = down[0] * ex[0] + down[1] * ex[1] + down[2] * ex[2]
+    ey = _unit((down[0] - d * ex[0], down[1] - d * ex[1], down[2] - d * ex[2]))
+    ez = (ex[1] * ey[2] - ex[2] * ey[1], ex[2] * ey[0] - ex[0] * ey[2], ex[0] * ey[1] - ex[1] * ey[0])
+    return ((ex[0], ey[0], ez[0]), (ex[1], ey[1], ez[1]), (ex[2], ey[2], ez[2]))
 
 
-_CANONICAL_FRAME = _frame(*(np.array(_CANONICAL[i], np.float64) for i in (RIGHT_EYE_OUTER, LEFT_EYE_OUTER, FOREHEAD, CHIN)))
+_ROTATION_POINTS = (RIGHT_EYE_OUTER, LEFT_EYE_OUTER, FOREHEAD, CHIN)
+_CANONICAL_FRAME_T: Mat = tuple(zip(*_frame(*(_CANONICAL[i] for i in _ROTATION_POINTS))))  # type: ignore[assignment]
+
+
+def _rotation(p: Points) -> Mat:
+    """:func:`head_rotation` of points holding at least ``_ROTATION_POINTS``."""
+    return _matmul(_frame(*(p[i] for i in _ROTATION_POINTS)), _CANONICAL_FRAME_T)
+
+
+def _as_mat(rotation: np.ndarray) -> Mat:
+    r = np.asarray(rotation, dtype=np.float64)
+    if r.shape != (3, 3):
+        raise ValueError(f"rotation: expected a 3x3 matrix, got shape {r.shape}")
+    return tuple(map(tuple, r.tolist()))  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,20 +169,36 @@ _CANONICAL_FRAME = _frame(*(np.array(_CANONICAL[i], np.float64) for i in (RIGHT_
 # --------------------------------------------------------------------------------------------
 
 
+def _rotation_f(yaw_deg: float, pitch_deg: float, roll_deg: float) -> Mat:
+    """:func:`rotation_matrix` as float rows."""
+    a, b, c = (math.radians(v) for v in (yaw_deg, pitch_deg, roll_deg))
+    ca, sa, cb, sb, cc, sc = math.cos(a), math.sin(a), math.cos(b), math.sin(b), math.cos(c), math.sin(c)
+    # Y(yaw) @ X(pitch), then @ Z(roll).
+    yx = ((ca, sa * sb, -sa * cb), (0.0, cb, sb), (sa, -ca * sb, ca * cb))
+    return tuple((m0 * cc + m1 * sc, m1 * cc - m0 * sc, m2) for m0, m1, m2 in yx)  # type: ignore[return-value]
+
+
 def rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     """The 3x3 rotation ``Y(yaw) @ X(pitch) @ Z(roll)`` in the camera frame (x right, y down, z away).
 
     Inverse of :func:`pose_from_rotation`. Applied to a face's points (about any centre) it turns
     the face by that pose: the tests use it to rotate a real mesh by known angles.
+    Y: the nose (forward = -z) swings to +x for yaw > 0. X: the nose goes to -y (up) for
+    pitch > 0. Z: the eye line's image-right end goes down (+y) for roll > 0.
     """
-    a, b, c = (math.radians(v) for v in (yaw_deg, pitch_deg, roll_deg))
-    ca, sa, cb, sb, cc, sc = math.cos(a), math.sin(a), math.cos(b), math.sin(b), math.cos(c), math.sin(c)
-    # Y: the nose (forward = -z) swings to +x for yaw > 0. X: the nose goes to -y (up) for pitch > 0.
-    # Z: the eye line's image-right end goes down (+y) for roll > 0.
-    yaw = np.array([[ca, 0.0, -sa], [0.0, 1.0, 0.0], [sa, 0.0, ca]])
-    pitch = np.array([[1.0, 0.0, 0.0], [0.0, cb, sb], [0.0, -sb, cb]])
-    roll = np.array([[cc, -sc, 0.0], [sc, cc, 0.0], [0.0, 0.0, 1.0]])
-    return yaw @ pitch @ roll
+    return np.array(_rotation_f(yaw_deg, pitch_deg, roll_deg))
+
+
+def _pose(r: Mat) -> HeadPose:
+    yaw = math.atan2(-r[0][2], r[2][2])
+    pitch = math.asin(max(-1.0, min(1.0, r[1][2])))
+    # Undo yaw and pitch (rest = (Y(yaw) X(pitch))^T r); what is left is the roll about the
+    # face's forward axis.
+    ca, sa, cb, sb = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)
+    rest00 = ca * r[0][0] + sa * r[2][0]
+    rest10 = sa * sb * r[0][0] + cb * r[1][0] - ca * sb * r[2][0]
+    roll = math.atan2(rest10, rest00)
+    return HeadPose(yaw_deg=math.degrees(yaw), pitch_deg=math.degrees(pitch), roll_deg=math.degrees(roll))
 
 
 def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
@@ -155,13 +207,7 @@ def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
     Pitch is in [-90, 90]; at exactly +-90 degrees yaw and roll are not separable (a head never
     gets there in front of a kiosk).
     """
-    r = np.asarray(rotation, dtype=np.float64)
-    yaw = math.atan2(-r[0, 2], r[2, 2])
-    pitch = math.asin(max(-1.0, min(1.0, float(r[1, 2]))))
-    # Undo yaw and pitch; what is left is the roll about the face's forward axis.
-    rest = rotation_matrix(math.degrees(yaw), math.degrees(pitch), 0.0).T @ r
-    roll = math.atan2(rest[1, 0], rest[0, 0])
-    return HeadPose(yaw_deg=math.degrees(yaw), pitch_deg=math.degrees(pitch), roll_deg=math.degrees(roll))
+    return _pose(_as_mat(rotation))
 
 
 def head_rotation(points: np.ndarray) -> np.ndarray:
@@ -173,9 +219,7 @@ def head_rotation(points: np.ndarray) -> np.ndarray:
     (``cv2.solvePnP``) was tried first: it showed a ~30 degree pitch bias and a 180 degree roll
     flip on one photo, and needs a camera matrix the kiosk does not know.
     """
-    pts = _check_points(points)
-    observed = _frame(pts[RIGHT_EYE_OUTER], pts[LEFT_EYE_OUTER], pts[FOREHEAD], pts[CHIN])
-    return observed @ _CANONICAL_FRAME.T
+    return np.array(_rotation(_points(points, _ROTATION_POINTS)))
 
 
 def head_pose(points: np.ndarray) -> HeadPose:
@@ -184,7 +228,7 @@ def head_pose(points: np.ndarray) -> HeadPose:
     The z scale of MediaPipe's points is its own estimate ("roughly the scale of x"), so large
     angles are less exact than small ones; mirrored images give mirrored angles by construction.
     """
-    return pose_from_rotation(head_rotation(points))
+    return _pose(_rotation(_points(points, _ROTATION_POINTS)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,23 +236,28 @@ def head_pose(points: np.ndarray) -> HeadPose:
 # --------------------------------------------------------------------------------------------
 
 
-def eye_aspect_ratio(points: np.ndarray, indices: tuple[int, int, int, int, int, int]) -> float:
-    """(|p2-p6| + |p3-p5|) / (2 |p1-p4|) of one eye, with 3-D distances (so it survives yaw)."""
-    pts = _check_points(points)
-    p1, p2, p3, p4, p5, p6 = (pts[i] for i in indices)
-    width = _norm(p1 - p4)
+def _ear(p: Points, indices: tuple[int, int, int, int, int, int]) -> float:
+    p1, p2, p3, p4, p5, p6 = (p[i] for i in indices)
+    width = _length(_sub(p1, p4))
     if width < 1e-9:
         return 0.0
-    return (_norm(p2 - p6) + _norm(p3 - p5)) / (2.0 * width)
+    return (_length(_sub(p2, p6)) + _length(_sub(p3, p5))) / (2.0 * width)
+
+
+def eye_aspect_ratio(points: np.ndarray, indices: tuple[int, int, int, int, int, int]) -> float:
+    """(|p2-p6| + |p3-p5|) / (2 |p1-p4|) of one eye, with 3-D distances (so it survives yaw)."""
+    return _ear(_points(points, tuple(indices)), indices)
+
+
+def _openness_per_eye(p: Points) -> tuple[float, float]:
+    right, left = (min(1.0, max(0.0, (_ear(p, indices) - EAR_CLOSED) / (EAR_OPEN - EAR_CLOSED)))
+                   for indices in (RIGHT_EYE_EAR, LEFT_EYE_EAR))
+    return right, left
 
 
 def eye_openness_per_eye(points: np.ndarray) -> tuple[float, float]:
     """(right, left) eye openness 0..1: the eye aspect ratio mapped linearly from ``EAR_CLOSED`` to ``EAR_OPEN``."""
-    values = []
-    for indices in (RIGHT_EYE_EAR, LEFT_EYE_EAR):
-        ear = eye_aspect_ratio(points, indices)
-        values.append(min(1.0, max(0.0, (ear - EAR_CLOSED) / (EAR_OPEN - EAR_CLOSED))))
-    return values[0], values[1]
+    return _openness_per_eye(_points(points, RIGHT_EYE_EAR + LEFT_EYE_EAR))
 
 
 def eye_openness(points: np.ndarray) -> float:
@@ -227,20 +276,26 @@ def eye_openness(points: np.ndarray) -> float:
     return max(eye_openness_per_eye(points))
 
 
-def _face_coords(points: np.ndarray, rotation: np.ndarray | None, rows: tuple[int, ...]) -> tuple[np.ndarray, float]:
-    """Points expressed in the face's own axes (frontal, upright), and the outer-eye-corner distance.
+def _face_coords(p: Points, r: Mat, indices: tuple[int, ...]) -> tuple[dict[int, Vec], float]:
+    """``indices`` expressed in the face's own axes (frontal, upright), and the outer-eye-corner distance."""
+    right, left = p[RIGHT_EYE_OUTER], p[LEFT_EYE_OUTER]
+    cx, cy, cz = 0.5 * (right[0] + left[0]), 0.5 * (right[1] + left[1]), 0.5 * (right[2] + left[2])
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = r
+    local: dict[int, Vec] = {}
+    for i in indices:
+        x, y, z = p[i][0] - cx, p[i][1] - cy, p[i][2] - cz
+        local[i] = (x * r00 + y * r10 + z * r20, x * r01 + y * r11 + z * r21, x * r02 + y * r12 + z * r22)  # R^T (p - c)
+    return local, max(_length(_sub(left, right)), 1e-9)
 
-    Only ``rows`` are transformed (the others stay zero): each caller reads a handful of points,
-    and transforming all 478 was most of its cost.
-    """
-    pts = _check_points(points)
-    r = head_rotation(pts) if rotation is None else rotation
-    centre = 0.5 * (pts[RIGHT_EYE_OUTER] + pts[LEFT_EYE_OUTER])
-    local = np.zeros_like(pts)
-    index = list(rows)
-    local[index] = (pts[index] - centre) @ r  # row-wise R^T (p - c)
-    eye_span = _norm(pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER])
-    return local, max(eye_span, 1e-9)
+
+_MOUTH_POINTS = (MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_UPPER, LIP_INNER_LOWER)
+
+
+def _mouth_openness(p: Points) -> float:
+    width = _length(_sub(p[MOUTH_LEFT], p[MOUTH_RIGHT]))
+    if width < 1e-9:
+        return 0.0
+    return min(1.0, _length(_sub(p[LIP_INNER_LOWER], p[LIP_INNER_UPPER])) / width)
 
 
 def mouth_openness(points: np.ndarray) -> float:
@@ -252,15 +307,8 @@ def mouth_openness(points: np.ndarray) -> float:
     not for a smile whose lips part over the teeth; Rekognition's MouthOpen has no published
     threshold to match.
     """
-    pts = _check_points(points)
-    width = _norm(pts[MOUTH_LEFT] - pts[MOUTH_RIGHT])
-    if width < 1e-9:
-        return 0.0
-    gap = _norm(pts[LIP_INNER_LOWER] - pts[LIP_INNER_UPPER])
-    return min(1.0, gap / width)
+    return _mouth_openness(_points(points, _MOUTH_POINTS))
 
-
-_SMILE_ROWS = (MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_UPPER, LIP_INNER_LOWER)
 
 # Smile score = SMILE_WIDTH_GAIN * (mouth width / eye span - SMILE_WIDTH_NEUTRAL)
 #             + SMILE_LIFT_GAIN * (corner lift / eye span - SMILE_LIFT_NEUTRAL), clipped to 0..1.
@@ -268,6 +316,16 @@ SMILE_WIDTH_NEUTRAL = 0.64
 SMILE_WIDTH_GAIN = 3.5
 SMILE_LIFT_NEUTRAL = 0.0
 SMILE_LIFT_GAIN = 5.0
+
+
+def _smile(p: Points, r: Mat) -> float:
+    local, eye_span = _face_coords(p, r, _MOUTH_POINTS)
+    width = _length(_sub(local[MOUTH_LEFT], local[MOUTH_RIGHT])) / eye_span
+    centre_y = 0.5 * (local[LIP_INNER_UPPER][1] + local[LIP_INNER_LOWER][1])
+    corners_y = 0.5 * (local[MOUTH_LEFT][1] + local[MOUTH_RIGHT][1])
+    lift = (centre_y - corners_y) / eye_span  # y grows downwards: corners above the centre > 0
+    score = SMILE_WIDTH_GAIN * (width - SMILE_WIDTH_NEUTRAL) + SMILE_LIFT_GAIN * (lift - SMILE_LIFT_NEUTRAL)
+    return min(1.0, max(0.0, score))
 
 
 def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
@@ -281,13 +339,8 @@ def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
     whose resting mouth is wide or whose corners turn up at rest. ``rotation`` may pass a
     precomputed :func:`head_rotation`.
     """
-    local, eye_span = _face_coords(points, rotation, _SMILE_ROWS)
-    width = _norm(local[MOUTH_LEFT] - local[MOUTH_RIGHT]) / eye_span
-    centre_y = 0.5 * (local[LIP_INNER_UPPER, 1] + local[LIP_INNER_LOWER, 1])
-    corners_y = 0.5 * (local[MOUTH_LEFT, 1] + local[MOUTH_RIGHT, 1])
-    lift = (centre_y - corners_y) / eye_span  # y grows downwards: corners above the centre > 0
-    score = SMILE_WIDTH_GAIN * (width - SMILE_WIDTH_NEUTRAL) + SMILE_LIFT_GAIN * (lift - SMILE_LIFT_NEUTRAL)
-    return min(1.0, max(0.0, float(score)))
+    p = _points(points, _ROTATION_POINTS + _MOUTH_POINTS)
+    return _smile(p, _rotation(p) if rotation is None else _as_mat(rotation))
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,7 +352,25 @@ def smile(points: np.ndarray, rotation: np.ndarray | None = None) -> float:
 #: demo portraits that look into the camera (astronaut.png, obama.jpg, and their mirror images).
 IRIS_NEUTRAL_Y = -0.07
 _EYES = ((RIGHT_IRIS_CENTER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER), (LEFT_IRIS_CENTER, LEFT_EYE_OUTER, LEFT_EYE_INNER))
-_EYE_ROWS = tuple(i for eye in _EYES for i in eye)
+_EYE_POINTS = tuple(i for eye in _EYES for i in eye)
+
+
+def _eye_in_head(p: Points, r: Mat) -> tuple[float, float]:
+    local, _ = _face_coords(p, r, _EYE_POINTS)
+    yaws, pitches = [], []
+    for iris, outer, inner in _EYES:
+        o, n, c = local[outer], local[inner], local[iris]
+        width = math.sqrt((o[0] - n[0]) ** 2 + (o[1] - n[1]) ** 2)
+        if width < 1e-9:
+            continue
+        radius = EYEBALL_RADIUS_RATIO * width
+        sx = max(-1.0, min(1.0, (c[0] - 0.5 * (o[0] + n[0])) / radius))
+        sy = max(-1.0, min(1.0, (c[1] - 0.5 * (o[1] + n[1]) - IRIS_NEUTRAL_Y * width) / radius))
+        yaws.append(math.degrees(math.asin(sx)))
+        pitches.append(-math.degrees(math.asin(sy)))
+    if not yaws:
+        return 0.0, 0.0
+    return sum(yaws) / len(yaws), sum(pitches) / len(pitches)
 
 
 def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple[float, float]:
@@ -312,32 +383,20 @@ def eye_in_head(points: np.ndarray, rotation: np.ndarray | None = None) -> tuple
     when looking ahead (demo portraits); the two eyes' biases cancel in the average. The
     estimate is noisy: the speaking demo photo reads -24 degrees of gaze yaw, its mirror image +38.
     """
-    local, _ = _face_coords(points, rotation, _EYE_ROWS)
-    yaws, pitches = [], []
-    for iris, outer, inner in _EYES:
-        width = _norm(local[outer, :2] - local[inner, :2])
-        if width < 1e-9:
-            continue
-        radius = EYEBALL_RADIUS_RATIO * width
-        offset = local[iris] - 0.5 * (local[outer] + local[inner])
-        sx = max(-1.0, min(1.0, float(offset[0]) / radius))
-        sy = max(-1.0, min(1.0, (float(offset[1]) - IRIS_NEUTRAL_Y * width) / radius))
-        yaws.append(math.degrees(math.asin(sx)))
-        pitches.append(-math.degrees(math.asin(sy)))
-    if not yaws:
-        return 0.0, 0.0
-    # sum / len is np.mean's arithmetic for one or two values, without its ~5 us per call.
-    return sum(yaws) / len(yaws), sum(pitches) / len(pitches)
+    p = _points(points, _ROTATION_POINTS + _EYE_POINTS)
+    return _eye_in_head(p, _rotation(p) if rotation is None else _as_mat(rotation))
 
 
 def combine_gaze(pose: HeadPose, eye_yaw_deg: float, eye_pitch_deg: float) -> tuple[float, float]:
     """Gaze (yaw_deg, pitch_deg) in the camera frame: the eye's direction in the head, turned by the head pose."""
-    r = rotation_matrix(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
-    # Forward of the eye in head axes: the canonical face looks along -z.
-    eye = rotation_matrix(eye_yaw_deg, eye_pitch_deg, 0.0) @ np.array([0.0, 0.0, -1.0])
-    g = r @ eye
+    r = _rotation_f(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
+    # Forward of the eye in head axes: the canonical face looks along -z, turned by the eye's
+    # own yaw and pitch (minus the third column of Y(eye yaw) @ X(eye pitch)).
+    a, b = math.radians(eye_yaw_deg), math.radians(eye_pitch_deg)
+    eye = (math.sin(a) * math.cos(b), -math.sin(b), -math.cos(a) * math.cos(b))
+    g = tuple(row[0] * eye[0] + row[1] * eye[1] + row[2] * eye[2] for row in r)
     yaw = math.degrees(math.atan2(g[0], -g[2]))
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, float(-g[1])))))
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, -g[1]))))
     return yaw, pitch
 
 
@@ -350,8 +409,8 @@ def gaze(points: np.ndarray, pose: HeadPose, eyes_open: bool = True) -> tuple[fl
     """
     if not eyes_open:
         return pose.yaw_deg, pose.pitch_deg
-    rotation = rotation_matrix(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
-    eye_yaw, eye_pitch = eye_in_head(points, rotation)
+    p = _points(points, _EYE_POINTS)
+    eye_yaw, eye_pitch = _eye_in_head(p, _rotation_f(pose.yaw_deg, pose.pitch_deg, pose.roll_deg))
     return combine_gaze(pose, eye_yaw, eye_pitch)
 
 
@@ -385,18 +444,21 @@ class FaceSignals:
     smile: float  # 0..1
 
 
+_MEASURED_POINTS = tuple(sorted(set(_ROTATION_POINTS + RIGHT_EYE_EAR + LEFT_EYE_EAR + _MOUTH_POINTS + _EYE_POINTS)))
+
+
 def measure(points: np.ndarray) -> FaceSignals:
     """Head pose, gaze, eye and mouth openness and smile of one mesh (the head rotation computed once).
 
     The irises are ignored (gaze = head direction) when the eyes read closed
     (openness below ``EYES_CLOSED_BELOW``): MediaPipe then places them under the lids by guess.
     """
-    pts = _check_points(points)
-    rotation = head_rotation(pts)
-    pose = pose_from_rotation(rotation)
-    openness = eye_openness(pts)
+    p = _points(points, _MEASURED_POINTS)
+    rotation = _rotation(p)
+    pose = _pose(rotation)
+    openness = max(_openness_per_eye(p))
     if openness >= EYES_CLOSED_BELOW:
-        eye_yaw, eye_pitch = eye_in_head(pts, rotation)
+        eye_yaw, eye_pitch = _eye_in_head(p, rotation)
         gaze_yaw, gaze_pitch = combine_gaze(pose, eye_yaw, eye_pitch)
     else:
         gaze_yaw, gaze_pitch = pose.yaw_deg, pose.pitch_deg
@@ -405,6 +467,6 @@ def measure(points: np.ndarray) -> FaceSignals:
         gaze_yaw_deg=gaze_yaw,
         gaze_pitch_deg=gaze_pitch,
         eye_openness=openness,
-        mouth_openness=mouth_openness(pts),
-        smile=smile(pts, rotation),
+        mouth_openness=_mouth_openness(p),
+        smile=_smile(p, rotation),
     )
