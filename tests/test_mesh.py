@@ -52,6 +52,7 @@ def test_mesh_points_lie_on_the_detected_face(mesher: FaceMesher, name: str) -> 
     image, det = _face(name)
     points = mesher.run(image, det.box_xyxy)
     assert points is not None, f"{name}: no mesh"
+    assert not mesher._crop_px.any(), "the face crop is erased once the mesh has run"
     assert points.shape == (fs.MESH_POINTS, 3) and points.dtype == np.float32
     assert np.isfinite(points).all()
 
@@ -194,7 +195,7 @@ def test_crop_inside_the_frame_is_a_resize_with_the_transform_it_returns(mesher:
     img = _smooth_image()
     for box in ((200.3, 150.7, 281.9, 262.2), (300.0, 200.0, 340.5, 246.1), (250.2, 100.9, 400.4, 290.0)):
         scale, ox, oy = mesher._crop(img, box)
-        crop = mesher._crop_bgr.copy()
+        crop = mesher._crop_px.copy()
         warped = cv2.warpAffine(img, np.array([[scale, 0.0, ox], [0.0, scale, oy]]), (CROP_PX, CROP_PX),
                                 flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         # The outermost row and column may differ: resize repeats the square's own edge there,
@@ -215,7 +216,7 @@ def test_crop_at_the_frame_edge_is_warped_with_a_black_border(mesher: FaceMesher
     img = _smooth_image()
     box = (600.0, 10.0, 660.0, 80.0)  # the doubled square reaches past the right and top edges
     assert mesher._crop(img, box) == pytest.approx(mesher.crop_transform(box))
-    assert not mesher._crop_bgr[:, -20:].any() and not mesher._crop_bgr[:10].any()
+    assert not mesher._crop_px[:, -20:].any() and not mesher._crop_px[:10].any()
     with pytest.raises(ValueError, match="finite box"):
         mesher._crop(img, (float("nan"), 0.0, 10.0, 10.0))
     with pytest.raises(ValueError, match="finite box"):

@@ -52,15 +52,14 @@ def decode_yunet(
     (the usual symptom of passing the wrong ``input_w``/``input_h``).
     """
     heads: dict[str, list[np.ndarray]] = {head: [] for head in _HEADS}
-    for stride in STRIDES:
+    for stride, names in zip(STRIDES, _OUTPUTS_BY_STRIDE):
         n = (input_w // stride) * (input_h // stride)
         try:
-            parts = [np.asarray(outputs[f"{head}_{stride}"], dtype=np.float32) for head in _HEADS]
+            parts = [np.asarray(outputs[name], dtype=np.float32) for name in names]
         except KeyError as exc:
             raise ValueError(f"YuNet output {exc.args[0]!r} missing; got {sorted(outputs)}") from None
-        counts = [part.size // width for part, width in zip(parts, _HEAD_WIDTHS)]
-        if counts != [n] * 4 or any(part.size != n * width for part, width in zip(parts, _HEAD_WIDTHS)):
-            cls_n, obj_n, bbox_n, kps_n = counts
+        if any(part.size != n * width for part, width in zip(parts, _HEAD_WIDTHS)):
+            cls_n, obj_n, bbox_n, kps_n = (part.size // width for part, width in zip(parts, _HEAD_WIDTHS))
             raise ValueError(
                 f"YuNet stride {stride}: expected {n} anchors for a {input_w}x{input_h} input, got "
                 f"cls {cls_n}, obj {obj_n}, bbox {bbox_n}, kps {kps_n}"
@@ -92,6 +91,7 @@ def decode_yunet(
 
 
 _HEAD_WIDTHS = (1, 1, 4, 10)
+_OUTPUTS_BY_STRIDE = tuple(tuple(f"{head}_{stride}" for head in _HEADS) for stride in STRIDES)
 
 
 @functools.lru_cache(maxsize=8)
@@ -226,6 +226,7 @@ class YuNetDetector:
         self._resized: np.ndarray | None = None
         self._planes: np.ndarray | None = None
         self._plane_list: list[np.ndarray] = []
+        self._frame_scale: tuple[np.ndarray, np.ndarray] = (np.ones(2, np.float32), np.ones(2, np.float32))
         log.debug("YuNet input %s (fixed h=%s w=%s), input_width %d", inp.shape, self.fixed_h, self.fixed_w, input_width)
 
     def geometry_for(self, frame_w: int, frame_h: int) -> InputGeometry:
@@ -267,6 +268,9 @@ class YuNetDetector:
             self._resized = np.empty((geo.resized_h, geo.resized_w, 3), np.uint8)
             self._planes = np.empty((3, geo.resized_h, geo.resized_w), np.uint8)
             self._plane_list = list(self._planes)
+            # Network input -> frame pixels, and the frame's size (boxes are clipped to it).
+            self._frame_scale = (np.array([geo.scale_x, geo.scale_y], np.float32),
+                                 np.array([geo.frame_w, geo.frame_h], np.float32))
             self._geometry = geo
             log.debug("YuNet geometry %s", geo)
         blob = self._blob
@@ -308,13 +312,13 @@ class YuNetDetector:
         if keep.size == 0:
             return []
         boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
-        scale = np.array([geo.scale_x, geo.scale_y], np.float32)
+        scale, limit = self._frame_scale
         landmarks = landmarks * scale
         x1y1 = boxes[:, :2] * scale
         x2y2 = (boxes[:, :2] + boxes[:, 2:]) * scale
-        limit = np.array([geo.frame_w, geo.frame_h], np.float32)
-        x1y1 = np.clip(x1y1, 0.0, limit)
-        x2y2 = np.clip(x2y2, 0.0, limit)
+        # np.maximum/np.minimum are np.clip's arithmetic without its ~5 us of Python wrapper.
+        x1y1 = np.minimum(np.maximum(x1y1, np.float32(0.0)), limit)
+        x2y2 = np.minimum(np.maximum(x2y2, np.float32(0.0)), limit)
         detections: list[Detection] = []
         # tolist() gives the same Python floats as float() per element, converted in C.
         corners = np.concatenate((x1y1, x2y2), axis=1).tolist()

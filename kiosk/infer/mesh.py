@@ -138,8 +138,7 @@ class FaceMesher:
             min_detection_confidence=min_detection_confidence,
         )
         # Reused between calls; wiped after each (they hold face pixels: see kiosk.privacy.policy).
-        self._crop_bgr = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
-        self._crop_rgb = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)
+        self._crop_px = np.zeros((CROP_PX, CROP_PX, 3), np.uint8)  # BGR crop, then RGB in place
         self._affine = np.zeros((2, 3), np.float64)
         self._raw = np.empty((MESH_POINTS, 3), np.float32)
 
@@ -166,12 +165,12 @@ class FaceMesher:
         if self._graph is None:
             raise RuntimeError("FaceMesher.run called after close()")
         scale, offset_x, offset_y = self._crop(image_bgr, box_xyxy)
-        cv2.cvtColor(self._crop_bgr, cv2.COLOR_BGR2RGB, dst=self._crop_rgb)
+        crop = self._crop_px
+        cv2.cvtColor(crop, cv2.COLOR_BGR2RGB, dst=crop)  # in place: one buffer to fill and wipe
         try:
-            result = self._graph.process(self._crop_rgb)
+            result = self._graph.process(crop)
         finally:
-            wipe(self._crop_bgr)
-            wipe(self._crop_rgb)
+            wipe(crop)
         faces = result.multi_face_landmarks
         if not faces:
             log.debug("no mesh for box %s", box_xyxy)
@@ -188,7 +187,7 @@ class FaceMesher:
         return points
 
     def _crop(self, image_bgr: np.ndarray, box_xyxy: tuple[float, float, float, float]) -> tuple[float, float, float]:
-        """Fill ``self._crop_bgr`` with the crop around ``box_xyxy``; (scale, offset_x, offset_y) of its
+        """Fill ``self._crop_px`` with the crop around ``box_xyxy``; (scale, offset_x, offset_y) of its
         transform, crop = frame * scale + offset (pixel-centre convention of ``cv2.warpAffine``).
 
         Inside the frame, the crop is an integer-aligned square of the box's doubled side (its
@@ -208,7 +207,7 @@ class FaceMesher:
         left = round(0.5 * (x1 + x2 - side))
         top = round(0.5 * (y1 + y2 - side))
         if left >= 0 and top >= 0 and left + side <= frame_w and top + side <= frame_h:
-            cv2.resize(image_bgr[top:top + side, left:left + side], (CROP_PX, CROP_PX), dst=self._crop_bgr,
+            cv2.resize(image_bgr[top:top + side, left:left + side], (CROP_PX, CROP_PX), dst=self._crop_px,
                        interpolation=cv2.INTER_LINEAR)
             # cv2.resize samples output pixel i at input (i + 0.5) / scale - 0.5 + left.
             scale = CROP_PX / side
@@ -220,7 +219,7 @@ class FaceMesher:
         # INTER_AREA would alias less when shrinking big faces, but warpAffine does not support
         # it; linear is what MediaPipe's own ImageToTensor uses.
         cv2.warpAffine(
-            image_bgr, affine, (CROP_PX, CROP_PX), dst=self._crop_bgr,
+            image_bgr, affine, (CROP_PX, CROP_PX), dst=self._crop_px,
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
         )
         return scale, offset_x, offset_y
