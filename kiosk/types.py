@@ -162,7 +162,8 @@ class Attributes:
     # Face-mesh points in frame pixels, (478, 2) float32, read-only; for drawing. An array, not
     # tuples: 478 tuples per mesh cost the inference thread ~0.2 ms and the screen converted
     # them back to an array to draw them (docs/PERFORMANCE.md, "Cost over the floor, round 5").
-    mesh_px: np.ndarray | None = None
+    # Left out of == and hash (an array has neither in the dataclass sense).
+    mesh_px: np.ndarray | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

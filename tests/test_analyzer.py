@@ -188,3 +188,34 @@ def test_consent_for_one_track_analyses_that_face_only() -> None:
     analyzer.request_consent()  # no track given (the A key without a position): the largest waiting face
     last = [step(i) for i in range(40, 45)][-1]
     assert all(f.consented for f in last.faces)
+
+
+def test_mesh_points_reach_the_snapshot_as_a_read_only_array() -> None:
+    """The mesh's x, y in frame pixels arrive as one (478, 2) float32 array the screen cannot
+    change (it is shared with the screen's thread), and faces holding meshes still compare and
+    hash (the points are left out of ==)."""
+    from dataclasses import replace
+
+    from kiosk.analysis.attributes import AttributeEngine, Estimators
+
+    def mesh(image: np.ndarray, box: tuple) -> np.ndarray:
+        pts = np.zeros((478, 3), np.float32)
+        pts[:, 0] = np.linspace(box[0], box[2], 478)
+        pts[:, 1] = box[1]
+        return pts
+
+    script = Script({"alice": [(0.0, 2.0, 100.0)]})
+    cfg = config_from_mapping(BASE)
+    analyzer = FaceAnalyzer(cfg, script.detect, script.embed, AttributeEngine(cfg.attributes, Estimators(mesh=mesh)))
+    snaps = []
+    for i in range(5):
+        script.t_s = i / FPS
+        snaps.append(analyzer.process(Frame(IMAGE, i, script.t_s)))
+    face = snaps[-1].faces[0]
+    pts = face.attributes.mesh_px
+    assert pts is not None and pts.shape == (478, 2) and pts.dtype == np.float32
+    assert not pts.flags.writeable
+    x1, y1, x2, _ = face.box_xyxy
+    np.testing.assert_allclose(pts[[0, -1]], [(x1, y1), (x2, y1)], atol=1e-3)  # where the mesh put them
+    other = replace(face.attributes, mesh_px=pts + 1.0)
+    assert other == face.attributes and hash(other) == hash(face.attributes)
