@@ -74,6 +74,9 @@ if [ "$ARCH" != aarch64 ]; then
   [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -x /usr/bin/qemu-aarch64-static ] \
     || need="$need qemu-user-static"
   command -v update-binfmts >/dev/null || need="$need binfmt-support"
+  # mmdebstrap checks a foreign architecture with arch-test (only "recommended" by its package,
+  # so --no-install-recommends leaves it out): "E: install arch-test for foreign architecture support".
+  command -v arch-test >/dev/null || need="$need arch-test"
 fi
 if [ -n "$need" ]; then
   log "installing$need from Debian's packages"
