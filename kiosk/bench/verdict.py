@@ -84,9 +84,9 @@ def verdict(report: dict[str, Any], config: Path | str | None, machine: str | No
     measured = (f"{_n(fps)} fps lossless with {_n(faces)} faces, live p95 {_n(p95)} ms, "
                 f"peak RSS {_n(rss)} MB")
     if preset is None:
-        name = Path(config).name if config else "the defaults"
+        what = f"{Path(config).name} is not a preset in presets/" if config else "no preset (the built-in defaults)"
         return {"preset": None, "basis": None, "status": "no preset",
-                "line": f"verdict: {name} is not a preset in presets/; measured {measured}"}
+                "line": f"verdict: {what}; measured {measured}"}
     head = f"verdict (preset {preset.name}, {preset.basis}"
     if preset.machine != machine:
         return {"preset": preset.name, "basis": preset.basis, "status": "not comparable",
