@@ -217,6 +217,8 @@ def test_crop_at_the_frame_edge_is_warped_with_a_black_border(mesher: FaceMesher
     box = (600.0, 10.0, 660.0, 80.0)  # the doubled square reaches past the right and top edges
     assert mesher._crop(img, box) == pytest.approx(mesher.crop_transform(box))
     assert not mesher._crop_px[:, -20:].any() and not mesher._crop_px[:10].any()
+    inside = np.array((200.3, 150.7, 281.9, 262.2), np.float32)  # NumPy scalars work too
+    assert mesher._crop(img, tuple(inside)) == pytest.approx(mesher._crop(img, tuple(map(float, inside))))
     with pytest.raises(ValueError, match="finite box"):
         mesher._crop(img, (float("nan"), 0.0, 10.0, 10.0))
     with pytest.raises(ValueError, match="finite box"):

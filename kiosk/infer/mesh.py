@@ -199,7 +199,7 @@ class FaceMesher:
         scale and the zero border. Both sample bilinearly, as MediaPipe's own ImageToTensor does.
         """
         frame_h, frame_w = image_bgr.shape[:2]
-        x1, y1, x2, y2 = box_xyxy
+        x1, y1, x2, y2 = (float(v) for v in box_xyxy)  # plain floats, whatever the box holds
         side_px = BOX_SCALE * max(x2 - x1, y2 - y1)
         if not (math.isfinite(x1 + y1 + x2 + y2) and side_px >= 1.0):
             return self.crop_transform(box_xyxy)  # raises ValueError naming the box
