@@ -20,6 +20,7 @@ from kiosk.ui.layout import (
     place_cards,
     resolve_overlaps,
 )
+from layoutkit import ladder_reference, random_requests
 
 AREA = (10, 50, 1260, 660)
 SIZES = ((380, 300), (380, 160), (250, 60))
@@ -134,28 +135,9 @@ def test_step_down_passes_that_resume_place_like_passes_from_scratch() -> None:
 
     rng = random.Random(7)
     for _ in range(200):
-        faces = []
-        for _ in range(rng.randint(1, 8)):
-            w = rng.randint(60, 240)
-            faces.append((rng.randint(AREA[0], AREA[0] + AREA[2] - w), rng.randint(AREA[1], AREA[1] + AREA[3] - w), w, w))
-        requests = [CardRequest(f"f{i}", f, SIZES, float(f[2] * f[3]),
-                                prefer_side=rng.choice([None, "right", "left", "below", "above"]))
-                    for i, f in enumerate(faces)]
+        faces, requests = random_requests(rng, AREA, SIZES)
         got = place_cards(requests, AREA, [(10, 650, 1260, 60)], gap=8)
         # The reference: the same ladder, every pass from scratch.
-        ordered = sorted(requests, key=lambda r: (-r.priority, r.key))
         scene = layout.Scene(AREA, tuple(faces), ((10, 650, 1260, 60),), 8, 8, inset=4)
-        levels = {r.key: 0 for r in ordered}
-        ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
-        best: dict = {}
-        for step in range(min(layout.MAX_PASSES, len(ladder) + 1)):
-            result = layout._place_pass(ordered, levels, scene)
-            if len(result) > len(best):
-                best = result
-            if len(best) == len(ordered) or step >= len(ladder):
-                break
-            for req in reversed(ordered):
-                if levels[req.key] < len(req.sizes) - 1:
-                    levels[req.key] += 1
-                    break
+        best = ladder_reference(requests, scene, layout._place_pass)
         assert got == best

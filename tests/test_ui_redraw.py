@@ -29,6 +29,7 @@ from kiosk.ui.layout import CardRequest, Placement, Scene, allowed, follow, plac
 from kiosk.ui.loop import WindowLoop  # noqa: E402
 from kiosk.ui.mirror import FOLLOW_MAX_S  # noqa: E402
 from kiosk.ui.redraw import ANIMATION_FPS, MAX_HOLD_S, RedrawGate  # noqa: E402
+from layoutkit import ladder_reference, random_requests  # noqa: E402
 
 STEP_S = 1 / 60
 IMAGE = np.full((480, 640, 3), 90, np.uint8)
@@ -113,6 +114,14 @@ def _settle(loop: WindowLoop, t: float, steps: int = 120) -> float:
     return t
 
 
+def _at_rest(loop: WindowLoop, t: float) -> float:
+    """A first camera frame and snapshot shown at ``t``, then steps until the cards are at rest."""
+    _put_frame(loop, 1, t)
+    loop.feed.snapshot = _snapshot(1, t)
+    loop.step(t)
+    return _settle(loop, t)
+
+
 def test_a_mirror_at_rest_is_not_redrawn_until_a_frame_a_snapshot_or_an_event_arrives(loop) -> None:  # noqa: ANN001
     t = 10.0
     _put_frame(loop, 1, t)
@@ -148,11 +157,7 @@ def test_a_mirror_at_rest_is_not_redrawn_until_a_frame_a_snapshot_or_an_event_ar
 
 
 def test_gliding_cards_are_drawn_between_camera_frames_at_the_animation_rate(loop) -> None:  # noqa: ANN001
-    t = 10.0
-    _put_frame(loop, 1, t)
-    loop.feed.snapshot = _snapshot(1, t)
-    loop.step(t)
-    t = _settle(loop, t)
+    t = _at_rest(loop, 10.0)
     # The faces move far (a full solve, new targets): the cards glide there over several frames.
     t += STEP_S
     loop.feed.snapshot = _snapshot(2, t, dx=120.0)
@@ -176,20 +181,12 @@ def test_without_a_camera_picture_every_step_draws(loop) -> None:  # noqa: ANN00
 
 def test_redraw_always_draws_every_step(loop) -> None:  # noqa: ANN001
     loop.redraw_always = True
-    t = 10.0
-    _put_frame(loop, 1, t)
-    loop.feed.snapshot = _snapshot(1, t)
-    loop.step(t)
-    t = _settle(loop, t)
+    t = _at_rest(loop, 10.0)
     assert all(loop.step(t + k * STEP_S).drawn for k in range(1, 6))
 
 
 def test_a_language_change_is_drawn_at_once(loop) -> None:  # noqa: ANN001
-    t = 10.0
-    _put_frame(loop, 1, t)
-    loop.feed.snapshot = _snapshot(1, t)
-    loop.step(t)
-    t = _settle(loop, t)
+    t = _at_rest(loop, 10.0)
     before = loop.app.view_key(t)
     loop.app.state.language = "de" if loop.app.state.language != "de" else "en"  # as the L key does
     assert loop.app.view_key(t) != before
@@ -306,49 +303,30 @@ def test_swaying_crowds_keep_every_guarantee(screen, n, seed, sway) -> None:  # 
 
 # --- the solver's shared candidate checks give the plain greedy's answer ------------------------
 
-def _naive_place(requests: list[CardRequest], scene: Scene) -> dict[str, Placement]:
-    """place_cards' ladder with every candidate of every pass checked from scratch with ``allowed``."""
-    ordered = sorted(requests, key=lambda r: (-r.priority, r.key))
-    levels = {r.key: 0 for r in ordered}
-    ladder = [r for r in reversed(ordered) for _ in range(len(r.sizes) - 1)]
-    best: dict[str, Placement] = {}
-    for step in range(min(layout.MAX_PASSES, len(ladder) + 1)):
-        placed: dict[str, Placement] = {}
-        rects: list = []
-        for req in ordered:
-            for level in range(levels[req.key], len(req.sizes)):
-                w, h = req.sizes[level]
-                if w > scene.area[2] or h > scene.area[3]:
-                    continue
-                found = next((c for c in layout._scored(req, w, h, scene) if allowed(c[2], req.face, scene, rects)), None)
-                if found is not None:
-                    placed[req.key] = Placement(req.key, found[2], level, found[1])
-                    rects.append(found[2])
-                    break
-        if len(placed) > len(best):
-            best = placed
-        if len(best) == len(ordered) or step >= len(ladder):
-            break
-        for req in reversed(ordered):
-            if levels[req.key] < len(req.sizes) - 1:
-                levels[req.key] += 1
+def _naive_pass(ordered: list[CardRequest], levels: dict[str, int], scene: Scene) -> dict[str, Placement]:
+    """One pass of place_cards with every candidate checked from scratch with ``allowed``."""
+    placed: dict[str, Placement] = {}
+    rects: list = []
+    for req in ordered:
+        for level in range(levels[req.key], len(req.sizes)):
+            w, h = req.sizes[level]
+            if w > scene.area[2] or h > scene.area[3]:
+                continue
+            found = next((c for c in layout._scored(req, w, h, scene) if allowed(c[2], req.face, scene, rects)), None)
+            if found is not None:
+                placed[req.key] = Placement(req.key, found[2], level, found[1])
+                rects.append(found[2])
                 break
-    return best
+    return placed
 
 
 def test_solver_with_shared_checks_places_like_the_plain_greedy() -> None:
     rng = random.Random(11)
     obstacles = ((10, 650, 1260, 60),)
     for _ in range(150):
-        faces = []
-        for _ in range(rng.randint(1, 8)):
-            w = rng.randint(60, 240)
-            faces.append((rng.randint(AREA[0], AREA[0] + AREA[2] - w), rng.randint(AREA[1], AREA[1] + AREA[3] - w), w, w))
-        requests = [CardRequest(f"f{i}", f, SIZES, float(f[2] * f[3]),
-                                prefer_side=rng.choice([None, "right", "left", "below", "above"]))
-                    for i, f in enumerate(faces)]
+        faces, requests = random_requests(rng, AREA, SIZES)
         scene = Scene(AREA, tuple(faces), obstacles, 8, 8, inset=4)
-        assert place_cards(requests, AREA, obstacles, gap=8) == _naive_place(requests, scene)
+        assert place_cards(requests, AREA, obstacles, gap=8) == ladder_reference(requests, scene, _naive_pass)
 
 
 # --- the side panel, blended onto the background once ---------------------------------------------
