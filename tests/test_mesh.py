@@ -223,3 +223,67 @@ def test_crop_at_the_frame_edge_is_warped_with_a_black_border(mesher: FaceMesher
         mesher._crop(img, (float("nan"), 0.0, 10.0, 10.0))
     with pytest.raises(ValueError, match="finite box"):
         mesher._crop(img, (5.0, 5.0, 5.2, 5.2))
+
+
+def _native_thread_count() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_graph_runs_on_the_calling_thread_with_the_thread_pool_graphs_points() -> None:
+    """The mesh graph's default executor runs on the caller (no thread of its own, no sleep),
+    and the points are exactly those of MediaPipe's own thread-pool graph."""
+    pytest.importorskip("mediapipe")
+    import resource
+
+    from kiosk.infer.mesh import APPLICATION_THREAD_EXECUTOR, import_face_mesh
+
+    image, det = _face(PHOTOS[0])
+    before = _native_thread_count()
+    caller = FaceMesher()
+    try:
+        assert _native_thread_count() == before, "the caller-thread graph starts no threads"
+        caller.run(image, det.box_xyxy)  # first run: the models load
+        switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+        ours = [caller.run(image, det.box_xyxy) for _ in range(5)]
+        assert resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw == switches, (
+            "the calling thread never waits for another thread during a mesh")
+    finally:
+        caller.close()
+
+    # MediaPipe's stock FaceMesh (thread pool), on the same crop, for the reference points.
+    stock_mesher = FaceMesher()
+    stock = import_face_mesh().FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+    stock_mesher._graph.close()
+    stock_mesher._graph = stock
+    try:
+        assert _native_thread_count() > before, "the stock graph has threads of its own (the control)"
+        reference = stock_mesher.run(image, det.box_xyxy)
+    finally:
+        stock_mesher.close()
+    assert reference is not None and all(p is not None for p in ours)
+    for points in ours:
+        np.testing.assert_array_equal(points, reference)
+    assert APPLICATION_THREAD_EXECUTOR == "ApplicationThreadExecutor"
+
+
+def test_caller_thread_config_retypes_the_default_executor_or_adds_one() -> None:
+    pytest.importorskip("mediapipe")
+    from mediapipe.framework import calculator_pb2  # type: ignore[import-untyped]
+
+    from kiosk.infer.mesh import run_on_caller_thread
+
+    pooled = calculator_pb2.CalculatorGraphConfig()
+    default = pooled.executor.add()
+    default.options.SetInParent()
+    named = pooled.executor.add(name="gpu_like", type="ThreadPoolExecutor")
+    run_on_caller_thread(pooled)
+    assert [(e.name, e.type, e.HasField("options")) for e in pooled.executor] == [
+        ("", "ApplicationThreadExecutor", False), ("gpu_like", "ThreadPoolExecutor", False)]
+    assert named.type == "ThreadPoolExecutor"
+
+    bare = calculator_pb2.CalculatorGraphConfig(num_threads=4)
+    run_on_caller_thread(bare)
+    assert [(e.name, e.type) for e in bare.executor] == [("", "ApplicationThreadExecutor")]
+    assert bare.num_threads == 0
