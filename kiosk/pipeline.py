@@ -180,8 +180,20 @@ class Pipeline:
         self._first_source: Source | None = probe
         self.capture = CaptureThread(self._source_once(source_factory), self.slot, self.stop_event,
                                      stall_timeout_s=cam.stall_timeout_s)
+        if analyzer is not None:
+            self.capture.prepare = analyzer.prepare
+        elif build is not None:
+            build = self._wired(build)
         self.inference = InferenceThread(analyzer, self.slot, self.stop_event,
                                          realtime_clock=realtime, max_frames=max_frames, build=build)
+
+    def _wired(self, build: Callable[[], FaceAnalyzer]) -> Callable[[], FaceAnalyzer]:
+        """``build``, then the capture thread makes the new analyzer's detector inputs from the next frame on."""
+        def build_and_wire() -> FaceAnalyzer:
+            analyzer = build()
+            self.capture.prepare = analyzer.prepare
+            return analyzer
+        return build_and_wire
 
     def _source_once(self, factory: Callable[[], Source]) -> Callable[[], Source]:
         """Reuse the probed source for the first open, then build fresh ones on reconnect."""

@@ -16,6 +16,24 @@ import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
+class DetectorInput:
+    """The detector's network input for one frame, made on the capture thread.
+
+    ``blob`` is the ``[1, 3, H, W]`` float32 BGR input (read-only): the frame shrunk to
+    ``resized_w`` x ``resized_h`` (``input_width`` wide) and zero-padded to multiples of 32, as
+    :meth:`kiosk.detect.yunet.YuNetDetector.preprocess` makes it. The capture thread makes it
+    while the inference thread is busy with the previous frame, the way picamera2 hands over a
+    low-resolution stream beside the full one; a detector uses it only if it would have made
+    exactly this input itself (same width and size), and makes its own otherwise.
+    """
+
+    input_width: int
+    resized_w: int
+    resized_h: int
+    blob: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """One camera image.
 
@@ -28,6 +46,8 @@ class Frame:
     image: np.ndarray
     index: int
     t_s: float
+    #: Made on the capture thread when the analyzer asks for it (``FaceAnalyzer.prepare``).
+    detector_input: DetectorInput | None = None
 
     @property
     def width(self) -> int:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.detect.yunet import OUTPUT_NAMES, STRIDES, YuNetDetector, decode_yunet, nms
+from kiosk.detect.yunet import OUTPUT_NAMES, STRIDES, DetectorInputMaker, YuNetDetector, decode_yunet, nms
 from kiosk.errors import ModelError
 from modelkit import PHOTOS, photo, require_model, session
 
@@ -151,6 +151,7 @@ class _StubSession:
     def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         blob = feed["input"]
         self.fed.append(blob.copy())
+        self.last_input = blob  # the array itself, to tell the detector's own from a prepared one
         h, w = blob.shape[2:]
         out = _blank_outputs(w, h)
         for a in self.anchors:
@@ -223,6 +224,49 @@ def test_detect_rejects_bad_images() -> None:
         detector.detect(np.zeros((480, 640), np.uint8))
     with pytest.raises(ValueError):
         detector.detect(np.zeros((480, 640, 3), np.float32))
+
+
+@pytest.mark.parametrize(("frame_hw", "input_width"), [((480, 640), 320), ((720, 1280), 320), ((200, 300), 640),
+                                                      ((481, 641), 320), ((480, 640), 640)])
+def test_input_made_on_the_capture_thread_is_the_detectors_own(frame_hw: tuple[int, int], input_width: int) -> None:
+    rng = np.random.default_rng(sum(frame_hw) + input_width)
+    maker = DetectorInputMaker(input_width)
+    session = _StubSession([1, 3, "H", "W"])
+    detector = _detector(session, input_width)
+    for _ in range(2):  # the second frame reuses the maker's buffers
+        frame = rng.integers(0, 256, (*frame_hw, 3), np.uint8)
+        frame.flags.writeable = False
+        prepared = maker(frame)
+        own, geo = detector.preprocess(frame)
+        assert (prepared.resized_w, prepared.resized_h) == (geo.resized_w, geo.resized_h)
+        np.testing.assert_array_equal(prepared.blob, own)
+        assert not prepared.blob.flags.writeable
+        detector.detect(frame, prepared)
+        assert session.last_input is prepared.blob, "the detector runs on the prepared input, not a copy"
+    assert maker(frame).blob is not prepared.blob, "each frame gets its own array (the last may still be in use)"
+
+
+def test_a_prepared_input_that_is_not_exactly_the_detectors_is_ignored() -> None:
+    frame = np.full((480, 640, 3), 7, np.uint8)
+    session = _StubSession([1, 3, "H", "W"])
+    detector = _detector(session, 320)
+    # Width 300 pads to the same 320x256 input shape, but the picture inside is smaller.
+    other = DetectorInputMaker(300)(frame)
+    assert other.blob.shape == (1, 3, 256, 320)
+    detector.detect(frame, other)
+    assert session.last_input is not other.blob
+    assert np.all(session.fed[-1][:, :, :240] == 7) and np.all(session.fed[-1][:, :, 240:] == 0)
+    # Made for another frame size.
+    detector.detect(frame, DetectorInputMaker(320)(np.zeros((400, 640, 3), np.uint8)))
+    assert session.fed[-1].shape == (1, 3, 256, 320) and np.all(session.fed[-1][:, :, :240] == 7)
+    # A fixed-size model always makes its own (its input is padded to the fixed size).
+    fixed = _StubSession([1, 3, 640, 640])
+    _detector(fixed, 320).detect(frame, DetectorInputMaker(320)(frame))
+    assert fixed.fed[-1].shape == (1, 3, 640, 640)
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((480, 640), np.uint8), DetectorInputMaker(320)(frame))
+    with pytest.raises(ValueError):
+        DetectorInputMaker(16)
 
 
 def test_rejects_wrong_model() -> None:

@@ -80,17 +80,22 @@ def test_no_frame_is_held_beyond_the_next_ones_by_the_slot_and_the_analyzer() ->
     from kiosk.config import config_from_mapping
     from kiosk.types import Detection
 
-    def detect(image: np.ndarray) -> list[Detection]:
+    from kiosk.detect.yunet import DetectorInputMaker
+
+    def detect(image: np.ndarray, prepared: object = None) -> list[Detection]:
         lm = np.array([[130, 100], [170, 100], [150, 120], [135, 140], [165, 140]], dtype=np.float32)
         return [Detection(BOX, lm, 0.9)]
 
+    maker = DetectorInputMaker(320)
     analyzer = FaceAnalyzer(config_from_mapping({"recognition": {"enabled": False},
-                                                 "watchlist": {"enabled": False}}), detect, None)
+                                                 "watchlist": {"enabled": False}}), detect, None, prepare=maker)
     slot = LatestFrame()
     refs = []
     for i in range(20):
         frame = _face_frame(i)
+        frame = Frame(frame.image, frame.index, frame.t_s, detector_input=maker(frame.image))  # as the capture thread
         refs.append(weakref.ref(frame.image))
+        refs.append(weakref.ref(frame.detector_input.blob))
         slot.put(frame)
         del frame
         taken = slot.get(timeout_s=0.1)
@@ -98,5 +103,5 @@ def test_no_frame_is_held_beyond_the_next_ones_by_the_slot_and_the_analyzer() ->
         analyzer.process(taken)
         del taken
     gc.collect()
-    alive = [i for i, r in enumerate(refs) if r() is not None]
-    assert alive == [19], f"frames still referenced: {alive} (only the newest, in the slot, may be)"
+    alive = [i // 2 for i, r in enumerate(refs) if r() is not None]
+    assert alive == [19, 19], f"frames or their detector inputs still referenced: {alive} (only the newest, in the slot, may be)"

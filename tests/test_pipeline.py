@@ -64,6 +64,72 @@ def test_lossless_source_processes_every_frame_then_ends() -> None:
     assert p.error is None and p.snapshot is not None and p.snapshot.frame_index == 49
 
 
+class _Prepared:
+    """Stands in for DetectorInputMaker: records which thread made each frame's input."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.threads: set[str] = set()
+        self.calls = 0
+        self.fail_on = fail_on
+
+    def __call__(self, image: np.ndarray) -> object:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("no input this time")
+        self.threads.add(threading.current_thread().name)
+        return ("input", float(image.mean()))
+
+
+def _prepared_run(prepare: _Prepared, *, build: bool, frames: int = 20) -> tuple[list[object], Pipeline]:
+    """A lossless run whose analyzer has ``prepare``; what ``detect`` received as the input, per frame."""
+    got: list[object] = []
+
+    def detect(image: np.ndarray, prepared: object = None) -> list:
+        got.append(prepared)
+        return []
+
+    def make() -> FaceAnalyzer:
+        return FaceAnalyzer(config_from_mapping({}), detect, None, prepare=prepare)  # type: ignore[arg-type]
+
+    source = lambda: FakeSource(frames)  # noqa: E731
+    p = (Pipeline(config_from_mapping({}), source_factory=source, build=make) if build
+         else Pipeline(config_from_mapping({}), make(), source_factory=source))
+    p.start()
+    assert p.inference.done.wait(10)
+    p.stop()
+    assert p.error is None
+    return got, p
+
+
+@pytest.mark.parametrize("build", [False, True], ids=["built", "built-on-the-inference-thread"])
+def test_the_capture_thread_makes_the_detector_input(build: bool) -> None:
+    prepare = _Prepared()
+    got, p = _prepared_run(prepare, build=build)
+    assert prepare.threads == {"capture"}
+    # Handed over built: every frame carries its input. Built on the inference thread: the
+    # frames captured while the models load go without (the detector makes its own), the rest carry it.
+    assert len(got) == 20 and got[-1] == ("input", 128.0)
+    if not build:
+        assert got == [("input", 128.0)] * 20
+
+
+def test_a_failing_detector_input_loses_no_frame(caplog: pytest.LogCaptureFixture) -> None:
+    got, _ = _prepared_run(_Prepared(fail_on=3), build=False)
+    assert len(got) == 20 and got[2] is None and got.count(None) == 1
+    assert sum("detector input" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_an_analyzer_without_prepare_is_called_with_the_image_only() -> None:
+    calls: list[int] = []
+    p = Pipeline(config_from_mapping({}), _analyzer(lambda image: calls.append(1) or []),
+                 source_factory=lambda: FakeSource(5))
+    assert p.capture.prepare is None
+    p.start()
+    assert p.inference.done.wait(10)
+    p.stop()
+    assert p.error is None and len(calls) == 5
+
+
 def test_worker_exception_is_recorded_and_stops_the_pipeline() -> None:
     def detect(image: np.ndarray) -> list:
         raise RuntimeError("detector exploded")

@@ -26,7 +26,7 @@ from kiosk.config import Config
 from kiosk.track.face_quality import face_quality
 from kiosk.track.gallery import ForgottenVisitor, Gallery, Identification, Merge
 from kiosk.track.tracker import Track, Tracker
-from kiosk.types import (Attributes, Detection, FaceView, Frame, Snapshot, StageTimes,
+from kiosk.types import (Attributes, Detection, DetectorInput, FaceView, Frame, Snapshot, StageTimes,
                          WatchlistMatch)
 from kiosk.track.watchlist import Watchlist
 from kiosk.track.watchlist_load import BackgroundLoader
@@ -54,6 +54,8 @@ MERGE_NOTICE_S = 30.0
 _MAX_DT_S = 0.5
 
 DetectFn = Callable[[np.ndarray], list[Detection]]
+#: A detector that also takes the frame's network input made on the capture thread.
+PreparedDetectFn = Callable[[np.ndarray, DetectorInput], list[Detection]]
 EmbedFn = Callable[[np.ndarray, Sequence[np.ndarray]], np.ndarray]
 
 
@@ -76,14 +78,20 @@ class FaceAnalyzer:
     ``detect(image)`` returns detections in frame pixels; ``embed(image, landmarks_list)``
     returns one L2-normalised embedding row per face. Both are injected so the analyzer can be
     tested with scripted detections and embeddings.
+
+    ``prepare`` (with the real detector): makes a frame's detector input; the pipeline runs it on
+    the capture thread (``Frame.detector_input``), and frames that carry one are detected with
+    ``detect(image, detector_input)``. Without it, frames are detected with ``detect(image)``.
     """
 
-    def __init__(self, cfg: Config, detect: DetectFn, embed: EmbedFn | None,
+    def __init__(self, cfg: Config, detect: DetectFn | PreparedDetectFn, embed: EmbedFn | None,
                  attributes: AttributeEngine | None = None,
-                 watchlist: Watchlist | None = None) -> None:
+                 watchlist: Watchlist | None = None,
+                 prepare: Callable[[np.ndarray], DetectorInput] | None = None) -> None:
         rec = cfg.recognition
         self.cfg = cfg
         self.detect = detect
+        self.prepare = prepare
         self.watchlist = watchlist
         # Embeddings serve re-identification and the watchlist search; with both off, none is
         # ever computed.
@@ -140,7 +148,10 @@ class FaceAnalyzer:
 
     def process(self, frame: Frame) -> Snapshot:
         t0 = time.perf_counter()
-        detections = self.detect(frame.image)
+        if frame.detector_input is not None and self.prepare is not None:
+            detections = self.detect(frame.image, frame.detector_input)  # type: ignore[call-arg]
+        else:
+            detections = self.detect(frame.image)  # type: ignore[call-arg]
         t1 = time.perf_counter()
         update = self.tracker.update(detections, frame.t_s)
         for track in update.ended:

@@ -18,7 +18,7 @@ from kiosk.analysis.attributes import AttributeEngine, Estimators
 from kiosk.config import Config
 from kiosk.detect.align import align_face
 from kiosk.detect.room import RoomDetector
-from kiosk.detect.yunet import YuNetDetector
+from kiosk.detect.yunet import DetectorInputMaker, YuNetDetector
 from kiosk.infer.embed import SFaceEmbedder
 from kiosk.models import ModelStore, create_session
 from kiosk.privacy.policy import wipe
@@ -77,8 +77,13 @@ def build_analyzer(cfg: Config, store: ModelStore) -> FaceAnalyzer:
                 wipe(crop)
             return out
 
+    # The capture thread makes each frame's detector input (kiosk.pipeline), unless the model
+    # has a fixed input size (then the detector makes its own: DetectorInputMaker's docstring).
+    base = detector.base if isinstance(detector, RoomDetector) else detector
+    prepare = (DetectorInputMaker(det_cfg.input_width)
+               if base.fixed_w is None and base.fixed_h is None else None)
     analyzer = FaceAnalyzer(cfg, detector.detect, embed, build_attributes(cfg, store),
-                            loader.watchlist if loader is not None else None)
+                            loader.watchlist if loader is not None else None, prepare=prepare)
     if loader is not None:
         analyzer.watchlist_loader = loader
         # Background load: the inference thread picks the watchlist up at its next search.

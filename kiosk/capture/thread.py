@@ -26,8 +26,11 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Literal
+
+import numpy as np
+
 from kiosk.errors import KioskError
-from kiosk.types import Frame
+from kiosk.types import DetectorInput, Frame
 from kiosk.capture.source import Source, normalise_image
 from kiosk.capture.slot import _POLL_S, LatestFrame
 
@@ -139,6 +142,10 @@ class CaptureThread(threading.Thread):
     * End of stream, or ``max_frames`` delivered: ``finished`` is set and the thread ends.
     * Anything else is a bug: recorded in ``error``, logged once with context, thread ends.
     * ``stop`` is honoured within 0.5 s whatever the source is doing.
+    * ``prepare`` (set by the pipeline once the analyzer exists): called with each delivered
+      image, its result stamped on the frame as ``detector_input``, so the detector's input is
+      made here while the inference thread works on the previous frame. Should it ever fail,
+      the frame goes without it (logged once) and the detector makes its own.
 
     In every case the slot is closed when the thread ends, which wakes the consumer.
     """
@@ -167,6 +174,8 @@ class CaptureThread(threading.Thread):
         self.skipped = 0
         self.reconnects = 0
         self.source_name = "the video source"
+        #: Makes a frame's detector input (``kiosk.detect.yunet.DetectorInputMaker``); None: none.
+        self.prepare: Callable[[np.ndarray], DetectorInput] | None = None
         self._index = 0
         self._reader: _Reader | None = None
         self._warned: set[str] = set()
@@ -370,16 +379,28 @@ class CaptureThread(threading.Thread):
             self.converted += 1
             self._warn_once(f"conv:{note}", "converting frames from %s (%s)", self.source_name, note)
         index = self._index
+        prepared = self._prepare(image)
         if source.realtime:
-            frame = Frame(image=image, index=index, t_s=time.monotonic())
+            frame = Frame(image=image, index=index, t_s=time.monotonic(), detector_input=prepared)
             self.slot.put(frame)
         else:
             fps = source.fps if source.fps > 0 else 25.0
-            frame = Frame(image=image, index=index, t_s=index / fps)
+            frame = Frame(image=image, index=index, t_s=index / fps, detector_input=prepared)
             if not self.slot.put_wait(frame, self._stop_event):
                 return None
         self._index += 1
         return True
+
+    def _prepare(self, image: np.ndarray) -> DetectorInput | None:
+        prepare = self.prepare
+        if prepare is None:
+            return None
+        try:
+            return prepare(image)
+        except Exception as exc:  # noqa: BLE001 - the frame still goes; the detector prepares its own
+            self._warn_once(f"prepare:{type(exc).__name__}", "frames from %s go without a detector input "
+                            "made on the capture thread (%s); the detector makes its own", self.source_name, exc)
+            return None
 
     def _warn_once(self, key: str, msg: str, *args: object) -> None:
         # Odd frames tend to repeat at frame rate: one log line per kind of problem is enough.

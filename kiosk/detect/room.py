@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 
 from kiosk.detect.yunet import DIVISOR, YuNetDetector, nms
-from kiosk.types import Detection
+from kiosk.types import Detection, DetectorInput
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +210,14 @@ class RoomDetector:
             self._tile_det = None
         log.debug("room detector: frame %dx%d, %d scan tiles", frame_w, frame_h, len(self._tiles))
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        """Faces in ``image_bgr`` (HxWx3 uint8 BGR) from the base, scan and zoom passes, merged."""
+    def detect(self, image_bgr: np.ndarray, prepared: DetectorInput | None = None) -> list[Detection]:
+        """Faces in ``image_bgr`` (HxWx3 uint8 BGR) from the base, scan and zoom passes, merged.
+
+        ``prepared``: the base pass's input made on the capture thread (see :meth:`YuNetDetector.detect`)."""
         h, w = image_bgr.shape[:2]
         if self._frame_size != (w, h):
             self._setup(w, h)
-        base = self.base.detect(image_bgr)
+        base = self.base.detect(image_bgr, prepared)
         counts = PassCounts(base=len(base), calls=1, totals=self.last.totals)
         if not self._tiles:
             counts.merged = len(base)

@@ -23,7 +23,7 @@ import numpy as np
 
 from kiosk.errors import ModelError
 from kiosk.errors import wrong_model_message
-from kiosk.types import Detection
+from kiosk.types import Detection, DetectorInput
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,96 @@ class InputGeometry:
         return self.frame_h / self.resized_h
 
 
+def input_geometry(frame_w: int, frame_h: int, input_width: int,
+                   fixed_w: int | None = None, fixed_h: int | None = None) -> InputGeometry:
+    """The resize/pad plan for a frame (see :class:`YuNetDetector`): shrink to ``input_width``
+    wide (never enlarge), pad to multiples of 32, or fit and pad to a fixed-size input."""
+    scale = min(1.0, input_width / frame_w)
+    if fixed_w is not None:
+        scale = min(scale, fixed_w / frame_w)
+    if fixed_h is not None:
+        scale = min(scale, fixed_h / frame_h)
+    resized_w = max(1, min(round(frame_w * scale), fixed_w or frame_w))
+    resized_h = max(1, min(round(frame_h * scale), fixed_h or frame_h))
+    return InputGeometry(
+        frame_w=frame_w,
+        frame_h=frame_h,
+        resized_w=resized_w,
+        resized_h=resized_h,
+        input_w=fixed_w or _round_up(resized_w, DIVISOR),
+        input_h=fixed_h or _round_up(resized_h, DIVISOR),
+    )
+
+
+def check_image(image_bgr: object) -> None:
+    """Raise ValueError unless ``image_bgr`` is a non-empty HxWx3 uint8 array (see ``detect``)."""
+    if not isinstance(image_bgr, np.ndarray):
+        raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {type(image_bgr).__name__}")
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or image_bgr.size == 0:
+        raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
+
+
+class _InputBuffers:
+    """The uint8 work buffers that turn a frame into a network input of one geometry."""
+
+    def __init__(self, geo: InputGeometry) -> None:
+        self.geo = geo
+        self.resized = np.empty((geo.resized_h, geo.resized_w, 3), np.uint8)
+        self.plane_list = list(np.empty((3, geo.resized_h, geo.resized_w), np.uint8))
+
+    def fill(self, image_bgr: np.ndarray, blob: np.ndarray) -> None:
+        """Write ``image_bgr``, resized, into the top-left of ``blob`` (its padding is left as it is)."""
+        geo = self.geo
+        if (geo.resized_w, geo.resized_h) != (geo.frame_w, geo.frame_h):
+            # INTER_AREA averages every source pixel when shrinking; INTER_LINEAR samples 2x2 of
+            # them and aliases fine detail at 2x and beyond. Same cost here (~0.1 ms at 640x480).
+            image_bgr = cv2.resize(
+                image_bgr, (geo.resized_w, geo.resized_h), dst=self.resized, interpolation=cv2.INTER_AREA
+            )
+        # HWC uint8 -> CHW float32 via cv2.split into preallocated uint8 planes, then one
+        # contiguous converting copy: 0.1 ms at 640x480, against 0.37 ms for a strided
+        # transpose-assignment, up to 0.9 ms for cv2.split allocating fresh planes (page faults)
+        # and ~5 ms for cv2.dnn.blobFromImage (all measured here).
+        # Assign from what split returns (the preallocated planes) rather than the list, so a
+        # binding that ever reallocated its outputs could not leave stale pixels behind.
+        for channel, plane in enumerate(cv2.split(image_bgr, self.plane_list)):
+            blob[0, channel, : geo.resized_h, : geo.resized_w] = plane
+
+
+class DetectorInputMaker:
+    """Makes each frame's :class:`~kiosk.types.DetectorInput` off the inference thread.
+
+    Called by the capture thread on every frame it delivers (``CaptureThread.prepare``), so the
+    shrink and the float conversion (0.15-0.3 ms a frame inside the running kiosk, measured in
+    docs/PERFORMANCE.md, round 6) overlap with the inference of the previous frame. The input is
+    exactly what :meth:`YuNetDetector.preprocess` makes for a detector of the same
+    ``input_width`` with a symbolic-size model (the one ``kiosk.models`` provides); a
+    fixed-size model ignores it. Each call returns a new array: the previous frame's may still be
+    in the detector's hands. Not thread-safe (one maker per capture thread).
+    """
+
+    def __init__(self, input_width: int) -> None:
+        if input_width < DIVISOR:
+            raise ValueError(f"input_width must be >= {DIVISOR}, got {input_width}")
+        self.input_width = int(input_width)
+        self._buffers: _InputBuffers | None = None
+
+    def __call__(self, image_bgr: np.ndarray) -> DetectorInput:
+        check_image(image_bgr)
+        frame_h, frame_w = image_bgr.shape[:2]
+        buffers = self._buffers
+        if buffers is None or (buffers.geo.frame_w, buffers.geo.frame_h) != (frame_w, frame_h):
+            buffers = self._buffers = _InputBuffers(input_geometry(frame_w, frame_h, self.input_width))
+        geo = buffers.geo
+        blob = np.empty((1, 3, geo.input_h, geo.input_w), np.float32)
+        blob[:, :, geo.resized_h:, :] = 0.0  # the padding, bottom and right
+        blob[:, :, : geo.resized_h, geo.resized_w:] = 0.0
+        buffers.fill(image_bgr, blob)
+        blob.flags.writeable = False  # shared with the inference thread
+        return DetectorInput(input_width=self.input_width, resized_w=geo.resized_w, resized_h=geo.resized_h,
+                             blob=blob)
+
+
 def _symbolic(dim: object) -> tuple[object, ...]:
     """``(dim,)`` when an ONNX dimension is symbolic (a name or None), else ``()``: for ``in`` tests."""
     return (dim,) if dim is None or isinstance(dim, str) else ()
@@ -223,29 +313,25 @@ class YuNetDetector:
         # Per-frame-size buffers, reallocated only when the frame size changes.
         self._geometry: InputGeometry | None = None
         self._blob: np.ndarray | None = None
-        self._resized: np.ndarray | None = None
-        self._planes: np.ndarray | None = None
-        self._plane_list: list[np.ndarray] = []
+        self._buffers: _InputBuffers | None = None  # made on the first frame it must prepare itself
         self._frame_scale: tuple[np.ndarray, np.ndarray] = (np.ones(2, np.float32), np.ones(2, np.float32))
         log.debug("YuNet input %s (fixed h=%s w=%s), input_width %d", inp.shape, self.fixed_h, self.fixed_w, input_width)
 
     def geometry_for(self, frame_w: int, frame_h: int) -> InputGeometry:
         """The resize/pad plan for a frame of this size (see the class docstring)."""
-        scale = min(1.0, self.input_width / frame_w)
-        if self.fixed_w is not None:
-            scale = min(scale, self.fixed_w / frame_w)
-        if self.fixed_h is not None:
-            scale = min(scale, self.fixed_h / frame_h)
-        resized_w = max(1, min(round(frame_w * scale), self.fixed_w or frame_w))
-        resized_h = max(1, min(round(frame_h * scale), self.fixed_h or frame_h))
-        return InputGeometry(
-            frame_w=frame_w,
-            frame_h=frame_h,
-            resized_w=resized_w,
-            resized_h=resized_h,
-            input_w=self.fixed_w or _round_up(resized_w, DIVISOR),
-            input_h=self.fixed_h or _round_up(resized_h, DIVISOR),
-        )
+        return input_geometry(frame_w, frame_h, self.input_width, self.fixed_w, self.fixed_h)
+
+    def _geometry_of(self, frame_w: int, frame_h: int) -> InputGeometry:
+        """This frame size's plan, remembered with the factors that map boxes back to the frame."""
+        geo = self._geometry
+        if geo is None or geo.frame_w != frame_w or geo.frame_h != frame_h:
+            geo = self.geometry_for(frame_w, frame_h)
+            # Network input -> frame pixels, and the frame's size (boxes are clipped to it).
+            self._frame_scale = (np.array([geo.scale_x, geo.scale_y], np.float32),
+                                 np.array([geo.frame_w, geo.frame_h], np.float32))
+            self._geometry = geo
+            log.debug("YuNet geometry %s", geo)
+        return geo
 
     def preprocess(self, image_bgr: np.ndarray) -> tuple[np.ndarray, InputGeometry]:
         """Resize and pad ``image_bgr`` into the reused ``[1,3,H,W]`` float32 network input.
@@ -254,45 +340,38 @@ class YuNetDetector:
         Any HxWx3 uint8 array works, whatever its strides (slices, negative strides, Fortran
         order, read-only); anything else raises ``ValueError`` (see :meth:`detect`).
         """
-        if not isinstance(image_bgr, np.ndarray):
-            raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {type(image_bgr).__name__}")
-        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or image_bgr.size == 0:
-            raise ValueError(f"expected a non-empty HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
+        check_image(image_bgr)
         frame_h, frame_w = image_bgr.shape[:2]
-        geo = self._geometry
-        if geo is None or geo.frame_w != frame_w or geo.frame_h != frame_h:
-            geo = self.geometry_for(frame_w, frame_h)
+        geo = self._geometry_of(frame_w, frame_h)
+        if self._buffers is None or self._buffers.geo != geo:
             # Zeroed once: only the resized region is overwritten afterwards, so the padding
             # stays zero as long as the frame size does not change.
             self._blob = np.zeros((1, 3, geo.input_h, geo.input_w), np.float32)
-            self._resized = np.empty((geo.resized_h, geo.resized_w, 3), np.uint8)
-            self._planes = np.empty((3, geo.resized_h, geo.resized_w), np.uint8)
-            self._plane_list = list(self._planes)
-            # Network input -> frame pixels, and the frame's size (boxes are clipped to it).
-            self._frame_scale = (np.array([geo.scale_x, geo.scale_y], np.float32),
-                                 np.array([geo.frame_w, geo.frame_h], np.float32))
-            self._geometry = geo
-            log.debug("YuNet geometry %s", geo)
+            self._buffers = _InputBuffers(geo)
         blob = self._blob
         assert blob is not None
-        if (geo.resized_w, geo.resized_h) != (frame_w, frame_h):
-            # INTER_AREA averages every source pixel when shrinking; INTER_LINEAR samples 2x2 of
-            # them and aliases fine detail at 2x and beyond. Same cost here (~0.1 ms at 640x480).
-            image_bgr = cv2.resize(
-                image_bgr, (geo.resized_w, geo.resized_h), dst=self._resized, interpolation=cv2.INTER_AREA
-            )
-        # HWC uint8 -> CHW float32 via cv2.split into preallocated uint8 planes, then one
-        # contiguous converting copy: 0.1 ms at 640x480, against 0.37 ms for a strided
-        # transpose-assignment, up to 0.9 ms for cv2.split allocating fresh planes (page faults)
-        # and ~5 ms for cv2.dnn.blobFromImage (all measured here).
-        # Assign from what split returns (the preallocated planes) rather than self._planes, so a
-        # binding that ever reallocated its outputs could not leave stale pixels behind.
-        for channel, plane in enumerate(cv2.split(image_bgr, self._plane_list)):
-            blob[0, channel, : geo.resized_h, : geo.resized_w] = plane
+        self._buffers.fill(image_bgr, blob)
         return blob, geo
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+    def _input(self, image_bgr: np.ndarray, prepared: DetectorInput | None) -> tuple[np.ndarray, InputGeometry]:
+        """``prepared``'s blob when it is exactly this detector's input for the frame, else :meth:`preprocess`."""
+        if prepared is None or self.fixed_w is not None or self.fixed_h is not None:
+            return self.preprocess(image_bgr)
+        check_image(image_bgr)
+        geo = self._geometry_of(image_bgr.shape[1], image_bgr.shape[0])
+        blob = prepared.blob
+        if (prepared.input_width == self.input_width and (prepared.resized_w, prepared.resized_h) ==
+                (geo.resized_w, geo.resized_h) and blob.shape == (1, 3, geo.input_h, geo.input_w)
+                and blob.dtype == np.float32):
+            return blob, geo
+        return self.preprocess(image_bgr)
+
+    def detect(self, image_bgr: np.ndarray, prepared: DetectorInput | None = None) -> list[Detection]:
         """Faces in ``image_bgr`` (HxWx3 uint8 BGR), in frame pixels, highest score first.
+
+        ``prepared``: the frame's network input made on the capture thread
+        (:class:`DetectorInputMaker`), used when it is exactly the input this detector would
+        make; otherwise (or None) the detector makes its own.
 
         Boxes are clipped to the frame and faces narrower than ``min_face_px`` (after clipping)
         are dropped; landmarks are not clipped (alignment copes with points slightly outside).
@@ -304,7 +383,7 @@ class YuNetDetector:
         ``ValueError`` naming the shape and dtype received, because reaching this point with it
         is a programming error that converting silently would hide.
         """
-        blob, geo = self.preprocess(image_bgr)
+        blob, geo = self._input(image_bgr, prepared)
         raw = self._session.run(self._output_names, {self._input_name: blob})
         outputs = dict(zip(self._output_names, raw))
         boxes, scores, landmarks = decode_yunet(outputs, geo.input_w, geo.input_h, self.score_threshold)
