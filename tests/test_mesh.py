@@ -212,11 +212,30 @@ def test_crop_inside_the_frame_is_a_resize_with_the_transform_it_returns(mesher:
         assert abs((CROP_PX / 2 - exact_ox) / exact_scale - cx) < 1e-9
 
 
-def test_crop_at_the_frame_edge_is_warped_with_a_black_border(mesher: FaceMesher) -> None:
+def test_crop_at_the_frame_edge_is_the_square_padded_with_black(mesher: FaceMesher) -> None:
     img = _smooth_image()
     box = (600.0, 10.0, 660.0, 80.0)  # the doubled square reaches past the right and top edges
-    assert mesher._crop(img, box) == pytest.approx(mesher.crop_transform(box))
-    assert not mesher._crop_px[:, -20:].any() and not mesher._crop_px[:10].any()
+    scale, offset_x, offset_y = mesher._crop(img, box)
+    crop = mesher._crop_px.copy()
+    assert not crop[:, -20:].any() and not crop[:10].any() and crop[100:150, 50:100].all()
+    # The same integer square as inside the frame, cut from the frame padded with black.
+    side = round(BOX_SCALE * 70.0)
+    left, top = round(0.5 * (1260.0 - side)), round(0.5 * (90.0 - side))
+    padded = cv2.copyMakeBorder(img, 200, 200, 200, 200, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    expected = cv2.resize(padded[top + 200:top + 200 + side, left + 200:left + 200 + side], (CROP_PX, CROP_PX),
+                          interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(crop, expected)
+    assert (scale, offset_x, offset_y) == pytest.approx(
+        (CROP_PX / side, (0.5 - left) * CROP_PX / side - 0.5, (0.5 - top) * CROP_PX / side - 0.5))
+    # The exact transform of the box (the warp's) differs by less than half a frame pixel.
+    exact = mesher.crop_transform(box)
+    assert abs(scale - exact[0]) / exact[0] < 0.5 / side
+    # A square too large to copy is warped, with the box's exact transform.
+    big = np.zeros((1200, 1600, 3), np.uint8)
+    big[:] = 90
+    huge = (1000.0, 100.0, 1600.0, 700.0)  # a 1200 px square: x 700-1900, y -200-1000
+    assert mesher._crop(big, huge) == pytest.approx(mesher.crop_transform(huge))
+    assert mesher._crop_px[60:, :150].all() and not mesher._crop_px[:40].any() and not mesher._crop_px[:, 200:].any()
     inside = np.array((200.3, 150.7, 281.9, 262.2), np.float32)  # NumPy scalars work too
     assert mesher._crop(img, tuple(inside)) == pytest.approx(mesher._crop(img, tuple(map(float, inside))))
     with pytest.raises(ValueError, match="finite box"):

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: Side of the square crop given to the mesh graph (its landmark model itself runs at 192x192
 #: on a region it finds in this crop; 256 leaves its detector enough pixels).
 CROP_PX = 256
+#: At the frame's edge, squares up to this side (3 MB of pixels) are padded and resized; larger
+#: ones are warped (``FaceMesher._crop``), so a huge frame cannot make a huge temporary copy.
+MAX_PADDED_SIDE_PX = 1024
 #: The crop's side is this times the detector box's longer side: YuNet's box is tight around
 #: the face, MediaPipe's short-range detector expects a face covering about half the image.
 BOX_SCALE = 2.0
@@ -238,8 +241,10 @@ class FaceMesher:
         third to a half of ``cv2.warpAffine`` for the same output (measured: 50-90 against 175
         us per crop). It differs from the exact square by at most half a pixel in position and
         side, less than the detector box moves between frames, and the points are mapped back
-        through the rounded square's own transform. At the frame's edge, one warp does crop,
-        scale and the zero border. Both sample bilinearly, as MediaPipe's own ImageToTensor does.
+        through the rounded square's own transform. At the frame's edge, the part of that square
+        inside the frame is padded with black to the whole square first (squares up to
+        ``MAX_PADDED_SIDE_PX``; beyond, one warp does crop, scale and border without the copy).
+        All sample bilinearly, as MediaPipe's own ImageToTensor does.
         """
         frame_h, frame_w = image_bgr.shape[:2]
         x1, y1, x2, y2 = (float(v) for v in box_xyxy)  # plain floats, whatever the box holds
@@ -249,12 +254,24 @@ class FaceMesher:
         side = round(side_px)
         left = round(0.5 * (x1 + x2 - side))
         top = round(0.5 * (y1 + y2 - side))
+        # cv2.resize samples output pixel i at input (i + 0.5) / scale - 0.5 + left.
+        scale = CROP_PX / side
+        transform = scale, (0.5 - left) * scale - 0.5, (0.5 - top) * scale - 0.5
         if left >= 0 and top >= 0 and left + side <= frame_w and top + side <= frame_h:
             cv2.resize(image_bgr[top:top + side, left:left + side], (CROP_PX, CROP_PX), dst=self._crop_px,
                        interpolation=cv2.INTER_LINEAR)
-            # cv2.resize samples output pixel i at input (i + 0.5) / scale - 0.5 + left.
-            scale = CROP_PX / side
-            return scale, (0.5 - left) * scale - 0.5, (0.5 - top) * scale - 0.5
+            return transform
+        x0, y0, x1c, y1c = max(left, 0), max(top, 0), min(left + side, frame_w), min(top + side, frame_h)
+        if side <= MAX_PADDED_SIDE_PX and x1c > x0 and y1c > y0:
+            # At the frame's edge: the same square of the frame padded with black, then resized
+            # (a copy of the square, at most 3 MB, then the resize: about half a warp's cost).
+            square = cv2.copyMakeBorder(image_bgr[y0:y1c, x0:x1c], y0 - top, top + side - y1c, x0 - left,
+                                        left + side - x1c, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            try:
+                cv2.resize(square, (CROP_PX, CROP_PX), dst=self._crop_px, interpolation=cv2.INTER_LINEAR)
+            finally:
+                wipe(square)  # a face crop too
+            return transform
         scale, offset_x, offset_y = self.crop_transform(box_xyxy)
         affine = self._affine
         affine[0, 0] = affine[1, 1] = scale
