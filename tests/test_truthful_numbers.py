@@ -221,6 +221,36 @@ def test_calibration_file_round_trips_and_is_refused_for_other_models(tmp_path: 
         load_calibration(tmp_path / "bad.yaml")
 
 
+def test_one_face_summaries_equal_the_batch_arithmetic() -> None:
+    """The card's one-face summaries (Python floats) give the numbers of the array methods the
+    evaluation uses, for confident, flat, one-hot and unnormalised outputs, in every band."""
+    probs, ages = _synthetic_age_data(600, 6)
+    rng = np.random.default_rng(7)
+    gp = rng.dirichlet([0.3, 0.3], 600)
+    cal = AgeGenderCalibration(age=fit_age_intervals(probs, ages), gender=fit_gender(gp, rng.random(600) < 0.5, ages))
+    assert cal.age is not None and cal.gender is not None
+    one_hot = np.zeros(81)
+    one_hot[30] = 1.0
+    tests = [*probs[:200], np.full(81, 1.0 / 81), one_hot, probs[0] * 7.5]
+    for p in tests:
+        years, low, high = (float(v[0]) for v in cal.age.ranges(p / p.sum()))
+        est = cal.age_summary(p)
+        assert (est.years, est.low, est.high) == pytest.approx((years, low, high), abs=1e-9)
+        assert est.confidence == pytest.approx(float((p / p.sum()).max()), abs=1e-12)
+    gender_cases = [*gp[:200], np.array([0.0, 1.0]), np.array([1.0, 0.0]), np.array([3.0, 1.0])]
+    for g in gender_cases:
+        for age in (None, 5.0, 15.0, 30.0, 50.0, 70.0):
+            pm = float(cal.gender.p_male(g[None, :], age)[0])
+            est = cal.gender_summary(g, age)
+            assert est.probability == pytest.approx(max(pm, 1.0 - pm), abs=1e-9)
+            assert est.value == ("male" if pm >= 0.5 else "female")
+    for bad in (np.full(81, -1.0), np.zeros(81), np.full(81, np.nan), np.ones(80)):
+        with pytest.raises(ValueError, match="age"):
+            cal.age_summary(bad)
+    with pytest.raises(ValueError, match="gender"):
+        cal.gender_summary(np.array([np.inf, 1.0]))
+
+
 def test_the_committed_calibration_belongs_to_the_committed_models() -> None:
     from kiosk.models import ModelStore
 
