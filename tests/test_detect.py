@@ -114,6 +114,50 @@ def test_decode_threshold_is_inclusive_and_empty() -> None:
     assert boxes.shape == (0, 4) and scores.shape == (0,) and landmarks.shape == (0, 5, 2)
 
 
+def _decode_reference(out: dict[str, np.ndarray], w: int, h: int, threshold: float) -> tuple[np.ndarray, ...]:
+    """FaceDetectorYN's decoding written plainly: every anchor's clamped score, then the threshold."""
+    boxes, scores, landmarks = [], [], []
+    for s in STRIDES:
+        cols, rows = w // s, h // s
+        n = cols * rows
+        clamp = lambda x: np.minimum(np.maximum(x.reshape(n), np.float32(0)), np.float32(1))  # noqa: E731
+        score = np.sqrt(clamp(out[f"cls_{s}"]) * clamp(out[f"obj_{s}"]))
+        idx = np.flatnonzero(score >= threshold)
+        anchor = np.stack((idx % cols, idx // cols), axis=1).astype(np.float32)
+        b = out[f"bbox_{s}"].reshape(n, 4)[idx]
+        centre = (anchor + b[:, :2]) * np.float32(s)
+        size = np.exp(b[:, 2:]) * np.float32(s)
+        boxes.append(np.concatenate((centre - size / np.float32(2.0), size), axis=1))
+        scores.append(score[idx])
+        landmarks.append((out[f"kps_{s}"].reshape(n, 5, 2)[idx] + anchor[:, None, :]) * np.float32(s))
+    return np.concatenate(boxes), np.concatenate(scores), np.concatenate(landmarks)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.6, 0.9, 1.0])
+def test_decode_equals_the_plain_formula_on_any_outputs(threshold: float) -> None:
+    """Scores outside [0, 1], negative, NaN, exactly at the threshold and just below it: the
+    candidate pre-filter keeps exactly the anchors the clamped score keeps."""
+    rng = np.random.default_rng(int(threshold * 10))
+    w, h = 96, 64
+    for trial in range(30):
+        out = _blank_outputs(w, h)
+        for s in STRIDES:
+            n = out[f"cls_{s}"].size
+            for head in ("cls", "obj"):
+                x = rng.random(n).astype(np.float32) ** rng.choice([0.2, 1.0, 4.0])
+                pick = rng.random(n)
+                x[pick < 0.05] = rng.normal(0.0, 3.0, int((pick < 0.05).sum()))  # outside [0, 1]
+                x[(pick > 0.95) & (pick < 0.96)] = np.nan
+                x[pick > 0.98] = np.float32(threshold)  # product at or just below threshold^2
+                out[f"{head}_{s}"] = x.reshape(1, n, 1)
+            out[f"bbox_{s}"] = rng.normal(0.0, 0.5, (1, n, 4)).astype(np.float32)
+            out[f"kps_{s}"] = rng.normal(0.0, 1.0, (1, n, 10)).astype(np.float32)
+        got = decode_yunet(out, w, h, threshold)
+        want = _decode_reference(out, w, h, threshold)
+        for g, e in zip(got, want):
+            np.testing.assert_array_equal(g, e)
+
+
 def test_decode_rejects_mismatched_size() -> None:
     with pytest.raises(ValueError, match="anchors"):
         decode_yunet(_blank_outputs(64, 64), 64, 32, 0.5)
