@@ -112,11 +112,13 @@ class Tracker:
         used_tracks: set[int] = set()
         used_dets: set[int] = set()
         if ious.size:
-            order = np.argsort(ious, axis=None)[::-1]
+            order = np.argsort(ious, axis=None)[::-1].tolist()
+            flat_ious = ious.reshape(-1).tolist()  # Python floats: no NumPy scalar per comparison
+            n_dets = ious.shape[1]
             for flat in order:
-                ti, di = divmod(int(flat), ious.shape[1])
-                if ious[ti, di] < self.iou_threshold:
+                if flat_ious[flat] < self.iou_threshold:
                     break
+                ti, di = divmod(flat, n_dets)
                 if ti in used_tracks or di in used_dets:
                     continue
                 used_tracks.add(ti)
@@ -161,6 +163,8 @@ class Tracker:
     def _match_by_distance(predicted: np.ndarray, dets: np.ndarray, used_tracks: set[int],
                            used_dets: set[int]) -> list[tuple[int, int]]:
         """Greedy pairs of leftover tracks and detections whose centres are close for their size."""
+        if len(used_tracks) == len(predicted) or len(used_dets) == len(dets):
+            return []  # nothing left on one side (the usual case: every face matched by IoU)
         pairs: list[tuple[float, int, int]] = []
         for ti, p in enumerate(predicted):
             if ti in used_tracks:
