@@ -40,3 +40,31 @@ def test_small_blurred_and_occluded_faces_fail() -> None:
     assert sharpness(blurred, BOX) < sharpness(image, BOX)
     assert face_quality(blurred, BOX, FRONTAL, 0.95).reason == "blurred"
     assert face_quality(np.zeros_like(image), BOX, FRONTAL, 0.95).reason == "blurred"
+
+
+def test_pose_equals_the_vector_formula_on_any_points() -> None:
+    """The Python-float pose is the documented vector arithmetic (projections on the eye line)."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        lm = (FRONTAL + rng.normal(0.0, 8.0, FRONTAL.shape)).astype(np.float32)
+        p = lm.astype(np.float64)
+        eye_mid, axis = (p[0] + p[1]) / 2, p[1] - p[0]
+        u = axis / np.hypot(*axis)
+        v = np.array([-u[1], u[0]])
+        down = np.dot((p[3] + p[4]) / 2 - eye_mid, v)
+        want = (np.dot(p[2] - eye_mid, u) / np.hypot(*axis), np.dot(p[2] - eye_mid, v) / down)
+        assert landmark_pose(lm) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    same_eyes = FRONTAL.copy()
+    same_eyes[1] = same_eyes[0]
+    assert landmark_pose(same_eyes) == (1.0, 0.0)
+
+
+def test_sharpness_is_measured_only_when_everything_else_passes() -> None:
+    image = textured()
+    assert face_quality(image, BOX, FRONTAL, 0.95).sharpness > 0.0
+    occluded = face_quality(image, BOX, FRONTAL, 0.6)
+    assert occluded.reason == "occluded" and occluded.sharpness == 0.0
+    tilted = FRONTAL.copy()
+    tilted[2, 1] = tilted[0, 1] + 1.0  # nose on the eye line: looking up
+    q = face_quality(image, BOX, tilted, 0.95)
+    assert q.reason == "tilted" and q.sharpness == 0.0
