@@ -12,6 +12,8 @@ Hungarian algorithm in practice and avoids a SciPy dependency for one call.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +31,15 @@ _MAX_PREDICT_S = 0.5
 # Second pass: centre distance below this many face sizes, and a size ratio within bounds.
 _MAX_CENTRE_DIST = 1.0
 _MAX_SIZE_RATIO = 1.5
+
+
+def _iou(a: list[float] | tuple[float, ...], b: list[float] | tuple[float, ...]) -> float:
+    """Intersection over union of two xyxy boxes (:func:`iou_matrix` of one pair, in float64)."""
+    iw = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0)
+    ih = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / max(union, 1e-9) if union > 0 else 0.0
 
 
 def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
@@ -104,27 +115,24 @@ class Tracker:
 
     def update(self, detections: list[Detection], t_s: float) -> TrackUpdate:
         tracks = list(self._tracks.values())
-        det_boxes = np.array([d.box_xyxy for d in detections], dtype=np.float64).reshape(-1, 4)
-        predicted = np.array([t.predict(t_s) for t in tracks], dtype=np.float64).reshape(-1, 4)
-        ious = iou_matrix(predicted, det_boxes)
+        det_boxes = [tuple(map(float, d.box_xyxy)) for d in detections]
+        predicted = [t.predict(t_s).tolist() for t in tracks]
+        # Every (track, detection) pair over the threshold, by descending IoU. Python floats: a
+        # kiosk sees a handful of faces, and on 8 x 8 pairs NumPy's per-call overhead cost more
+        # than the arithmetic (iou_matrix's arithmetic pair by pair, kept in float64).
+        pairs = sorted(((iou, ti, di) for ti, p in enumerate(predicted) for di, d in enumerate(det_boxes)
+                        if (iou := _iou(p, d)) >= self.iou_threshold), key=lambda x: -x[0])
 
         matched: list[Track] = []
         used_tracks: set[int] = set()
         used_dets: set[int] = set()
-        if ious.size:
-            order = np.argsort(ious, axis=None)[::-1].tolist()
-            flat_ious = ious.reshape(-1).tolist()  # Python floats: no NumPy scalar per comparison
-            n_dets = ious.shape[1]
-            for flat in order:
-                if flat_ious[flat] < self.iou_threshold:
-                    break
-                ti, di = divmod(flat, n_dets)
-                if ti in used_tracks or di in used_dets:
-                    continue
-                used_tracks.add(ti)
-                used_dets.add(di)
-                self._apply(tracks[ti], detections[di], t_s)
-                matched.append(tracks[ti])
+        for _, ti, di in pairs:
+            if ti in used_tracks or di in used_dets:
+                continue
+            used_tracks.add(ti)
+            used_dets.add(di)
+            self._apply(tracks[ti], detections[di], t_s)
+            matched.append(tracks[ti])
 
         for ti, di in self._match_by_distance(predicted, det_boxes, used_tracks, used_dets):
             used_tracks.add(ti)
@@ -160,8 +168,8 @@ class Tracker:
         return ended
 
     @staticmethod
-    def _match_by_distance(predicted: np.ndarray, dets: np.ndarray, used_tracks: set[int],
-                           used_dets: set[int]) -> list[tuple[int, int]]:
+    def _match_by_distance(predicted: Sequence[Sequence[float]], dets: Sequence[Sequence[float]],
+                           used_tracks: set[int], used_dets: set[int]) -> list[tuple[int, int]]:
         """Greedy pairs of leftover tracks and detections whose centres are close for their size."""
         if len(used_tracks) == len(predicted) or len(used_dets) == len(dets):
             return []  # nothing left on one side (the usual case: every face matched by IoU)
@@ -169,15 +177,14 @@ class Tracker:
         for ti, p in enumerate(predicted):
             if ti in used_tracks:
                 continue
-            p_size = float(np.sqrt(max((p[2] - p[0]) * (p[3] - p[1]), 1e-6)))
+            p_size = math.sqrt(max((p[2] - p[0]) * (p[3] - p[1]), 1e-6))
             for di, d in enumerate(dets):
                 if di in used_dets:
                     continue
-                d_size = float(np.sqrt(max((d[2] - d[0]) * (d[3] - d[1]), 1e-6)))
+                d_size = math.sqrt(max((d[2] - d[0]) * (d[3] - d[1]), 1e-6))
                 if max(p_size, d_size) / min(p_size, d_size) > _MAX_SIZE_RATIO:
                     continue
-                dist = float(np.hypot((p[0] + p[2] - d[0] - d[2]) / 2,
-                                      (p[1] + p[3] - d[1] - d[3]) / 2)) / max(p_size, d_size)
+                dist = math.hypot((p[0] + p[2] - d[0] - d[2]) / 2, (p[1] + p[3] - d[1] - d[3]) / 2) / max(p_size, d_size)
                 if dist < _MAX_CENTRE_DIST:
                     pairs.append((dist, ti, di))
         chosen: list[tuple[int, int]] = []
