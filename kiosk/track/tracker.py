@@ -184,7 +184,8 @@ class Tracker:
                 d_size = math.sqrt(max((d[2] - d[0]) * (d[3] - d[1]), 1e-6))
                 if max(p_size, d_size) / min(p_size, d_size) > _MAX_SIZE_RATIO:
                     continue
-                dist = math.hypot((p[0] + p[2] - d[0] - d[2]) / 2, (p[1] + p[3] - d[1] - d[3]) / 2) / max(p_size, d_size)
+                dist = math.hypot((p[0] + p[2] - d[0] - d[2]) / 2,
+                                  (p[1] + p[3] - d[1] - d[3]) / 2) / max(p_size, d_size)
                 if dist < _MAX_CENTRE_DIST:
                     pairs.append((dist, ti, di))
         chosen: list[tuple[int, int]] = []
