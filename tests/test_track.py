@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kiosk.track.gallery import Gallery
-from kiosk.track.tracker import Tracker, iou_matrix
+from kiosk.track.tracker import Tracker, iou
 from kiosk.types import Detection
 
 
@@ -28,10 +28,10 @@ def near(base: np.ndarray, seed: int, noise: float = 0.3) -> np.ndarray:
 
 # -- tracker ---------------------------------------------------------------------------------
 
-def test_iou_matrix_values() -> None:
-    a = np.array([[0, 0, 10, 10]], dtype=np.float64)
-    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=np.float64)
-    np.testing.assert_allclose(iou_matrix(a, b), [[1.0, 50 / 150, 0.0]], rtol=1e-6)
+def test_iou_values() -> None:
+    a = (0.0, 0.0, 10.0, 10.0)
+    b = [(0.0, 0.0, 10.0, 10.0), (5.0, 0.0, 15.0, 10.0), (20.0, 20.0, 30.0, 30.0)]
+    np.testing.assert_allclose([iou(a, x) for x in b], [1.0, 50 / 150, 0.0], rtol=1e-6)
 
 
 def test_ids_stable_while_two_faces_move() -> None:

@@ -33,29 +33,17 @@ _MAX_CENTRE_DIST = 1.0
 _MAX_SIZE_RATIO = 1.5
 
 
-def _iou(a: list[float] | tuple[float, ...], b: list[float] | tuple[float, ...]) -> float:
-    """Intersection over union of two xyxy boxes (:func:`iou_matrix` of one pair, in float64)."""
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two xyxy boxes, in Python floats (0 when the union is empty).
+
+    Pair by pair rather than as a NumPy matrix: a kiosk sees a handful of faces, and on 8 x 8
+    pairs NumPy's per-call overhead cost more than the arithmetic.
+    """
     iw = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0)
     ih = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / max(union, 1e-9) if union > 0 else 0.0
-
-
-def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in ``a`` (N,4) with every box in ``b`` (M,4)."""
-    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
-        return np.zeros((len(a_xyxy), len(b_xyxy)), dtype=np.float32)
-    a = a_xyxy[:, None, :]
-    b = b_xyxy[None, :, :]
-    # np.maximum(x, 0.0) is np.clip(x, 0, None) without np.clip's Python wrapper (~5 us a call).
-    iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0)
-    ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    union = area_a + area_b - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
 
 
 @dataclass(slots=True)
@@ -117,11 +105,9 @@ class Tracker:
         tracks = list(self._tracks.values())
         det_boxes = [tuple(map(float, d.box_xyxy)) for d in detections]
         predicted = [t.predict(t_s).tolist() for t in tracks]
-        # Every (track, detection) pair over the threshold, by descending IoU. Python floats: a
-        # kiosk sees a handful of faces, and on 8 x 8 pairs NumPy's per-call overhead cost more
-        # than the arithmetic (iou_matrix's arithmetic pair by pair, kept in float64).
-        pairs = sorted(((iou, ti, di) for ti, p in enumerate(predicted) for di, d in enumerate(det_boxes)
-                        if (iou := _iou(p, d)) >= self.iou_threshold), key=lambda x: -x[0])
+        # Every (track, detection) pair over the threshold, by descending IoU.
+        pairs = sorted(((overlap, ti, di) for ti, p in enumerate(predicted) for di, d in enumerate(det_boxes)
+                        if (overlap := iou(p, d)) >= self.iou_threshold), key=lambda x: -x[0])
 
         matched: list[Track] = []
         used_tracks: set[int] = set()
